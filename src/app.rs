@@ -1,4 +1,156 @@
-//! Router and server (stub).
-pub async fn serve(_config: crate::config::ServeConfig) -> Result<(), String> {
-    Err("not yet".into())
+//! AppState, the router that puts the dialects side by side, and the server itself:
+//! start-up (migrations, world, demo), the banner, and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::config::ServeConfig;
+use crate::demo;
+use crate::domain::document::TenantDocument;
+use crate::domain::{Clock, Error, ids, ops};
+use crate::limits::RateLimiter;
+use crate::store::Store;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Clock,
+    /// The control plane's token, hashed.
+    pub admin_token_hash: Arc<String>,
+    pub limits: Arc<RateLimiter>,
+}
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/_userplane", crate::api::control::router(state.clone()))
+        .merge(crate::api::zoom::router())
+        .fallback(crate::api::zoom::unknown_endpoint)
+        .with_state(state)
+}
+
+/// A running server (for `serve` and for tests).
+pub struct Server {
+    pub addr: SocketAddr,
+    pub admin_token: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Opens the store, loads the world (or the demo world into an empty database),
+    /// binds the listener and starts serving in the background.
+    pub async fn start(config: &ServeConfig) -> Result<Server, String> {
+        let store = Store::open(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
+        let clock = Clock;
+        let admin_token = config.admin_token.clone().unwrap_or_else(|| ids::new_secret("upa_"));
+        let loaded = load_world(&store, &clock, config).await?;
+        let state = AppState {
+            store,
+            clock,
+            admin_token_hash: Arc::new(ids::hash_secret(&admin_token)),
+            limits: Arc::new(RateLimiter::default()),
+        };
+        let listener = TcpListener::bind(&config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        if !config.quiet {
+            demo::print_banner(addr, &admin_token, config.admin_token.is_none(), &loaded);
+        }
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let app = router(state);
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = signal.await;
+                })
+                .await
+        });
+        Ok(Server { addr, admin_token, shutdown: Some(shutdown), task })
+    }
+
+    /// Stops accepting, finishes the requests in flight, and returns.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// `userplane serve`: runs until Ctrl-C or SIGTERM, then shuts down gracefully.
+pub async fn serve(config: ServeConfig) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("USERPLANE_LOG").unwrap_or_else(|_| "userplane=info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let server = Server::start(&config).await?;
+    tracing::info!(addr = %server.addr, "userplane is serving");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// What start-up loaded, for the banner.
+pub enum Loaded {
+    /// The demo world was created now; its credentials in clear.
+    Demo(demo::DemoCredentials),
+    /// Tenants from `--world`: (account id, created now?).
+    World(Vec<(String, bool)>),
+    /// Nothing new: the database already holds state.
+    Existing(usize),
+    Nothing,
+}
+
+async fn load_world(store: &Store, clock: &Clock, config: &ServeConfig) -> Result<Loaded, String> {
+    if let Some(path) = &config.world {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("world file {}: {e}", path.display()))?;
+        #[derive(serde::Deserialize)]
+        struct World {
+            tenants: Vec<TenantDocument>,
+        }
+        let world: World = serde_json::from_str(&text).map_err(|e| format!("world file {}: {e}", path.display()))?;
+        let mut loaded = Vec::new();
+        for doc in world.tenants {
+            let account = doc.account_id().to_owned();
+            match ops::create_tenant(store, clock, doc).await {
+                Ok(_) => loaded.push((account, true)),
+                Err(Error::Conflict(_)) if ops::get_tenant(store, &account).await.is_ok() => loaded.push((account, false)),
+                Err(err) => return Err(format!("world file {}: tenant {account}: {err}", path.display())),
+            }
+        }
+        return Ok(Loaded::World(loaded));
+    }
+    let existing = ops::list_tenants(store).await.map_err(|e| e.to_string())?;
+    if !existing.is_empty() {
+        return Ok(Loaded::Existing(existing.len()));
+    }
+    if config.no_demo {
+        return Ok(Loaded::Nothing);
+    }
+    let credentials = demo::load(store, clock).await.map_err(|e| format!("demo world: {e}"))?;
+    Ok(Loaded::Demo(credentials))
 }

@@ -1,5 +1,7 @@
 //! Server configuration: flags that also read the environment.
 
+use std::path::PathBuf;
+
 /// Default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://userplane.db";
 
@@ -9,4 +11,36 @@ pub struct ServeConfig {
     /// Address to listen on.
     #[arg(long, env = "USERPLANE_LISTEN", default_value = "127.0.0.1:8700")]
     pub listen: String,
+    /// Database URL: `sqlite://PATH` (or a plain path) for the embedded store, or
+    /// `postgres://...` to share state between several nodes.
+    #[arg(long, env = "USERPLANE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Bearer token guarding the control plane (`/_userplane`). Generated and printed when unset.
+    #[arg(long, env = "USERPLANE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// A world file, `{"tenants": [<tenant document>, ...]}`: tenants not yet present are
+    /// created at start; existing ones keep their state.
+    #[arg(long, env = "USERPLANE_WORLD")]
+    pub world: Option<PathBuf>,
+    /// Do not load the demo world into an empty database.
+    #[arg(long, env = "USERPLANE_NO_DEMO")]
+    pub no_demo: bool,
+    /// Print nothing at start but errors (the banner and credentials are skipped).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl ServeConfig {
+    /// A configuration for tests and embedding: the given database, an ephemeral port,
+    /// no demo world, no banner.
+    pub fn for_tests(database_url: &str, admin_token: &str) -> Self {
+        ServeConfig {
+            listen: "127.0.0.1:0".into(),
+            database_url: database_url.into(),
+            admin_token: Some(admin_token.into()),
+            world: None,
+            no_demo: true,
+            quiet: true,
+        }
+    }
 }

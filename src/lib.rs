@@ -1,7 +1,25 @@
-//! userplane implements the user-access admin APIs of SaaS providers with real state.
+//! userplane implements the user-access admin APIs of SaaS providers (today a slice of
+//! the Zoom Users API v2 and of Cloudflare API v4 Access) with real state, real
+//! credentials and the providers' own wire formats.
+//!
+//! Read the modules in this order:
 
-pub mod app;
-pub mod cli;
-pub mod client;
-pub mod config;
+/// The provider-neutral core: tenants, principals, sessions, devices, delegations,
+/// credentials, audit; and the operations every dialect calls.
+pub mod domain;
+/// Persistence: one store over SQLite (embedded) and PostgreSQL, one function per query.
 pub mod store;
+/// Rate limiting counters (the dialects decide windows, limits and wire).
+pub mod limits;
+/// The HTTP dialects: Zoom, Cloudflare, and userplane's own control plane.
+pub mod api;
+/// AppState, the router, start-up and graceful shutdown.
+pub mod app;
+/// The demo world and the start-up banner.
+pub mod demo;
+/// Server configuration (flags that also read the environment).
+pub mod config;
+/// The command line: serve, migrate, offboard, reinstate.
+pub mod cli;
+/// Outbound clients for both providers and the offboard playbook.
+pub mod client;

@@ -1,0 +1,243 @@
+//! Control-plane handlers.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ControlError;
+use crate::api::body;
+use crate::app::AppState;
+use crate::domain::clock::rfc3339;
+use crate::domain::document::TenantDocument;
+use crate::domain::ops::{self, LoginKind};
+use crate::domain::{Tenant, TokenState, ids};
+
+type Result<T> = std::result::Result<T, ControlError>;
+
+/// Lets a request through only with the admin token (compared in constant time).
+pub async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let authorized = crate::api::bearer(request.headers()).is_some_and(|t| ids::secret_matches(t, &state.admin_token_hash));
+    if !authorized {
+        return ControlError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required")
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// The null route: answers at once, does no work.
+pub async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn not_found() -> ControlError {
+    ControlError::new(StatusCode::NOT_FOUND, "not_found", "no such control-plane route")
+}
+
+pub async fn method_not_allowed() -> ControlError {
+    ControlError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+}
+
+fn tenant_view(tenant: &Tenant) -> Value {
+    json!({
+        "account_id": tenant.account_id,
+        "provider": tenant.provider,
+        "plan": tenant.plan,
+        "rate_limits": if tenant.rate_limits { "on" } else { "off" },
+        "clock_offset_seconds": tenant.clock_offset_ms / 1000,
+        "created_at": rfc3339(tenant.created_at),
+        "document": tenant.document,
+    })
+}
+
+pub async fn create_tenant(State(state): State<AppState>, body: Body) -> Result<Response> {
+    let fields = body::lenient_object(body).await?;
+    let doc: TenantDocument = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ControlError::invalid(format!("invalid tenant document: {e}")))?;
+    let tenant = ops::create_tenant(&state.store, &state.clock, doc).await?;
+    Ok((StatusCode::CREATED, Json(tenant_view(&tenant))).into_response())
+}
+
+pub async fn list_tenants(State(state): State<AppState>) -> Result<Json<Value>> {
+    let tenants = ops::list_tenants(&state.store).await?;
+    Ok(Json(json!({"tenants": tenants.iter().map(tenant_view).collect::<Vec<_>>()})))
+}
+
+pub async fn get_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(tenant_view(&ops::get_tenant(&state.store, &tenant).await?)))
+}
+
+pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<StatusCode> {
+    ops::delete_tenant(&state.store, &tenant).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn reset_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(tenant_view(&ops::reset_tenant(&state.store, &state.clock, &tenant).await?)))
+}
+
+#[derive(Deserialize)]
+struct SessionRequest {
+    user: String,
+    kind: String,
+    #[serde(default)]
+    app: Option<String>,
+    #[serde(default)]
+    device: Option<String>,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+}
+
+pub async fn create_session(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: Body,
+) -> Result<Response> {
+    let fields = body::lenient_object(body).await?;
+    let request: SessionRequest = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ControlError::invalid(format!("invalid session request: {e}")))?;
+    let tenant = ops::get_tenant(&state.store, &tenant).await?;
+    let kind = match (request.kind.as_str(), tenant.provider) {
+        ("sso", crate::domain::Provider::Zoom) => LoginKind::Sso,
+        ("user_oauth", crate::domain::Provider::Zoom) => LoginKind::UserOauth {
+            scopes: request.scopes.unwrap_or_else(|| vec!["user:read".into(), "user:write".into()]),
+        },
+        ("access", crate::domain::Provider::Cloudflare) => LoginKind::Access {
+            app: request.app.ok_or_else(|| ControlError::invalid("an access session needs \"app\" (aud or name)"))?,
+        },
+        ("warp", crate::domain::Provider::Cloudflare) => LoginKind::Warp {
+            device: request.device.ok_or_else(|| ControlError::invalid("a warp session needs \"device\" (id or name)"))?,
+        },
+        (kind, provider) => {
+            return Err(ControlError::invalid(format!(
+                "unknown session kind {kind:?} for a {} tenant (zoom: sso, user_oauth; cloudflare: access, warp)",
+                provider.as_str()
+            )));
+        }
+    };
+    let (token, issued) = ops::login(&state.store, &state.clock, &tenant, &request.user, kind).await?;
+    let body = json!({
+        "token": token,
+        "kind": issued.kind,
+        "user": issued.principal,
+        "nonce": issued.nonce,
+        "expires_at": rfc3339(issued.expires_at),
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+pub async fn get_clock(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
+    let tenant = ops::get_tenant(&state.store, &tenant).await?;
+    Ok(Json(clock_view(&state, &tenant)))
+}
+
+fn clock_view(state: &AppState, tenant: &Tenant) -> Value {
+    json!({"now": rfc3339(tenant.now(&state.clock)), "offset_seconds": tenant.clock_offset_ms / 1000})
+}
+
+#[derive(Deserialize)]
+struct AdvanceClock {
+    advance_seconds: i64,
+}
+
+pub async fn advance_clock(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: Body,
+) -> Result<Json<Value>> {
+    let fields = body::lenient_object(body).await?;
+    let request: AdvanceClock = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ControlError::invalid(format!("expected {{\"advance_seconds\": N}}: {e}")))?;
+    let tenant = ops::advance_clock(&state.store, &state.clock, &tenant, request.advance_seconds).await?;
+    Ok(Json(clock_view(&state, &tenant)))
+}
+
+#[derive(Deserialize)]
+pub struct JournalQuery {
+    #[serde(default)]
+    after: i64,
+    #[serde(default = "default_journal_limit")]
+    limit: i64,
+}
+
+fn default_journal_limit() -> i64 {
+    100
+}
+
+pub async fn journal(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    query: std::result::Result<Query<JournalQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>> {
+    let Query(query) = query.map_err(|e| ControlError::invalid(e.body_text()))?;
+    let records = ops::journal(&state.store, &tenant, query.after, query.limit.clamp(1, 1000)).await?;
+    let entries: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            json!({"seq": r.seq, "at": rfc3339(r.at), "actor": r.actor, "action": r.action, "target": r.target, "detail": r.detail})
+        })
+        .collect();
+    Ok(Json(json!({"entries": entries})))
+}
+
+#[derive(Deserialize)]
+struct IntrospectRequest {
+    token: String,
+}
+
+/// RFC 7662-shaped introspection for every credential userplane issues.
+pub async fn introspect(State(state): State<AppState>, body: Body) -> Result<Json<Value>> {
+    // RFC 7662 clients post a form; the issue's examples post JSON. Take both.
+    let bytes = body::read(body).await?;
+    let fields = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        match body::json_value(&bytes)? {
+            Value::Object(map) => map,
+            _ => return Err(ControlError::invalid("expected a JSON object")),
+        }
+    } else {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&bytes).map_err(|e| ControlError::invalid(format!("invalid form body: {e}")))?;
+        pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect()
+    };
+    let request: IntrospectRequest = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ControlError::invalid(format!("expected {{\"token\": \"...\"}}: {e}")))?;
+    let Some(found) = ops::introspect(&state.store, &state.clock, &request.token).await? else {
+        return Ok(Json(json!({"active": false})));
+    };
+    let token = &found.token;
+    let mut view = json!({
+        "active": matches!(found.state, TokenState::Active),
+        "tenant": found.tenant.account_id,
+        "provider": found.tenant.provider,
+        "kind": token.kind,
+        "token_type": "bearer",
+        "iat": token.issued_at / 1000,
+        "exp": token.expires_at / 1000,
+        "nonce": token.nonce,
+    });
+    if let Some(user) = &token.principal {
+        view["user"] = json!(user);
+    }
+    if let Some(p) = &found.principal {
+        view["email"] = json!(p.email);
+        view["sub"] = json!(p.id);
+    }
+    if let Some(client) = &token.credential {
+        view["client_id"] = json!(client);
+    }
+    if !token.grants.is_empty() {
+        view["scope"] = json!(token.grants.join(" "));
+    }
+    if let Some(subject) = &token.subject {
+        view["subject"] = json!(subject);
+    }
+    if let TokenState::Inactive { reason, since } = found.state {
+        view["reason"] = json!(reason.as_str());
+        view["revoked_at"] = json!(rfc3339(since));
+    }
+    Ok(Json(view))
+}

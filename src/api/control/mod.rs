@@ -1,0 +1,32 @@
+//! userplane's own control plane under `/_userplane`: tenants, simulated logins,
+//! introspection, the journal and the clock. Guarded by the admin token; JSON in and out;
+//! errors are `{"error": {"code", "message"}}`.
+
+mod error;
+mod handlers;
+
+pub use error::ControlError;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+
+/// The control plane's routes, to be nested under `/_userplane`.
+pub fn router(state: AppState) -> Router<AppState> {
+    let guarded = Router::new()
+        .route("/tenants", get(handlers::list_tenants).post(handlers::create_tenant))
+        .route("/tenants/{tenant}", get(handlers::get_tenant).delete(handlers::delete_tenant))
+        .route("/tenants/{tenant}/reset", post(handlers::reset_tenant))
+        .route("/tenants/{tenant}/sessions", post(handlers::create_session))
+        .route("/tenants/{tenant}/clock", get(handlers::get_clock).post(handlers::advance_clock))
+        .route("/tenants/{tenant}/journal", get(handlers::journal))
+        .route("/introspect", post(handlers::introspect))
+        .route_layer(axum::middleware::from_fn_with_state(state, handlers::require_admin));
+    Router::new()
+        .route("/health", get(handlers::health))
+        .merge(guarded)
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(axum::middleware::map_response(error::render_framework_errors))
+}

@@ -1,0 +1,87 @@
+//! The demo world loaded into an empty database, and the start-up banner that prints its
+//! credentials with curl lines that work as pasted.
+
+use std::net::SocketAddr;
+
+use serde_json::json;
+
+use crate::app::Loaded;
+use crate::domain::document::TenantDocument;
+use crate::domain::{Clock, Result, ids, ops};
+use crate::store::Store;
+
+/// The demo Zoom account id.
+pub const ZOOM_ACCOUNT: &str = "uPdemoZoomAcct01";
+/// The demo app's client id.
+pub const ZOOM_CLIENT_ID: &str = "demoS2SappClient";
+
+/// The demo world's secrets, in clear, printed once.
+pub struct DemoCredentials {
+    pub zoom_client_secret: String,
+}
+
+/// Creates the demo tenants with fresh random secrets.
+pub async fn load(store: &Store, clock: &Clock) -> Result<DemoCredentials> {
+    let zoom_client_secret = ids::new_secret("");
+    let zoom: TenantDocument = serde_json::from_value(json!({
+        "provider": "zoom",
+        "account_id": ZOOM_ACCOUNT,
+        "plan": "pro",
+        "apps": [{
+            "client_id": ZOOM_CLIENT_ID,
+            "client_secret": zoom_client_secret,
+            "scopes": ["user:read:admin", "user:write:admin"],
+            "owner": "olivia.owner@example.com"
+        }],
+        "users": [
+            {"email": "olivia.owner@example.com", "first_name": "Olivia", "last_name": "Owner", "type": 2, "role": "owner"},
+            {"email": "adam.admin@example.com", "first_name": "Adam", "last_name": "Admin", "type": 2, "role": "admin"},
+            {"email": "lena.licensed@example.com", "first_name": "Lena", "last_name": "Licensed", "type": 2,
+             "assistants": ["alex.assistant@example.com"]},
+            {"email": "alex.assistant@example.com", "first_name": "Alex", "last_name": "Assistant", "type": 2},
+            {"email": "ben.basic@example.com", "first_name": "Ben", "last_name": "Basic", "type": 1},
+            {"email": "boardroom@example.com", "first_name": "Boardroom", "last_name": "", "type": 2, "zoom_room": true},
+            {"email": "pat.pending@example.com", "first_name": "Pat", "last_name": "Pending", "type": 1, "status": "pending"}
+        ]
+    }))
+    .map_err(|e| crate::domain::Error::Internal(e.to_string()))?;
+    ops::create_tenant(store, clock, zoom).await?;
+    Ok(DemoCredentials { zoom_client_secret })
+}
+
+/// Prints where the server listens, the admin token and what start-up loaded.
+pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded: &Loaded) {
+    let base = format!("http://{addr}");
+    println!("userplane listening on {base}");
+    if generated {
+        println!("admin token (generated; set USERPLANE_ADMIN_TOKEN to choose one): {admin_token}");
+    }
+    match loaded {
+        Loaded::Demo(creds) => {
+            println!();
+            println!("Demo Zoom account {ZOOM_ACCOUNT} (plan pro), Server-to-Server OAuth app:");
+            println!("  client_id:     {ZOOM_CLIENT_ID}");
+            println!("  client_secret: {} (shown once; reset or recreate the database to get another)", creds.zoom_client_secret);
+            println!("  users: olivia.owner@ (owner), adam.admin@ (admin), lena.licensed@ (assistant: alex.assistant@),");
+            println!("         ben.basic@, boardroom@ (Zoom Room), pat.pending@ (pending) -- all @example.com");
+            println!();
+            println!("Get a token, then deactivate a demo user:");
+            println!(
+                "  TOKEN=$(curl -s -X POST '{base}/oauth/token?grant_type=account_credentials&account_id={ZOOM_ACCOUNT}' -u '{ZOOM_CLIENT_ID}:{}' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')",
+                creds.zoom_client_secret
+            );
+            println!(
+                "  curl -i -X PUT {base}/v2/users/ben.basic@example.com/status -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"action\":\"deactivate\"}}'"
+            );
+        }
+        Loaded::World(tenants) => {
+            for (account, created) in tenants {
+                println!("  tenant {account}: {}", if *created { "created from the world file" } else { "kept (already present)" });
+            }
+        }
+        Loaded::Existing(n) => {
+            println!("{n} tenant(s) in the database; their secrets were printed when they were created.");
+        }
+        Loaded::Nothing => {}
+    }
+}

@@ -1,0 +1,738 @@
+//! The operations every dialect calls. Each state change is one store transaction that
+//! also writes its audit record.
+
+use serde_json::{Map, Value as Json, json};
+
+use super::document::{TenantDocument, normalize_email};
+use super::ids;
+use super::{
+    Actor, App, AuditRecord, Clock, Credential, CredentialKind, Delegation, Device, Error, InactiveReason,
+    IssuedToken, NewPrincipal, Principal, Result, Status, Tenant, Timestamp, TokenKind, TokenState,
+};
+use crate::store::{Conn, Store, queries as q};
+
+/// Lifetimes of the credentials userplane issues, in milliseconds.
+pub mod ttl {
+    pub const OAUTH_ACCESS: i64 = 3_600_000;
+    pub const SSO: i64 = 24 * 3_600_000;
+    pub const ZAK: i64 = 2 * 3_600_000;
+    pub const ACCESS: i64 = 24 * 3_600_000;
+    pub const WARP: i64 = 24 * 3_600_000;
+}
+
+/// The name of the settings document holding a Cloudflare Access organization.
+pub const ACCESS_ORGANIZATION: &str = "access_organization";
+
+fn audit(c: &mut dyn Conn, tenant: &str, at: Timestamp, actor: &Actor, action: &str, target: &str, detail: Json) -> Result<()> {
+    Ok(q::insert_audit(c, tenant, at, &actor.0, action, target, &detail)?)
+}
+
+// ---------------------------------------------------------------- tenants
+
+/// Creates a tenant from its document and seeds its world.
+pub async fn create_tenant(store: &Store, clock: &Clock, doc: TenantDocument) -> Result<Tenant> {
+    doc.validate()?;
+    let now = clock.now(0);
+    let tenant = Tenant {
+        account_id: doc.account_id().to_owned(),
+        provider: doc.provider(),
+        plan: doc.plan().to_owned(),
+        rate_limits: doc.rate_limits(),
+        clock_offset_ms: 0,
+        created_at: now,
+        document: doc.redacted(),
+    };
+    let stored = tenant.clone();
+    store
+        .write(move |c| {
+            if q::get_tenant(c, &tenant.account_id)?.is_some() {
+                return Err(Error::Conflict(format!("tenant {} already exists", tenant.account_id)));
+            }
+            q::insert_tenant(c, &tenant)?;
+            seed(c, &tenant, now).map_err(credential_conflict)?;
+            audit(c, &tenant.account_id, now, &Actor::admin(), "tenant.created", &tenant.account_id, json!({}))
+        })
+        .await?;
+    Ok(stored)
+}
+
+fn credential_conflict(err: Error) -> Error {
+    match err {
+        Error::Conflict(_) => Error::Conflict("a credential in this document is already used by another tenant".into()),
+        other => other,
+    }
+}
+
+/// Puts a tenant back to its document: every user, credential, session and setting as
+/// first created, the clock back to the wall clock.
+pub async fn reset_tenant(store: &Store, clock: &Clock, account_id: &str) -> Result<Tenant> {
+    let (account_id, clock) = (account_id.to_owned(), *clock);
+    store
+        .write(move |c| {
+            let mut tenant = q::get_tenant(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
+            let now = clock.now(0);
+            q::clear_tenant_state(c, &account_id)?;
+            tenant.clock_offset_ms = 0;
+            q::set_clock_offset(c, &account_id, 0)?;
+            seed(c, &tenant, now)?;
+            audit(c, &account_id, now, &Actor::admin(), "tenant.reset", &account_id, json!({}))?;
+            Ok(tenant)
+        })
+        .await
+}
+
+/// Deletes a tenant and everything it holds.
+pub async fn delete_tenant(store: &Store, account_id: &str) -> Result<()> {
+    let account_id = account_id.to_owned();
+    store
+        .write(move |c| {
+            if q::delete_tenant(c, &account_id)? { Ok(()) } else { Err(Error::not_found("tenant", &account_id)) }
+        })
+        .await
+}
+
+pub async fn get_tenant(store: &Store, account_id: &str) -> Result<Tenant> {
+    let account_id = account_id.to_owned();
+    store
+        .read(move |c| q::get_tenant(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id)))
+        .await
+}
+
+pub async fn list_tenants(store: &Store) -> Result<Vec<Tenant>> {
+    store.read(|c| Ok(q::list_tenants(c)?)).await
+}
+
+/// Moves a tenant's clock forward by `seconds`; returns the tenant with its new offset.
+pub async fn advance_clock(store: &Store, clock: &Clock, account_id: &str, seconds: i64) -> Result<Tenant> {
+    if !(0..=10 * 366 * 86_400).contains(&seconds) {
+        return Err(Error::invalid("seconds", "seconds must be between 0 and ten years"));
+    }
+    let account_id = account_id.to_owned();
+    let clock = *clock;
+    store
+        .write(move |c| {
+            let mut tenant = q::get_tenant(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
+            tenant.clock_offset_ms += seconds * 1000;
+            q::set_clock_offset(c, &account_id, tenant.clock_offset_ms)?;
+            let now = tenant.now(&clock);
+            audit(c, &account_id, now, &Actor::admin(), "clock.advanced", &account_id, json!({"seconds": seconds}))?;
+            Ok(tenant)
+        })
+        .await
+}
+
+/// The tenant's audit journal after sequence number `after`.
+pub async fn journal(store: &Store, account_id: &str, after: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+    let account_id = account_id.to_owned();
+    store
+        .read(move |c| {
+            q::get_tenant(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
+            Ok(q::list_audit(c, &account_id, after, limit)?)
+        })
+        .await
+}
+
+/// Seeds a tenant's world from its (redacted) document.
+fn seed(c: &mut dyn Conn, tenant: &Tenant, now: Timestamp) -> Result<()> {
+    let account = tenant.account_id.as_str();
+    match &tenant.document {
+        TenantDocument::Zoom(doc) => {
+            let mut ids_by_email = std::collections::HashMap::new();
+            for user in &doc.users {
+                let email = normalize_email(&user.email).unwrap_or_default();
+                let id = user.id.clone().unwrap_or_else(|| ids::zoom_id(&format!("{account}:{email}")));
+                let mut attributes = user.profile.clone();
+                attributes.insert("zoom_room".into(), json!(user.zoom_room));
+                attributes.insert("upcoming_events".into(), json!(user.upcoming_events));
+                attributes.entry("pmi").or_insert_with(|| json!(ids::pmi(&id)));
+                q::insert_principal(
+                    c,
+                    account,
+                    &NewPrincipal {
+                        id: id.clone(),
+                        email: email.clone(),
+                        first_name: user.first_name.clone(),
+                        last_name: user.last_name.clone(),
+                        license: user.user_type,
+                        role: user.role.clone(),
+                        status: Status::parse(&user.status).unwrap_or(Status::Active),
+                        attributes,
+                    },
+                    now,
+                )?;
+                ids_by_email.insert(email, id);
+            }
+            for user in &doc.users {
+                let principal = &ids_by_email[&normalize_email(&user.email).unwrap_or_default()];
+                for assistant in &user.assistants {
+                    let delegate = &ids_by_email[&normalize_email(assistant).unwrap_or_default()];
+                    let delegation = Delegation {
+                        principal: principal.clone(),
+                        delegate: delegate.clone(),
+                        can_manage_host_private_event: false,
+                        created_at: now,
+                    };
+                    q::insert_delegation(c, account, &delegation)?;
+                }
+            }
+            let account_owner = doc
+                .users
+                .iter()
+                .find(|u| u.role == "owner")
+                .and_then(|u| ids_by_email.get(&normalize_email(&u.email).unwrap_or_default()).cloned());
+            for app in &doc.apps {
+                let owner = match &app.owner {
+                    Some(email) => ids_by_email.get(&normalize_email(email).unwrap_or_default()).cloned(),
+                    None => account_owner.clone(),
+                };
+                q::insert_credential(
+                    c,
+                    &Credential {
+                        tenant: account.to_owned(),
+                        id: app.client_id.clone(),
+                        kind: CredentialKind::ZoomApp,
+                        lookup: app.client_id.clone(),
+                        secret_hash: app.client_secret_sha256.clone().unwrap_or_default(),
+                        grants: app.scopes.clone(),
+                        owner,
+                        status: "active".into(),
+                        created_at: now,
+                        expires_at: None,
+                    },
+                )?;
+            }
+        }
+        TenantDocument::Cloudflare(doc) => {
+            let mut ids_by_email = std::collections::HashMap::new();
+            for user in &doc.users {
+                let email = normalize_email(&user.email).unwrap_or_default();
+                let id = ids::uuid_from(&format!("{account}:user:{email}"));
+                let (first_name, last_name) = match user.name.split_once(' ') {
+                    Some((first, last)) => (first.to_owned(), last.to_owned()),
+                    None => (user.name.clone(), String::new()),
+                };
+                let mut attributes = Map::new();
+                attributes.insert("name".into(), json!(user.name));
+                q::insert_principal(
+                    c,
+                    account,
+                    &NewPrincipal {
+                        id: id.clone(),
+                        email: email.clone(),
+                        first_name,
+                        last_name,
+                        license: 1,
+                        role: "member".into(),
+                        status: Status::Active,
+                        attributes,
+                    },
+                    now,
+                )?;
+                ids_by_email.insert(email, id);
+            }
+            for (i, device) in doc.devices.iter().enumerate() {
+                let email = normalize_email(&device.user).unwrap_or_default();
+                q::insert_device(
+                    c,
+                    &Device {
+                        tenant: account.to_owned(),
+                        id: ids::uuid_from(&format!("{account}:registration:{i}:{email}:{}", device.name)),
+                        device_id: ids::uuid_from(&format!("{account}:device:{i}:{}", device.name)),
+                        principal: ids_by_email[&email].clone(),
+                        name: device.name.clone(),
+                        os: device.os.clone(),
+                        attributes: Map::new(),
+                        created_at: now,
+                        last_seen_at: None,
+                        revoked_at: None,
+                    },
+                )?;
+            }
+            for app in &doc.apps {
+                q::insert_app(
+                    c,
+                    &App {
+                        tenant: account.to_owned(),
+                        id: ids::uuid_from(&format!("{account}:app:{}", app.name)),
+                        name: app.name.clone(),
+                        domain: app.domain.clone(),
+                        aud: app.aud.clone().unwrap_or_else(|| ids::aud_from(&format!("{account}:aud:{}", app.name))),
+                        kind: app.app_type.clone().unwrap_or_else(|| "self_hosted".into()),
+                        created_at: now,
+                    },
+                )?;
+            }
+            if let Some(org) = &doc.organization {
+                q::put_setting(c, account, ACCESS_ORGANIZATION, org, now)?;
+            }
+            for (i, token) in doc.api_tokens.iter().enumerate() {
+                let hash = token.value_sha256.clone().unwrap_or_default();
+                q::insert_credential(
+                    c,
+                    &Credential {
+                        tenant: account.to_owned(),
+                        id: token.id.clone().unwrap_or_else(|| ids::hex_id(&format!("{account}:token:{i}:{hash}"))),
+                        kind: CredentialKind::CloudflareToken,
+                        lookup: hash.clone(),
+                        secret_hash: hash,
+                        grants: token.permissions.clone(),
+                        owner: None,
+                        status: token.status.clone(),
+                        created_at: now,
+                        expires_at: None,
+                    },
+                )?;
+            }
+            for key in &doc.global_keys {
+                let email = normalize_email(&key.email).unwrap_or_default();
+                let key_hash = key.key_sha256.clone().unwrap_or_default();
+                q::insert_credential(
+                    c,
+                    &Credential {
+                        tenant: account.to_owned(),
+                        id: ids::hex_id(&format!("{account}:global_key:{email}")),
+                        kind: CredentialKind::CloudflareGlobalKey,
+                        // Found by email and key together: a global key belongs to a person,
+                        // who may hold one in several accounts.
+                        lookup: global_key_lookup(&email, &key_hash),
+                        secret_hash: key_hash,
+                        grants: vec!["*".into()],
+                        owner: None,
+                        status: "active".into(),
+                        created_at: now,
+                        expires_at: None,
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The lookup key of a global API key: its email and the key's hash, hashed together.
+pub fn global_key_lookup(email: &str, key_hash: &str) -> String {
+    ids::hash_secret(&format!("{}:{key_hash}", email.to_ascii_lowercase()))
+}
+
+// ---------------------------------------------------------------- credentials and tokens
+
+/// Finds an API credential by kind and lookup key.
+pub async fn find_credential(store: &Store, kind: CredentialKind, lookup: &str) -> Result<Option<(Credential, Tenant)>> {
+    let lookup = lookup.to_owned();
+    store
+        .read(move |c| {
+            let Some(cred) = q::find_credential(c, kind, &lookup)? else { return Ok(None) };
+            let tenant = q::get_tenant(c, &cred.tenant)?.ok_or_else(|| Error::Internal("credential without tenant".into()))?;
+            Ok(Some((cred, tenant)))
+        })
+        .await
+}
+
+/// Issues a new bearer token; returns it in clear (the only time it exists in clear).
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_token(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    kind: TokenKind,
+    principal: Option<&Principal>,
+    credential: Option<&str>,
+    grants: Vec<String>,
+    ttl_ms: i64,
+    subject: Option<String>,
+    actor: &Actor,
+) -> Result<(String, IssuedToken)> {
+    let prefix = match kind {
+        TokenKind::OauthAccess | TokenKind::UserOauth => "upz_at_",
+        TokenKind::Sso => "upz_sso_",
+        TokenKind::Zak => "upz_zak_",
+        TokenKind::Access => "upcf_access_",
+        TokenKind::Warp => "upcf_warp_",
+    };
+    let secret = ids::new_secret(prefix);
+    let now = tenant.now(clock);
+    let epoch = match (kind, principal) {
+        (TokenKind::Warp, Some(p)) => p.warp_epoch,
+        (_, Some(p)) => p.session_epoch,
+        (_, None) => 0,
+    };
+    let token = IssuedToken {
+        hash: ids::hash_secret(&secret),
+        tenant: tenant.account_id.clone(),
+        kind,
+        principal: principal.map(|p| p.id.clone()),
+        credential: credential.map(str::to_owned),
+        grants,
+        epoch,
+        issued_at: now,
+        expires_at: now + ttl_ms,
+        subject,
+        nonce: ids::nonce(),
+    };
+    let stored = token.clone();
+    let actor = actor.clone();
+    let expected_epoch = principal.map(|_| epoch);
+    store
+        .write(move |c| {
+            // The principal may have been revoked or deactivated since it was read:
+            // never issue a session under a dead epoch, or for an inactive user.
+            if let (Some(id), Some(epoch)) = (&token.principal, expected_epoch) {
+                let current = q::get_principal(c, &token.tenant, id)?.ok_or_else(|| Error::not_found("user", id))?;
+                let current_epoch = if token.kind == TokenKind::Warp { current.warp_epoch } else { current.session_epoch };
+                if current_epoch != epoch || (token.kind.bound_to_sessions() && current.status != Status::Active) {
+                    return Err(Error::Refused("the user's sessions changed while logging in; try again".into()));
+                }
+            }
+            q::insert_token(c, &token)?;
+            let target = token.principal.clone().unwrap_or_else(|| token.credential.clone().unwrap_or_default());
+            audit(c, &token.tenant, now, &actor, "token.issued", &target, json!({"kind": token.kind.as_str(), "nonce": token.nonce}))
+        })
+        .await?;
+    Ok((secret, stored))
+}
+
+/// What introspection knows about a token.
+#[derive(Debug, Clone)]
+pub struct Introspection {
+    pub token: IssuedToken,
+    pub tenant: Tenant,
+    pub state: TokenState,
+    pub principal: Option<Principal>,
+}
+
+/// Looks a bearer token up and decides whether it is still good, and if not why.
+/// `None` means userplane never issued it.
+pub async fn introspect(store: &Store, clock: &Clock, secret: &str) -> Result<Option<Introspection>> {
+    let hash = ids::hash_secret(secret);
+    let clock = *clock;
+    store.read(move |c| introspect_in(c, &clock, &hash)).await
+}
+
+fn introspect_in(c: &mut dyn Conn, clock: &Clock, hash: &str) -> Result<Option<Introspection>> {
+    let Some(token) = q::find_token(c, hash)? else { return Ok(None) };
+    let Some(tenant) = q::get_tenant(c, &token.tenant)? else { return Ok(None) };
+    let now = tenant.now(clock);
+    let principal = match &token.principal {
+        Some(id) => q::get_principal(c, &token.tenant, id)?,
+        None => None,
+    };
+    // Every reason the token may be dead, with when it died; the earliest one wins.
+    let mut causes: Vec<(Timestamp, InactiveReason)> = Vec::new();
+    if token.expires_at <= now {
+        causes.push((token.expires_at, InactiveReason::Expired));
+    }
+    if let Some(cred_id) = &token.credential {
+        let alive = q::get_credential_by_id(c, &token.tenant, cred_id)?.is_some_and(|cred| cred.status == "active");
+        if !alive {
+            causes.push((now, InactiveReason::CredentialRevoked));
+        }
+    }
+    if token.principal.is_some() {
+        match &principal {
+            None => causes.push((now, InactiveReason::UserDeleted)),
+            Some(p) => {
+                if token.kind.bound_to_sessions() && p.session_epoch != token.epoch {
+                    let (at, reason) = q::find_revocation(c, &token.tenant, &p.id, "sessions", token.epoch + 1)?
+                        .unwrap_or((p.sessions_revoked_at.unwrap_or(now), String::new()));
+                    causes.push((at, InactiveReason::parse(&reason).unwrap_or(InactiveReason::SessionsRevoked)));
+                }
+                if token.kind.bound_to_sessions() && p.status != Status::Active {
+                    causes.push((p.updated_at, InactiveReason::UserDeactivated));
+                }
+                if token.kind == TokenKind::Warp {
+                    if p.warp_epoch != token.epoch {
+                        let at = q::find_revocation(c, &token.tenant, &p.id, "warp", token.epoch + 1)?
+                            .map_or(p.warp_revoked_at.unwrap_or(now), |(at, _)| at);
+                        causes.push((at, InactiveReason::WarpReauthRequired));
+                    }
+                    let device = match &token.subject {
+                        Some(id) => q::get_device(c, &token.tenant, id)?,
+                        None => None,
+                    };
+                    match device {
+                        None => causes.push((now, InactiveReason::DeviceRevoked)),
+                        Some(d) => {
+                            if let Some(at) = d.revoked_at {
+                                causes.push((at, InactiveReason::DeviceRevoked));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let state = match causes.into_iter().min_by_key(|(at, _)| *at) {
+        None => TokenState::Active,
+        Some((since, reason)) => TokenState::Inactive { reason, since },
+    };
+    Ok(Some(Introspection { token, tenant, state, principal }))
+}
+
+// ---------------------------------------------------------------- principals
+
+/// Finds a user by id or email (case-insensitive).
+pub async fn resolve_principal(store: &Store, tenant: &str, key: &str) -> Result<Principal> {
+    let (tenant, key) = (tenant.to_owned(), key.to_owned());
+    store.read(move |c| resolve_in(c, &tenant, &key)).await
+}
+
+fn resolve_in(c: &mut dyn Conn, tenant: &str, key: &str) -> Result<Principal> {
+    let found = if key.contains('@') {
+        q::find_principal_by_email(c, tenant, key)?
+    } else {
+        q::get_principal(c, tenant, key)?
+    };
+    found.ok_or_else(|| Error::not_found("user", key))
+}
+
+/// A page of users in email order after `after_email`, and the total that match.
+pub async fn list_principals(
+    store: &Store,
+    tenant: &str,
+    status: Option<Status>,
+    search: Option<String>,
+    after_email: String,
+    limit: i64,
+) -> Result<(Vec<Principal>, i64)> {
+    let tenant = tenant.to_owned();
+    store
+        .read(move |c| {
+            let page = q::list_principals(c, &tenant, status, search.as_deref(), &after_email, limit)?;
+            let total = q::count_principals(c, &tenant, status, search.as_deref())?;
+            Ok((page, total))
+        })
+        .await
+}
+
+/// Every user of a tenant.
+pub async fn all_principals(store: &Store, tenant: &str) -> Result<Vec<Principal>> {
+    let tenant = tenant.to_owned();
+    store.read(move |c| Ok(q::all_principals(c, &tenant)?)).await
+}
+
+/// Creates a user. A duplicate email is a conflict.
+pub async fn create_principal(store: &Store, clock: &Clock, tenant: &Tenant, new: NewPrincipal, actor: &Actor) -> Result<Principal> {
+    let (account, now, actor) = (tenant.account_id.clone(), tenant.now(clock), actor.clone());
+    store
+        .write(move |c| {
+            if q::find_principal_by_email(c, &account, &new.email)?.is_some() {
+                return Err(Error::Conflict(new.email.clone()));
+            }
+            q::insert_principal(c, &account, &new, now)?;
+            audit(c, &account, now, &actor, "user.created", &new.id, json!({"email": new.email}))?;
+            q::get_principal(c, &account, &new.id)?.ok_or_else(|| Error::Internal("created user vanished".into()))
+        })
+        .await
+}
+
+/// Applies `change` to the stored user inside one transaction (so concurrent updates
+/// never lose each other's fields) and records it.
+pub async fn update_principal<F>(store: &Store, clock: &Clock, tenant: &Tenant, id: &str, action: &'static str, actor: &Actor, change: F) -> Result<Principal>
+where
+    F: FnOnce(&mut Principal) -> Result<Json> + Send + 'static,
+{
+    let (account, id, now, actor) = (tenant.account_id.clone(), id.to_owned(), tenant.now(clock), actor.clone());
+    store
+        .write(move |c| {
+            let mut principal = q::get_principal_for_update(c, &account, &id)?.ok_or_else(|| Error::not_found("user", &id))?;
+            let detail = change(&mut principal)?;
+            principal.updated_at = now;
+            if let Some(other) = q::find_principal_by_email(c, &account, &principal.email)? {
+                if other.id != principal.id {
+                    return Err(Error::Conflict(principal.email.clone()));
+                }
+            }
+            q::update_principal(c, &principal)?;
+            audit(c, &account, now, &actor, action, &id, detail)?;
+            Ok(principal)
+        })
+        .await
+}
+
+/// Activates or deactivates a user. Deactivating removes the license, ends every
+/// session and blocks new ones; activating revives none of the old sessions.
+/// Returns the user as it was before the change.
+pub async fn set_status(store: &Store, clock: &Clock, tenant: &Tenant, id: &str, status: Status, actor: &Actor) -> Result<Principal> {
+    let (account, id, now, actor) = (tenant.account_id.clone(), id.to_owned(), tenant.now(clock), actor.clone());
+    store
+        .write(move |c| {
+            let before = q::get_principal_for_update(c, &account, &id)?.ok_or_else(|| Error::not_found("user", &id))?;
+            let mut after = before.clone();
+            after.status = status;
+            after.updated_at = now;
+            if status == Status::Inactive {
+                // Deactivation removes every license: the user falls back to Basic.
+                after.license = 1;
+            }
+            q::update_principal(c, &after)?;
+            if status == Status::Inactive {
+                q::revoke_sessions(c, &account, &id, now, InactiveReason::UserDeactivated.as_str())?;
+            }
+            let action = if status == Status::Inactive { "user.deactivated" } else { "user.activated" };
+            audit(c, &account, now, &actor, action, &id, json!({"from": before.status.as_str()}))?;
+            Ok(before)
+        })
+        .await
+}
+
+/// Ends every session of a user, whatever their number: one epoch increment.
+pub async fn revoke_sessions(store: &Store, clock: &Clock, tenant: &Tenant, id: &str, reason: InactiveReason, actor: &Actor) -> Result<()> {
+    let (account, id, now, actor) = (tenant.account_id.clone(), id.to_owned(), tenant.now(clock), actor.clone());
+    store
+        .write(move |c| {
+            if !q::revoke_sessions(c, &account, &id, now, reason.as_str())? {
+                return Err(Error::not_found("user", &id));
+            }
+            audit(c, &account, now, &actor, "sessions.revoked", &id, json!({"reason": reason.as_str()}))
+        })
+        .await
+}
+
+/// Deletes a user, with their delegations and devices. Their tokens die with them.
+pub async fn delete_principal(store: &Store, clock: &Clock, tenant: &Tenant, id: &str, mode: &str, actor: &Actor) -> Result<()> {
+    let (account, id, now, actor, mode) = (tenant.account_id.clone(), id.to_owned(), tenant.now(clock), actor.clone(), mode.to_owned());
+    store
+        .write(move |c| {
+            if !q::delete_principal(c, &account, &id)? {
+                return Err(Error::not_found("user", &id));
+            }
+            audit(c, &account, now, &actor, "user.deleted", &id, json!({"action": mode}))
+        })
+        .await
+}
+
+/// Counts a user's live sessions of one kind (issued under the current epoch, unexpired).
+pub async fn live_sessions(store: &Store, clock: &Clock, tenant: &Tenant, principal: &Principal, kind: TokenKind) -> Result<Vec<IssuedToken>> {
+    let (account, id, epoch, now) = (tenant.account_id.clone(), principal.id.clone(), principal.session_epoch, tenant.now(clock));
+    let epoch = if kind == TokenKind::Warp { principal.warp_epoch } else { epoch };
+    store.read(move |c| Ok(q::live_tokens(c, &account, &id, kind, epoch, now)?)).await
+}
+
+// ---------------------------------------------------------------- delegations
+
+/// The delegates (assistants) of a user, with their principals.
+pub async fn delegates_of(store: &Store, tenant: &str, principal: &str) -> Result<Vec<(Delegation, Principal)>> {
+    let (tenant, principal) = (tenant.to_owned(), principal.to_owned());
+    store
+        .read(move |c| {
+            let mut out = Vec::new();
+            for d in q::delegates_of(c, &tenant, &principal)? {
+                if let Some(p) = q::get_principal(c, &tenant, &d.delegate)? {
+                    out.push((d, p));
+                }
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// The users a delegate acts for (the delegate's schedulers).
+pub async fn delegators_of(store: &Store, tenant: &str, delegate: &str) -> Result<Vec<(Delegation, Principal)>> {
+    let (tenant, delegate) = (tenant.to_owned(), delegate.to_owned());
+    store
+        .read(move |c| {
+            let mut out = Vec::new();
+            for d in q::principals_delegating_to(c, &tenant, &delegate)? {
+                if let Some(p) = q::get_principal(c, &tenant, &d.principal)? {
+                    out.push((d, p));
+                }
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// Adds delegates to a user; returns the ids added (already-present ones are skipped).
+pub async fn add_delegates(store: &Store, clock: &Clock, tenant: &Tenant, principal: &str, delegates: Vec<(String, bool)>, actor: &Actor) -> Result<Vec<String>> {
+    let (account, principal, now, actor) = (tenant.account_id.clone(), principal.to_owned(), tenant.now(clock), actor.clone());
+    store
+        .write(move |c| {
+            let mut added = Vec::new();
+            for (delegate, can_manage) in delegates {
+                let d = Delegation { principal: principal.clone(), delegate: delegate.clone(), can_manage_host_private_event: can_manage, created_at: now };
+                if q::insert_delegation(c, &account, &d)? {
+                    added.push(delegate);
+                }
+            }
+            audit(c, &account, now, &actor, "delegates.added", &principal, json!({"delegates": added}))?;
+            Ok(added)
+        })
+        .await
+}
+
+/// Removes delegations: all of a user's delegates, all of a delegate's principals, or
+/// one pair. Returns how many went.
+pub async fn remove_delegations(store: &Store, clock: &Clock, tenant: &Tenant, principal: Option<&str>, delegate: Option<&str>, actor: &Actor) -> Result<u64> {
+    let (account, now, actor) = (tenant.account_id.clone(), tenant.now(clock), actor.clone());
+    let (principal, delegate) = (principal.map(str::to_owned), delegate.map(str::to_owned));
+    store
+        .write(move |c| {
+            let removed = q::delete_delegations(c, &account, principal.as_deref(), delegate.as_deref())?;
+            let target = principal.clone().or_else(|| delegate.clone()).unwrap_or_default();
+            audit(c, &account, now, &actor, "delegations.removed", &target, json!({"principal": principal, "delegate": delegate, "removed": removed}))?;
+            Ok(removed)
+        })
+        .await
+}
+
+// ---------------------------------------------------------------- sessions (simulated logins)
+
+/// What a simulated login asks for.
+#[derive(Debug, Clone)]
+pub enum LoginKind {
+    Sso,
+    UserOauth { scopes: Vec<String> },
+    /// An Access application, by aud or name.
+    Access { app: String },
+    /// A WARP session on a device registration, by id or name.
+    Warp { device: String },
+}
+
+/// A simulated login: issues a session for an active user, or refuses.
+pub async fn login(store: &Store, clock: &Clock, tenant: &Tenant, user: &str, kind: LoginKind) -> Result<(String, IssuedToken)> {
+    let principal = resolve_principal(store, &tenant.account_id, user).await?;
+    if principal.status != Status::Active {
+        return Err(Error::Refused(format!("user {} is {}", principal.email, principal.status.as_str())));
+    }
+    let account = tenant.account_id.clone();
+    let (token_kind, ttl_ms, subject, grants) = match kind {
+        LoginKind::Sso => (TokenKind::Sso, ttl::SSO, None, vec![]),
+        LoginKind::UserOauth { scopes } => (TokenKind::UserOauth, ttl::OAUTH_ACCESS, None, scopes),
+        LoginKind::Access { app } => {
+            let apps = store.read({ let account = account.clone(); move |c| Ok(q::list_apps(c, &account)?) }).await?;
+            let app = apps
+                .into_iter()
+                .find(|a| a.aud == app || a.name == app || a.id == app)
+                .ok_or_else(|| Error::not_found("app", &app))?;
+            (TokenKind::Access, ttl::ACCESS, Some(app.aud), vec![])
+        }
+        LoginKind::Warp { device } => {
+            let owner = principal.id.clone();
+            let devices = store.read({ let account = account.clone(); move |c| Ok(q::list_devices(c, &account, Some(&owner))?) }).await?;
+            let device = devices
+                .into_iter()
+                .find(|d| d.id == device || d.name == device || d.device_id == device)
+                .ok_or_else(|| Error::not_found("device", &device))?;
+            if device.revoked_at.is_some() {
+                return Err(Error::Refused(format!("device {} is revoked", device.name)));
+            }
+            (TokenKind::Warp, ttl::WARP, Some(device.id), vec![])
+        }
+    };
+    let actor = Actor("admin".into());
+    let issued = issue_token(store, clock, tenant, token_kind, Some(&principal), None, grants, ttl_ms, subject.clone(), &actor).await?;
+    let (id, now) = (principal.id.clone(), tenant.now(clock));
+    store
+        .write(move |c| {
+            if let Some(mut p) = q::get_principal(c, &account, &id)? {
+                p.last_login_at = Some(now);
+                q::update_principal(c, &p)?;
+            }
+            if let (TokenKind::Warp, Some(device)) = (token_kind, subject) {
+                q::touch_device(c, &account, &device, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(issued)
+}

@@ -1,0 +1,43 @@
+//! Schema migrations, embedded in the binary and applied in order at start.
+//! Each backend has its own folder with the same file names.
+
+use super::{Backend, Conn, StoreError, Value};
+
+/// (name, SQLite SQL, PostgreSQL SQL), in order.
+const MIGRATIONS: &[(&str, &str, &str)] = &[(
+    "0001_init",
+    include_str!("migrations/sqlite/0001_init.sql"),
+    include_str!("migrations/postgres/0001_init.sql"),
+)];
+
+/// Applies every migration not yet recorded. The caller holds a transaction.
+pub fn run(conn: &mut dyn Conn) -> Result<(), StoreError> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        &[],
+    )?;
+    for (name, sqlite_sql, postgres_sql) in MIGRATIONS {
+        let applied = conn.query("SELECT name FROM schema_migrations WHERE name = $1", &[Value::from(*name)])?;
+        if !applied.is_empty() {
+            continue;
+        }
+        let sql = match conn.backend() {
+            Backend::Sqlite => sqlite_sql,
+            Backend::Postgres => postgres_sql,
+        };
+        // Comments go first, so that a ';' inside one cannot split a statement.
+        let sql: String = sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            conn.execute(statement, &[]).map_err(|e| StoreError::other(format!("{e} in {statement}")))?;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        conn.execute(
+            "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)",
+            &[Value::from(*name), Value::Int(now)],
+        )?;
+    }
+    Ok(())
+}

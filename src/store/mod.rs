@@ -1,0 +1,175 @@
+//! Persistence. One [`Store`] over two backends: SQLite (embedded, the default) and
+//! PostgreSQL (several nodes, one state).
+//!
+//! Queries are written once, in SQL both backends accept (`$1` placeholders, integers for
+//! booleans and millisecond timestamps, TEXT for JSON), against the small [`Conn`]
+//! interface; [`queries`] has one function per query. Domain operations compose them
+//! inside [`Store::write`], which is one transaction: a change and its audit record
+//! commit together or not at all.
+
+mod migrate;
+pub mod queries;
+mod sqlite;
+
+use std::sync::Arc;
+
+use crate::domain::Error;
+
+/// A value bound to, or read from, a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(v as i64)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// One result row.
+#[derive(Debug, Clone)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    pub fn int(&self, i: usize) -> i64 {
+        self.opt_int(i).unwrap_or(0)
+    }
+    pub fn opt_int(&self, i: usize) -> Option<i64> {
+        match self.0.get(i) {
+            Some(Value::Int(v)) => Some(*v),
+            Some(Value::Text(s)) => s.parse().ok(),
+            _ => None,
+        }
+    }
+    pub fn bool(&self, i: usize) -> bool {
+        self.int(i) != 0
+    }
+    pub fn text(&self, i: usize) -> String {
+        self.opt_text(i).unwrap_or_default()
+    }
+    pub fn opt_text(&self, i: usize) -> Option<String> {
+        match self.0.get(i) {
+            Some(Value::Text(s)) => Some(s.clone()),
+            Some(Value::Int(v)) => Some(v.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Which database is underneath (for the rare statement that differs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A storage failure. Private to the store and the logs: clients see a generic error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    pub unique_violation: bool,
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn other(message: impl Into<String>) -> Self {
+        StoreError { unique_violation: false, message: message.into() }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        if err.unique_violation {
+            Error::Conflict(err.message)
+        } else {
+            Error::Internal(err.message)
+        }
+    }
+}
+
+/// A connection (inside a transaction for writes).
+pub trait Conn {
+    /// Runs a statement; returns the number of rows changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    /// Runs a query; returns every row.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+    /// The backend, for statements that must differ.
+    fn backend(&self) -> Backend;
+}
+
+/// The store: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(Arc<sqlite::SqliteStore>),
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and runs the migrations.
+    ///
+    /// `sqlite://PATH`, `sqlite:PATH` or a bare path select SQLite.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err(StoreError::other("PostgreSQL is not supported by this build yet"));
+        }
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        Ok(Store::Sqlite(Arc::new(sqlite::SqliteStore::open(path)?)))
+    }
+
+    /// Runs `f` on a read connection.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self {
+            // SQLite answers in microseconds: run inline rather than pay a thread hop.
+            Store::Sqlite(db) => db.read(f),
+        }
+    }
+
+    /// Runs `f` in one transaction: committed if it returns `Ok`, rolled back otherwise.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self {
+            Store::Sqlite(db) => db.write(f),
+        }
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}

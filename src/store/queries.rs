@@ -1,0 +1,698 @@
+//! One function per query, in SQL both backends accept. Each takes the connection (a
+//! transaction for writes) and returns domain types.
+
+use serde_json::{Map, Value as Json};
+
+use super::{Conn, Row, StoreError, Value};
+use crate::domain::document::TenantDocument;
+use crate::domain::{
+    App, AuditRecord, Credential, CredentialKind, Delegation, Device, IssuedToken, NewPrincipal, Principal,
+    Provider, Status, Tenant, Timestamp, TokenKind,
+};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+fn json_text(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn json_map(text: &str) -> Map<String, Json> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn json_list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- tenants
+
+const TENANT_COLUMNS: &str = "account_id, provider, plan, rate_limits, clock_offset_ms, document, created_at";
+
+fn tenant_from(row: &Row) -> Result<Tenant> {
+    let provider = Provider::parse(&row.text(1)).ok_or_else(|| StoreError::other("unknown provider"))?;
+    let document: TenantDocument =
+        serde_json::from_str(&row.text(5)).map_err(|e| StoreError::other(format!("tenant document: {e}")))?;
+    Ok(Tenant {
+        account_id: row.text(0),
+        provider,
+        plan: row.text(2),
+        rate_limits: row.bool(3),
+        clock_offset_ms: row.int(4),
+        document,
+        created_at: row.int(6),
+    })
+}
+
+pub fn insert_tenant(c: &mut dyn Conn, tenant: &Tenant) -> Result<()> {
+    c.execute(
+        "INSERT INTO tenants (account_id, provider, plan, rate_limits, clock_offset_ms, document, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            tenant.account_id.as_str().into(),
+            tenant.provider.as_str().into(),
+            tenant.plan.as_str().into(),
+            tenant.rate_limits.into(),
+            tenant.clock_offset_ms.into(),
+            json_text(&tenant.document).into(),
+            tenant.created_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_tenant(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> {
+    let rows = c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE account_id = $1"), &[account_id.into()])?;
+    rows.first().map(tenant_from).transpose()
+}
+
+pub fn list_tenants(c: &mut dyn Conn) -> Result<Vec<Tenant>> {
+    let rows = c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_at, account_id"), &[])?;
+    rows.iter().map(tenant_from).collect()
+}
+
+/// Deletes everything a tenant holds except the tenant row itself (for reset and delete).
+pub fn clear_tenant_state(c: &mut dyn Conn, account_id: &str) -> Result<()> {
+    for table in ["tokens", "revocations", "delegations", "devices", "apps", "settings", "credentials", "principals"] {
+        c.execute(&format!("DELETE FROM {table} WHERE tenant = $1"), &[account_id.into()])?;
+    }
+    Ok(())
+}
+
+pub fn delete_tenant(c: &mut dyn Conn, account_id: &str) -> Result<bool> {
+    clear_tenant_state(c, account_id)?;
+    c.execute("DELETE FROM audit WHERE tenant = $1", &[account_id.into()])?;
+    Ok(c.execute("DELETE FROM tenants WHERE account_id = $1", &[account_id.into()])? > 0)
+}
+
+pub fn update_tenant_document(c: &mut dyn Conn, tenant: &Tenant) -> Result<()> {
+    c.execute(
+        "UPDATE tenants SET plan = $1, rate_limits = $2, document = $3, clock_offset_ms = $4 WHERE account_id = $5",
+        &[
+            tenant.plan.as_str().into(),
+            tenant.rate_limits.into(),
+            json_text(&tenant.document).into(),
+            tenant.clock_offset_ms.into(),
+            tenant.account_id.as_str().into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn set_clock_offset(c: &mut dyn Conn, account_id: &str, offset_ms: i64) -> Result<()> {
+    c.execute("UPDATE tenants SET clock_offset_ms = $1 WHERE account_id = $2", &[offset_ms.into(), account_id.into()])?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- principals
+
+const PRINCIPAL_COLUMNS: &str = "tenant, id, email, first_name, last_name, license, role, status, attributes, \
+     created_at, updated_at, session_epoch, sessions_revoked_at, sessions_revoked_reason, warp_epoch, \
+     warp_revoked_at, last_login_at";
+
+fn principal_from(row: &Row) -> Principal {
+    Principal {
+        tenant: row.text(0),
+        id: row.text(1),
+        email: row.text(2),
+        first_name: row.text(3),
+        last_name: row.text(4),
+        license: row.int(5),
+        role: row.text(6),
+        status: Status::parse(&row.text(7)).unwrap_or(Status::Inactive),
+        attributes: json_map(&row.text(8)),
+        created_at: row.int(9),
+        updated_at: row.int(10),
+        session_epoch: row.int(11),
+        sessions_revoked_at: row.opt_int(12),
+        sessions_revoked_reason: row.opt_text(13),
+        warp_epoch: row.int(14),
+        warp_revoked_at: row.opt_int(15),
+        last_login_at: row.opt_int(16),
+    }
+}
+
+pub fn insert_principal(c: &mut dyn Conn, tenant: &str, p: &NewPrincipal, now: Timestamp) -> Result<()> {
+    c.execute(
+        "INSERT INTO principals (tenant, id, email, first_name, last_name, license, role, status, attributes,
+                                 created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        &[
+            tenant.into(),
+            p.id.as_str().into(),
+            p.email.as_str().into(),
+            p.first_name.as_str().into(),
+            p.last_name.as_str().into(),
+            p.license.into(),
+            p.role.as_str().into(),
+            p.status.as_str().into(),
+            json_text(&p.attributes).into(),
+            now.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_principal(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<Option<Principal>> {
+    let rows = c.query(
+        &format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE tenant = $1 AND id = $2"),
+        &[tenant.into(), id.into()],
+    )?;
+    Ok(rows.first().map(principal_from))
+}
+
+/// Reads a principal to change it: on PostgreSQL the row stays locked until the
+/// transaction ends, so concurrent updates from other nodes queue instead of losing
+/// each other's changes (SQLite has one writer already).
+pub fn get_principal_for_update(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<Option<Principal>> {
+    let lock = match c.backend() {
+        super::Backend::Postgres => " FOR UPDATE",
+        super::Backend::Sqlite => "",
+    };
+    let rows = c.query(
+        &format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE tenant = $1 AND id = $2{lock}"),
+        &[tenant.into(), id.into()],
+    )?;
+    Ok(rows.first().map(principal_from))
+}
+
+pub fn find_principal_by_email(c: &mut dyn Conn, tenant: &str, email: &str) -> Result<Option<Principal>> {
+    let rows = c.query(
+        &format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE tenant = $1 AND email = $2"),
+        &[tenant.into(), email.to_ascii_lowercase().into()],
+    )?;
+    Ok(rows.first().map(principal_from))
+}
+
+/// A page of principals in email order, after `after_email`, optionally by status and
+/// by a case-insensitive search on email and name.
+pub fn list_principals(
+    c: &mut dyn Conn,
+    tenant: &str,
+    status: Option<Status>,
+    search: Option<&str>,
+    after_email: &str,
+    limit: i64,
+) -> Result<Vec<Principal>> {
+    let status: Value = status.map(|s| s.as_str()).into();
+    let pattern: Value = search.map(|s| format!("%{}%", s.to_ascii_lowercase())).into();
+    let rows = c.query(
+        &format!(
+            "SELECT {PRINCIPAL_COLUMNS} FROM principals
+             WHERE tenant = $1 AND ($2 IS NULL OR status = $2) AND email > $3
+               AND ($4 IS NULL OR lower(email) LIKE $4 OR lower(first_name || ' ' || last_name) LIKE $4)
+             ORDER BY email LIMIT $5"
+        ),
+        &[tenant.into(), status, after_email.into(), pattern, limit.into()],
+    )?;
+    Ok(rows.iter().map(principal_from).collect())
+}
+
+/// How many principals match (same filters as [`list_principals`]).
+pub fn count_principals(c: &mut dyn Conn, tenant: &str, status: Option<Status>, search: Option<&str>) -> Result<i64> {
+    let status: Value = status.map(|s| s.as_str()).into();
+    let pattern: Value = search.map(|s| format!("%{}%", s.to_ascii_lowercase())).into();
+    let rows = c.query(
+        "SELECT count(*) FROM principals
+         WHERE tenant = $1 AND ($2 IS NULL OR status = $2)
+           AND ($3 IS NULL OR lower(email) LIKE $3 OR lower(first_name || ' ' || last_name) LIKE $3)",
+        &[tenant.into(), status, pattern],
+    )?;
+    Ok(rows.first().map_or(0, |r| r.int(0)))
+}
+
+/// Every principal of a tenant (for summaries; tenants are small).
+pub fn all_principals(c: &mut dyn Conn, tenant: &str) -> Result<Vec<Principal>> {
+    let rows = c.query(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE tenant = $1"), &[tenant.into()])?;
+    Ok(rows.iter().map(principal_from).collect())
+}
+
+/// Stores a principal's profile, status and license as given.
+pub fn update_principal(c: &mut dyn Conn, p: &Principal) -> Result<bool> {
+    let changed = c.execute(
+        "UPDATE principals SET email = $1, first_name = $2, last_name = $3, license = $4, role = $5, status = $6,
+                attributes = $7, updated_at = $8, last_login_at = $9
+         WHERE tenant = $10 AND id = $11",
+        &[
+            p.email.as_str().into(),
+            p.first_name.as_str().into(),
+            p.last_name.as_str().into(),
+            p.license.into(),
+            p.role.as_str().into(),
+            p.status.as_str().into(),
+            json_text(&p.attributes).into(),
+            p.updated_at.into(),
+            p.last_login_at.into(),
+            p.tenant.as_str().into(),
+            p.id.as_str().into(),
+        ],
+    )?;
+    Ok(changed > 0)
+}
+
+/// Ends every session of a principal: one increment, whatever their number, and one
+/// row that remembers when and why. Returns false if there is no such principal.
+pub fn revoke_sessions(c: &mut dyn Conn, tenant: &str, id: &str, at: Timestamp, reason: &str) -> Result<bool> {
+    let changed = c.execute(
+        "UPDATE principals SET session_epoch = session_epoch + 1, sessions_revoked_at = $1,
+                sessions_revoked_reason = $2, updated_at = $1
+         WHERE tenant = $3 AND id = $4",
+        &[at.into(), reason.into(), tenant.into(), id.into()],
+    )?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    c.execute(
+        "INSERT INTO revocations (tenant, principal, scope, epoch, at, reason)
+         SELECT tenant, id, 'sessions', session_epoch, $1, $2 FROM principals WHERE tenant = $3 AND id = $4",
+        &[at.into(), reason.into(), tenant.into(), id.into()],
+    )?;
+    Ok(true)
+}
+
+/// Ends every WARP session of a principal (they must log in again).
+pub fn revoke_warp_sessions(c: &mut dyn Conn, tenant: &str, id: &str, at: Timestamp) -> Result<bool> {
+    let changed = c.execute(
+        "UPDATE principals SET warp_epoch = warp_epoch + 1, warp_revoked_at = $1 WHERE tenant = $2 AND id = $3",
+        &[at.into(), tenant.into(), id.into()],
+    )?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    c.execute(
+        "INSERT INTO revocations (tenant, principal, scope, epoch, at, reason)
+         SELECT tenant, id, 'warp', warp_epoch, $1, 'warp_reauth_required' FROM principals
+         WHERE tenant = $2 AND id = $3",
+        &[at.into(), tenant.into(), id.into()],
+    )?;
+    Ok(true)
+}
+
+/// The revocation that started `epoch` of a principal's `scope` (`sessions` or `warp`):
+/// when, and why.
+pub fn find_revocation(
+    c: &mut dyn Conn,
+    tenant: &str,
+    principal: &str,
+    scope: &str,
+    epoch: i64,
+) -> Result<Option<(Timestamp, String)>> {
+    let rows = c.query(
+        "SELECT at, reason FROM revocations WHERE tenant = $1 AND principal = $2 AND scope = $3 AND epoch = $4",
+        &[tenant.into(), principal.into(), scope.into(), epoch.into()],
+    )?;
+    Ok(rows.first().map(|r| (r.int(0), r.text(1))))
+}
+
+pub fn delete_principal(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<bool> {
+    c.execute(
+        "DELETE FROM delegations WHERE tenant = $1 AND (principal = $2 OR delegate = $2)",
+        &[tenant.into(), id.into()],
+    )?;
+    c.execute("DELETE FROM devices WHERE tenant = $1 AND principal = $2", &[tenant.into(), id.into()])?;
+    Ok(c.execute("DELETE FROM principals WHERE tenant = $1 AND id = $2", &[tenant.into(), id.into()])? > 0)
+}
+
+// ---------------------------------------------------------------- credentials
+
+const CREDENTIAL_COLUMNS: &str = "tenant, id, kind, lookup, secret_hash, grants, owner, status, created_at, expires_at";
+
+fn credential_from(row: &Row) -> Result<Credential> {
+    Ok(Credential {
+        tenant: row.text(0),
+        id: row.text(1),
+        kind: CredentialKind::parse(&row.text(2)).ok_or_else(|| StoreError::other("unknown credential kind"))?,
+        lookup: row.text(3),
+        secret_hash: row.text(4),
+        grants: json_list(&row.text(5)),
+        owner: row.opt_text(6),
+        status: row.text(7),
+        created_at: row.int(8),
+        expires_at: row.opt_int(9),
+    })
+}
+
+pub fn insert_credential(c: &mut dyn Conn, cred: &Credential) -> Result<()> {
+    c.execute(
+        "INSERT INTO credentials (tenant, id, kind, lookup, secret_hash, grants, owner, status, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            cred.tenant.as_str().into(),
+            cred.id.as_str().into(),
+            cred.kind.as_str().into(),
+            cred.lookup.as_str().into(),
+            cred.secret_hash.as_str().into(),
+            json_text(&cred.grants).into(),
+            cred.owner.clone().into(),
+            cred.status.as_str().into(),
+            cred.created_at.into(),
+            cred.expires_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Finds a credential by kind and lookup key (client id, token hash, key email).
+pub fn find_credential(c: &mut dyn Conn, kind: CredentialKind, lookup: &str) -> Result<Option<Credential>> {
+    let rows = c.query(
+        &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE kind = $1 AND lookup = $2"),
+        &[kind.as_str().into(), lookup.into()],
+    )?;
+    rows.first().map(credential_from).transpose()
+}
+
+pub fn get_credential_by_id(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<Option<Credential>> {
+    let rows = c.query(
+        &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE tenant = $1 AND id = $2"),
+        &[tenant.into(), id.into()],
+    )?;
+    rows.first().map(credential_from).transpose()
+}
+
+/// Every credential of one kind in a tenant.
+pub fn list_credentials(c: &mut dyn Conn, tenant: &str, kind: CredentialKind) -> Result<Vec<Credential>> {
+    let rows = c.query(
+        &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE tenant = $1 AND kind = $2 ORDER BY created_at, id"),
+        &[tenant.into(), kind.as_str().into()],
+    )?;
+    rows.iter().map(credential_from).collect()
+}
+
+// ---------------------------------------------------------------- tokens
+
+const TOKEN_COLUMNS: &str =
+    "hash, tenant, kind, principal, credential, grants, epoch, issued_at, expires_at, subject, nonce";
+
+fn token_from(row: &Row) -> Result<IssuedToken> {
+    Ok(IssuedToken {
+        hash: row.text(0),
+        tenant: row.text(1),
+        kind: TokenKind::parse(&row.text(2)).ok_or_else(|| StoreError::other("unknown token kind"))?,
+        principal: row.opt_text(3),
+        credential: row.opt_text(4),
+        grants: json_list(&row.text(5)),
+        epoch: row.int(6),
+        issued_at: row.int(7),
+        expires_at: row.int(8),
+        subject: row.opt_text(9),
+        nonce: row.text(10),
+    })
+}
+
+pub fn insert_token(c: &mut dyn Conn, token: &IssuedToken) -> Result<()> {
+    c.execute(
+        "INSERT INTO tokens (hash, tenant, kind, principal, credential, grants, epoch, issued_at, expires_at, subject, nonce)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &[
+            token.hash.as_str().into(),
+            token.tenant.as_str().into(),
+            token.kind.as_str().into(),
+            token.principal.clone().into(),
+            token.credential.clone().into(),
+            json_text(&token.grants).into(),
+            token.epoch.into(),
+            token.issued_at.into(),
+            token.expires_at.into(),
+            token.subject.clone().into(),
+            token.nonce.as_str().into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn find_token(c: &mut dyn Conn, hash: &str) -> Result<Option<IssuedToken>> {
+    let rows = c.query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"), &[hash.into()])?;
+    rows.first().map(token_from).transpose()
+}
+
+/// A principal's tokens of one kind issued under `epoch` that have not expired.
+pub fn live_tokens(
+    c: &mut dyn Conn,
+    tenant: &str,
+    principal: &str,
+    kind: TokenKind,
+    epoch: i64,
+    now: Timestamp,
+) -> Result<Vec<IssuedToken>> {
+    let rows = c.query(
+        &format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens
+             WHERE tenant = $1 AND principal = $2 AND kind = $3 AND epoch = $4 AND expires_at > $5
+             ORDER BY issued_at, nonce"
+        ),
+        &[tenant.into(), principal.into(), kind.as_str().into(), epoch.into(), now.into()],
+    )?;
+    rows.iter().map(token_from).collect()
+}
+
+/// A principal's token of one kind by its nonce.
+pub fn find_token_by_nonce(
+    c: &mut dyn Conn,
+    tenant: &str,
+    principal: &str,
+    nonce: &str,
+) -> Result<Option<IssuedToken>> {
+    let rows = c.query(
+        &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE tenant = $1 AND principal = $2 AND nonce = $3"),
+        &[tenant.into(), principal.into(), nonce.into()],
+    )?;
+    rows.first().map(token_from).transpose()
+}
+
+// ---------------------------------------------------------------- delegations
+
+fn delegation_from(row: &Row) -> Delegation {
+    Delegation {
+        principal: row.text(0),
+        delegate: row.text(1),
+        can_manage_host_private_event: row.bool(2),
+        created_at: row.int(3),
+    }
+}
+
+/// Adds a delegation; returns false if it already existed.
+pub fn insert_delegation(c: &mut dyn Conn, tenant: &str, d: &Delegation) -> Result<bool> {
+    let added = c.execute(
+        "INSERT INTO delegations (tenant, principal, delegate, can_manage_host_private_event, created_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, principal, delegate) DO NOTHING",
+        &[
+            tenant.into(),
+            d.principal.as_str().into(),
+            d.delegate.as_str().into(),
+            d.can_manage_host_private_event.into(),
+            d.created_at.into(),
+        ],
+    )?;
+    Ok(added > 0)
+}
+
+/// The delegates (assistants) of a principal.
+pub fn delegates_of(c: &mut dyn Conn, tenant: &str, principal: &str) -> Result<Vec<Delegation>> {
+    let rows = c.query(
+        "SELECT principal, delegate, can_manage_host_private_event, created_at FROM delegations
+         WHERE tenant = $1 AND principal = $2 ORDER BY created_at, delegate",
+        &[tenant.into(), principal.into()],
+    )?;
+    Ok(rows.iter().map(delegation_from).collect())
+}
+
+/// The principals a delegate acts for (the delegate's schedulers).
+pub fn principals_delegating_to(c: &mut dyn Conn, tenant: &str, delegate: &str) -> Result<Vec<Delegation>> {
+    let rows = c.query(
+        "SELECT principal, delegate, can_manage_host_private_event, created_at FROM delegations
+         WHERE tenant = $1 AND delegate = $2 ORDER BY created_at, principal",
+        &[tenant.into(), delegate.into()],
+    )?;
+    Ok(rows.iter().map(delegation_from).collect())
+}
+
+/// Removes delegations by principal and/or delegate; returns how many went.
+pub fn delete_delegations(
+    c: &mut dyn Conn,
+    tenant: &str,
+    principal: Option<&str>,
+    delegate: Option<&str>,
+) -> Result<u64> {
+    c.execute(
+        "DELETE FROM delegations WHERE tenant = $1 AND ($2 IS NULL OR principal = $2) AND ($3 IS NULL OR delegate = $3)",
+        &[tenant.into(), principal.into(), delegate.into()],
+    )
+}
+
+// ---------------------------------------------------------------- devices
+
+const DEVICE_COLUMNS: &str =
+    "tenant, id, device_id, principal, name, os, attributes, created_at, last_seen_at, revoked_at";
+
+fn device_from(row: &Row) -> Device {
+    Device {
+        tenant: row.text(0),
+        id: row.text(1),
+        device_id: row.text(2),
+        principal: row.text(3),
+        name: row.text(4),
+        os: row.text(5),
+        attributes: json_map(&row.text(6)),
+        created_at: row.int(7),
+        last_seen_at: row.opt_int(8),
+        revoked_at: row.opt_int(9),
+    }
+}
+
+pub fn insert_device(c: &mut dyn Conn, d: &Device) -> Result<()> {
+    c.execute(
+        "INSERT INTO devices (tenant, id, device_id, principal, name, os, attributes, created_at, last_seen_at, revoked_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            d.tenant.as_str().into(),
+            d.id.as_str().into(),
+            d.device_id.as_str().into(),
+            d.principal.as_str().into(),
+            d.name.as_str().into(),
+            d.os.as_str().into(),
+            json_text(&d.attributes).into(),
+            d.created_at.into(),
+            d.last_seen_at.into(),
+            d.revoked_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every device registration of a tenant, or of one principal, in id order.
+pub fn list_devices(c: &mut dyn Conn, tenant: &str, principal: Option<&str>) -> Result<Vec<Device>> {
+    let rows = c.query(
+        &format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant = $1 AND ($2 IS NULL OR principal = $2)
+             ORDER BY created_at, id"
+        ),
+        &[tenant.into(), principal.into()],
+    )?;
+    Ok(rows.iter().map(device_from).collect())
+}
+
+pub fn get_device(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<Option<Device>> {
+    let rows = c.query(
+        &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant = $1 AND id = $2"),
+        &[tenant.into(), id.into()],
+    )?;
+    Ok(rows.first().map(device_from))
+}
+
+/// Sets (or, with `None`, clears) a registration's revocation time.
+pub fn set_device_revoked(c: &mut dyn Conn, tenant: &str, id: &str, at: Option<Timestamp>) -> Result<bool> {
+    let changed = c.execute(
+        "UPDATE devices SET revoked_at = $1 WHERE tenant = $2 AND id = $3",
+        &[at.into(), tenant.into(), id.into()],
+    )?;
+    Ok(changed > 0)
+}
+
+/// Revokes every live registration of a principal; returns how many.
+pub fn revoke_principal_devices(c: &mut dyn Conn, tenant: &str, principal: &str, at: Timestamp) -> Result<u64> {
+    c.execute(
+        "UPDATE devices SET revoked_at = $1 WHERE tenant = $2 AND principal = $3 AND revoked_at IS NULL",
+        &[at.into(), tenant.into(), principal.into()],
+    )
+}
+
+pub fn touch_device(c: &mut dyn Conn, tenant: &str, id: &str, at: Timestamp) -> Result<()> {
+    c.execute("UPDATE devices SET last_seen_at = $1 WHERE tenant = $2 AND id = $3", &[at.into(), tenant.into(), id.into()])?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- apps
+
+fn app_from(row: &Row) -> App {
+    App {
+        tenant: row.text(0),
+        id: row.text(1),
+        name: row.text(2),
+        domain: row.text(3),
+        aud: row.text(4),
+        kind: row.text(5),
+        created_at: row.int(6),
+    }
+}
+
+pub fn insert_app(c: &mut dyn Conn, app: &App) -> Result<()> {
+    c.execute(
+        "INSERT INTO apps (tenant, id, name, domain, aud, kind, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            app.tenant.as_str().into(),
+            app.id.as_str().into(),
+            app.name.as_str().into(),
+            app.domain.as_str().into(),
+            app.aud.as_str().into(),
+            app.kind.as_str().into(),
+            app.created_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn list_apps(c: &mut dyn Conn, tenant: &str) -> Result<Vec<App>> {
+    let rows = c.query(
+        "SELECT tenant, id, name, domain, aud, kind, created_at FROM apps WHERE tenant = $1 ORDER BY created_at, name",
+        &[tenant.into()],
+    )?;
+    Ok(rows.iter().map(app_from).collect())
+}
+
+// ---------------------------------------------------------------- settings
+
+/// A tenant's named settings document (e.g. the Access organization) and its times.
+pub fn get_setting(c: &mut dyn Conn, tenant: &str, name: &str) -> Result<Option<(Map<String, Json>, i64, i64)>> {
+    let rows = c.query(
+        "SELECT document, created_at, updated_at FROM settings WHERE tenant = $1 AND name = $2",
+        &[tenant.into(), name.into()],
+    )?;
+    Ok(rows.first().map(|r| (json_map(&r.text(0)), r.int(1), r.int(2))))
+}
+
+pub fn put_setting(c: &mut dyn Conn, tenant: &str, name: &str, doc: &Map<String, Json>, now: Timestamp) -> Result<()> {
+    c.execute(
+        "INSERT INTO settings (tenant, name, document, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (tenant, name) DO UPDATE SET document = $3, updated_at = $4",
+        &[tenant.into(), name.into(), json_text(doc).into(), now.into()],
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- audit
+
+pub fn insert_audit(
+    c: &mut dyn Conn,
+    tenant: &str,
+    at: Timestamp,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &Json,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO audit (tenant, at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[tenant.into(), at.into(), actor.into(), action.into(), target.into(), json_text(detail).into()],
+    )?;
+    Ok(())
+}
+
+/// The journal of a tenant after sequence number `after`, oldest first.
+pub fn list_audit(c: &mut dyn Conn, tenant: &str, after: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+    let rows = c.query(
+        "SELECT seq, tenant, at, actor, action, target, detail FROM audit
+         WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        &[tenant.into(), after.into(), limit.into()],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| AuditRecord {
+            seq: r.int(0),
+            tenant: r.text(1),
+            at: r.int(2),
+            actor: r.text(3),
+            action: r.text(4),
+            target: r.text(5),
+            detail: serde_json::from_str(&r.text(6)).unwrap_or(Json::Null),
+        })
+        .collect())
+}
