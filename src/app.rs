@@ -56,7 +56,8 @@ impl Server {
             admin_token_hash: Arc::new(ids::hash_secret(&admin_token)),
             limits: Arc::new(RateLimiter::default()),
         };
-        let listener = TcpListener::bind(&config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
+        let listener =
+            TcpListener::bind(&config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         if !config.quiet {
             demo::print_banner(addr, &admin_token, config.admin_token.is_none(), &loaded);
@@ -84,7 +85,8 @@ impl Server {
 
 /// `userplane serve`: runs until Ctrl-C or SIGTERM, then shuts down gracefully.
 pub async fn serve(config: ServeConfig) -> Result<(), String> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("USERPLANE_LOG").unwrap_or_else(|_| "userplane=info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("USERPLANE_LOG").unwrap_or_else(|_| "userplane=info".into());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
     let server = Server::start(&config).await?;
     tracing::info!(addr = %server.addr, "userplane is serving");
@@ -138,7 +140,9 @@ async fn load_world(store: &Store, clock: &Clock, config: &ServeConfig) -> Resul
             let account = doc.account_id().to_owned();
             match ops::create_tenant(store, clock, doc).await {
                 Ok(_) => loaded.push((account, true)),
-                Err(Error::Conflict(_)) if ops::get_tenant(store, &account).await.is_ok() => loaded.push((account, false)),
+                Err(Error::Conflict(_)) if ops::get_tenant(store, &account).await.is_ok() => {
+                    loaded.push((account, false))
+                }
                 Err(err) => return Err(format!("world file {}: tenant {account}: {err}", path.display())),
             }
         }

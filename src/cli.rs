@@ -43,11 +43,9 @@ pub fn run(cli: Cli) -> ExitCode {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(config) => report(crate::app::serve(config).await),
-            Command::Migrate { database_url } => report(
-                crate::store::Store::open(&database_url)
-                    .await
-                    .map(|_| println!("migrations applied")),
-            ),
+            Command::Migrate { database_url } => {
+                report(crate::store::Store::open(&database_url).await.map(|_| println!("migrations applied")))
+            }
             Command::Offboard(args) => crate::client::run_offboard(args).await,
             Command::Reinstate(args) => crate::client::run_reinstate(args).await,
         }

@@ -61,8 +61,13 @@ pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded
             println!();
             println!("Demo Zoom account {ZOOM_ACCOUNT} (plan pro), Server-to-Server OAuth app:");
             println!("  client_id:     {ZOOM_CLIENT_ID}");
-            println!("  client_secret: {} (shown once; reset or recreate the database to get another)", creds.zoom_client_secret);
-            println!("  users: olivia.owner@ (owner), adam.admin@ (admin), lena.licensed@ (assistant: alex.assistant@),");
+            println!(
+                "  client_secret: {} (shown once; reset or recreate the database to get another)",
+                creds.zoom_client_secret
+            );
+            println!(
+                "  users: olivia.owner@ (owner), adam.admin@ (admin), lena.licensed@ (assistant: alex.assistant@),"
+            );
             println!("         ben.basic@, boardroom@ (Zoom Room), pat.pending@ (pending) -- all @example.com");
             println!();
             println!("Get a token, then deactivate a demo user:");
@@ -76,7 +81,10 @@ pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded
         }
         Loaded::World(tenants) => {
             for (account, created) in tenants {
-                println!("  tenant {account}: {}", if *created { "created from the world file" } else { "kept (already present)" });
+                println!(
+                    "  tenant {account}: {}",
+                    if *created { "created from the world file" } else { "kept (already present)" }
+                );
             }
         }
         Loaded::Existing(n) => {

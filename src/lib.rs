@@ -4,22 +4,22 @@
 //!
 //! Read the modules in this order:
 
-/// The provider-neutral core: tenants, principals, sessions, devices, delegations,
-/// credentials, audit; and the operations every dialect calls.
-pub mod domain;
-/// Persistence: one store over SQLite (embedded) and PostgreSQL, one function per query.
-pub mod store;
-/// Rate limiting counters (the dialects decide windows, limits and wire).
-pub mod limits;
 /// The HTTP dialects: Zoom, Cloudflare, and userplane's own control plane.
 pub mod api;
 /// AppState, the router, start-up and graceful shutdown.
 pub mod app;
-/// The demo world and the start-up banner.
-pub mod demo;
-/// Server configuration (flags that also read the environment).
-pub mod config;
 /// The command line: serve, migrate, offboard, reinstate.
 pub mod cli;
 /// Outbound clients for both providers and the offboard playbook.
 pub mod client;
+/// Server configuration (flags that also read the environment).
+pub mod config;
+/// The demo world and the start-up banner.
+pub mod demo;
+/// The provider-neutral core: tenants, principals, sessions, devices, delegations,
+/// credentials, audit; and the operations every dialect calls.
+pub mod domain;
+/// Rate limiting counters (the dialects decide windows, limits and wire).
+pub mod limits;
+/// Persistence: one store over SQLite (embedded) and PostgreSQL, one function per query.
+pub mod store;

@@ -17,8 +17,5 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Whether a response already carries a JSON body (ours) rather than a framework default.
 pub fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"))
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/json"))
 }

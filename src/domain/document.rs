@@ -240,14 +240,8 @@ impl TenantDocument {
 }
 
 fn validate_account_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid("account_id", "account_id must be 1-64 letters, digits, '-' or '_'"))
-    }
+    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok { Ok(()) } else { Err(Error::invalid("account_id", "account_id must be 1-64 letters, digits, '-' or '_'")) }
 }
 
 /// Lower-cases and checks an email address.
@@ -330,7 +324,10 @@ fn validate_cloudflare(doc: &CloudflareDocument) -> Result<()> {
             return Err(Error::invalid(format!("api_tokens[{i}].value"), "value is required"));
         }
         if !["active", "disabled", "expired"].contains(&token.status.as_str()) {
-            return Err(Error::invalid(format!("api_tokens[{i}].status"), "status must be active, disabled or expired"));
+            return Err(Error::invalid(
+                format!("api_tokens[{i}].status"),
+                "status must be active, disabled or expired",
+            ));
         }
     }
     for (i, key) in doc.global_keys.iter().enumerate() {

@@ -6,8 +6,8 @@ use serde_json::{Map, Value as Json, json};
 use super::document::{TenantDocument, normalize_email};
 use super::ids;
 use super::{
-    Actor, App, AuditRecord, Clock, Credential, CredentialKind, Delegation, Device, Error, InactiveReason,
-    IssuedToken, NewPrincipal, Principal, Result, Status, Tenant, Timestamp, TokenKind, TokenState,
+    Actor, App, AuditRecord, Clock, Credential, CredentialKind, Delegation, Device, Error, InactiveReason, IssuedToken,
+    NewPrincipal, Principal, Result, Status, Tenant, Timestamp, TokenKind, TokenState,
 };
 use crate::store::{Conn, Store, queries as q};
 
@@ -23,7 +23,15 @@ pub mod ttl {
 /// The name of the settings document holding a Cloudflare Access organization.
 pub const ACCESS_ORGANIZATION: &str = "access_organization";
 
-fn audit(c: &mut dyn Conn, tenant: &str, at: Timestamp, actor: &Actor, action: &str, target: &str, detail: Json) -> Result<()> {
+fn audit(
+    c: &mut dyn Conn,
+    tenant: &str,
+    at: Timestamp,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    detail: Json,
+) -> Result<()> {
     Ok(q::insert_audit(c, tenant, at, &actor.0, action, target, &detail)?)
 }
 
@@ -85,17 +93,17 @@ pub async fn reset_tenant(store: &Store, clock: &Clock, account_id: &str) -> Res
 pub async fn delete_tenant(store: &Store, account_id: &str) -> Result<()> {
     let account_id = account_id.to_owned();
     store
-        .write(move |c| {
-            if q::delete_tenant(c, &account_id)? { Ok(()) } else { Err(Error::not_found("tenant", &account_id)) }
-        })
+        .write(
+            move |c| {
+                if q::delete_tenant(c, &account_id)? { Ok(()) } else { Err(Error::not_found("tenant", &account_id)) }
+            },
+        )
         .await
 }
 
 pub async fn get_tenant(store: &Store, account_id: &str) -> Result<Tenant> {
     let account_id = account_id.to_owned();
-    store
-        .read(move |c| q::get_tenant(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id)))
-        .await
+    store.read(move |c| q::get_tenant(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))).await
 }
 
 pub async fn list_tenants(store: &Store) -> Result<Vec<Tenant>> {
@@ -317,12 +325,17 @@ pub fn global_key_lookup(email: &str, key_hash: &str) -> String {
 // ---------------------------------------------------------------- credentials and tokens
 
 /// Finds an API credential by kind and lookup key.
-pub async fn find_credential(store: &Store, kind: CredentialKind, lookup: &str) -> Result<Option<(Credential, Tenant)>> {
+pub async fn find_credential(
+    store: &Store,
+    kind: CredentialKind,
+    lookup: &str,
+) -> Result<Option<(Credential, Tenant)>> {
     let lookup = lookup.to_owned();
     store
         .read(move |c| {
             let Some(cred) = q::find_credential(c, kind, &lookup)? else { return Ok(None) };
-            let tenant = q::get_tenant(c, &cred.tenant)?.ok_or_else(|| Error::Internal("credential without tenant".into()))?;
+            let tenant =
+                q::get_tenant(c, &cred.tenant)?.ok_or_else(|| Error::Internal("credential without tenant".into()))?;
             Ok(Some((cred, tenant)))
         })
         .await
@@ -378,14 +391,23 @@ pub async fn issue_token(
             // never issue a session under a dead epoch, or for an inactive user.
             if let (Some(id), Some(epoch)) = (&token.principal, expected_epoch) {
                 let current = q::get_principal(c, &token.tenant, id)?.ok_or_else(|| Error::not_found("user", id))?;
-                let current_epoch = if token.kind == TokenKind::Warp { current.warp_epoch } else { current.session_epoch };
+                let current_epoch =
+                    if token.kind == TokenKind::Warp { current.warp_epoch } else { current.session_epoch };
                 if current_epoch != epoch || (token.kind.bound_to_sessions() && current.status != Status::Active) {
                     return Err(Error::Refused("the user's sessions changed while logging in; try again".into()));
                 }
             }
             q::insert_token(c, &token)?;
             let target = token.principal.clone().unwrap_or_else(|| token.credential.clone().unwrap_or_default());
-            audit(c, &token.tenant, now, &actor, "token.issued", &target, json!({"kind": token.kind.as_str(), "nonce": token.nonce}))
+            audit(
+                c,
+                &token.tenant,
+                now,
+                &actor,
+                "token.issued",
+                &target,
+                json!({"kind": token.kind.as_str(), "nonce": token.nonce}),
+            )
         })
         .await?;
     Ok((secret, stored))
@@ -477,11 +499,8 @@ pub async fn resolve_principal(store: &Store, tenant: &str, key: &str) -> Result
 }
 
 fn resolve_in(c: &mut dyn Conn, tenant: &str, key: &str) -> Result<Principal> {
-    let found = if key.contains('@') {
-        q::find_principal_by_email(c, tenant, key)?
-    } else {
-        q::get_principal(c, tenant, key)?
-    };
+    let found =
+        if key.contains('@') { q::find_principal_by_email(c, tenant, key)? } else { q::get_principal(c, tenant, key)? };
     found.ok_or_else(|| Error::not_found("user", key))
 }
 
@@ -511,7 +530,13 @@ pub async fn all_principals(store: &Store, tenant: &str) -> Result<Vec<Principal
 }
 
 /// Creates a user. A duplicate email is a conflict.
-pub async fn create_principal(store: &Store, clock: &Clock, tenant: &Tenant, new: NewPrincipal, actor: &Actor) -> Result<Principal> {
+pub async fn create_principal(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    new: NewPrincipal,
+    actor: &Actor,
+) -> Result<Principal> {
     let (account, now, actor) = (tenant.account_id.clone(), tenant.now(clock), actor.clone());
     store
         .write(move |c| {
@@ -527,20 +552,29 @@ pub async fn create_principal(store: &Store, clock: &Clock, tenant: &Tenant, new
 
 /// Applies `change` to the stored user inside one transaction (so concurrent updates
 /// never lose each other's fields) and records it.
-pub async fn update_principal<F>(store: &Store, clock: &Clock, tenant: &Tenant, id: &str, action: &'static str, actor: &Actor, change: F) -> Result<Principal>
+pub async fn update_principal<F>(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    id: &str,
+    action: &'static str,
+    actor: &Actor,
+    change: F,
+) -> Result<Principal>
 where
     F: FnOnce(&mut Principal) -> Result<Json> + Send + 'static,
 {
     let (account, id, now, actor) = (tenant.account_id.clone(), id.to_owned(), tenant.now(clock), actor.clone());
     store
         .write(move |c| {
-            let mut principal = q::get_principal_for_update(c, &account, &id)?.ok_or_else(|| Error::not_found("user", &id))?;
+            let mut principal =
+                q::get_principal_for_update(c, &account, &id)?.ok_or_else(|| Error::not_found("user", &id))?;
             let detail = change(&mut principal)?;
             principal.updated_at = now;
-            if let Some(other) = q::find_principal_by_email(c, &account, &principal.email)? {
-                if other.id != principal.id {
-                    return Err(Error::Conflict(principal.email.clone()));
-                }
+            if let Some(other) = q::find_principal_by_email(c, &account, &principal.email)?
+                && other.id != principal.id
+            {
+                return Err(Error::Conflict(principal.email.clone()));
             }
             q::update_principal(c, &principal)?;
             audit(c, &account, now, &actor, action, &id, detail)?;
@@ -552,7 +586,14 @@ where
 /// Activates or deactivates a user. Deactivating removes the license, ends every
 /// session and blocks new ones; activating revives none of the old sessions.
 /// Returns the user as it was before the change.
-pub async fn set_status(store: &Store, clock: &Clock, tenant: &Tenant, id: &str, status: Status, actor: &Actor) -> Result<Principal> {
+pub async fn set_status(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    id: &str,
+    status: Status,
+    actor: &Actor,
+) -> Result<Principal> {
     let (account, id, now, actor) = (tenant.account_id.clone(), id.to_owned(), tenant.now(clock), actor.clone());
     store
         .write(move |c| {
@@ -576,7 +617,14 @@ pub async fn set_status(store: &Store, clock: &Clock, tenant: &Tenant, id: &str,
 }
 
 /// Ends every session of a user, whatever their number: one epoch increment.
-pub async fn revoke_sessions(store: &Store, clock: &Clock, tenant: &Tenant, id: &str, reason: InactiveReason, actor: &Actor) -> Result<()> {
+pub async fn revoke_sessions(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    id: &str,
+    reason: InactiveReason,
+    actor: &Actor,
+) -> Result<()> {
     let (account, id, now, actor) = (tenant.account_id.clone(), id.to_owned(), tenant.now(clock), actor.clone());
     store
         .write(move |c| {
@@ -589,8 +637,16 @@ pub async fn revoke_sessions(store: &Store, clock: &Clock, tenant: &Tenant, id: 
 }
 
 /// Deletes a user, with their delegations and devices. Their tokens die with them.
-pub async fn delete_principal(store: &Store, clock: &Clock, tenant: &Tenant, id: &str, mode: &str, actor: &Actor) -> Result<()> {
-    let (account, id, now, actor, mode) = (tenant.account_id.clone(), id.to_owned(), tenant.now(clock), actor.clone(), mode.to_owned());
+pub async fn delete_principal(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    id: &str,
+    mode: &str,
+    actor: &Actor,
+) -> Result<()> {
+    let (account, id, now, actor, mode) =
+        (tenant.account_id.clone(), id.to_owned(), tenant.now(clock), actor.clone(), mode.to_owned());
     store
         .write(move |c| {
             if !q::delete_principal(c, &account, &id)? {
@@ -602,8 +658,15 @@ pub async fn delete_principal(store: &Store, clock: &Clock, tenant: &Tenant, id:
 }
 
 /// Counts a user's live sessions of one kind (issued under the current epoch, unexpired).
-pub async fn live_sessions(store: &Store, clock: &Clock, tenant: &Tenant, principal: &Principal, kind: TokenKind) -> Result<Vec<IssuedToken>> {
-    let (account, id, epoch, now) = (tenant.account_id.clone(), principal.id.clone(), principal.session_epoch, tenant.now(clock));
+pub async fn live_sessions(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    principal: &Principal,
+    kind: TokenKind,
+) -> Result<Vec<IssuedToken>> {
+    let (account, id, epoch, now) =
+        (tenant.account_id.clone(), principal.id.clone(), principal.session_epoch, tenant.now(clock));
     let epoch = if kind == TokenKind::Warp { principal.warp_epoch } else { epoch };
     store.read(move |c| Ok(q::live_tokens(c, &account, &id, kind, epoch, now)?)).await
 }
@@ -643,13 +706,26 @@ pub async fn delegators_of(store: &Store, tenant: &str, delegate: &str) -> Resul
 }
 
 /// Adds delegates to a user; returns the ids added (already-present ones are skipped).
-pub async fn add_delegates(store: &Store, clock: &Clock, tenant: &Tenant, principal: &str, delegates: Vec<(String, bool)>, actor: &Actor) -> Result<Vec<String>> {
-    let (account, principal, now, actor) = (tenant.account_id.clone(), principal.to_owned(), tenant.now(clock), actor.clone());
+pub async fn add_delegates(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    principal: &str,
+    delegates: Vec<(String, bool)>,
+    actor: &Actor,
+) -> Result<Vec<String>> {
+    let (account, principal, now, actor) =
+        (tenant.account_id.clone(), principal.to_owned(), tenant.now(clock), actor.clone());
     store
         .write(move |c| {
             let mut added = Vec::new();
             for (delegate, can_manage) in delegates {
-                let d = Delegation { principal: principal.clone(), delegate: delegate.clone(), can_manage_host_private_event: can_manage, created_at: now };
+                let d = Delegation {
+                    principal: principal.clone(),
+                    delegate: delegate.clone(),
+                    can_manage_host_private_event: can_manage,
+                    created_at: now,
+                };
                 if q::insert_delegation(c, &account, &d)? {
                     added.push(delegate);
                 }
@@ -662,14 +738,29 @@ pub async fn add_delegates(store: &Store, clock: &Clock, tenant: &Tenant, princi
 
 /// Removes delegations: all of a user's delegates, all of a delegate's principals, or
 /// one pair. Returns how many went.
-pub async fn remove_delegations(store: &Store, clock: &Clock, tenant: &Tenant, principal: Option<&str>, delegate: Option<&str>, actor: &Actor) -> Result<u64> {
+pub async fn remove_delegations(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    principal: Option<&str>,
+    delegate: Option<&str>,
+    actor: &Actor,
+) -> Result<u64> {
     let (account, now, actor) = (tenant.account_id.clone(), tenant.now(clock), actor.clone());
     let (principal, delegate) = (principal.map(str::to_owned), delegate.map(str::to_owned));
     store
         .write(move |c| {
             let removed = q::delete_delegations(c, &account, principal.as_deref(), delegate.as_deref())?;
             let target = principal.clone().or_else(|| delegate.clone()).unwrap_or_default();
-            audit(c, &account, now, &actor, "delegations.removed", &target, json!({"principal": principal, "delegate": delegate, "removed": removed}))?;
+            audit(
+                c,
+                &account,
+                now,
+                &actor,
+                "delegations.removed",
+                &target,
+                json!({"principal": principal, "delegate": delegate, "removed": removed}),
+            )?;
             Ok(removed)
         })
         .await
@@ -681,15 +772,27 @@ pub async fn remove_delegations(store: &Store, clock: &Clock, tenant: &Tenant, p
 #[derive(Debug, Clone)]
 pub enum LoginKind {
     Sso,
-    UserOauth { scopes: Vec<String> },
+    UserOauth {
+        scopes: Vec<String>,
+    },
     /// An Access application, by aud or name.
-    Access { app: String },
+    Access {
+        app: String,
+    },
     /// A WARP session on a device registration, by id or name.
-    Warp { device: String },
+    Warp {
+        device: String,
+    },
 }
 
 /// A simulated login: issues a session for an active user, or refuses.
-pub async fn login(store: &Store, clock: &Clock, tenant: &Tenant, user: &str, kind: LoginKind) -> Result<(String, IssuedToken)> {
+pub async fn login(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    user: &str,
+    kind: LoginKind,
+) -> Result<(String, IssuedToken)> {
     let principal = resolve_principal(store, &tenant.account_id, user).await?;
     if principal.status != Status::Active {
         return Err(Error::Refused(format!("user {} is {}", principal.email, principal.status.as_str())));
@@ -699,7 +802,12 @@ pub async fn login(store: &Store, clock: &Clock, tenant: &Tenant, user: &str, ki
         LoginKind::Sso => (TokenKind::Sso, ttl::SSO, None, vec![]),
         LoginKind::UserOauth { scopes } => (TokenKind::UserOauth, ttl::OAUTH_ACCESS, None, scopes),
         LoginKind::Access { app } => {
-            let apps = store.read({ let account = account.clone(); move |c| Ok(q::list_apps(c, &account)?) }).await?;
+            let apps = store
+                .read({
+                    let account = account.clone();
+                    move |c| Ok(q::list_apps(c, &account)?)
+                })
+                .await?;
             let app = apps
                 .into_iter()
                 .find(|a| a.aud == app || a.name == app || a.id == app)
@@ -708,7 +816,12 @@ pub async fn login(store: &Store, clock: &Clock, tenant: &Tenant, user: &str, ki
         }
         LoginKind::Warp { device } => {
             let owner = principal.id.clone();
-            let devices = store.read({ let account = account.clone(); move |c| Ok(q::list_devices(c, &account, Some(&owner))?) }).await?;
+            let devices = store
+                .read({
+                    let account = account.clone();
+                    move |c| Ok(q::list_devices(c, &account, Some(&owner))?)
+                })
+                .await?;
             let device = devices
                 .into_iter()
                 .find(|d| d.id == device || d.name == device || d.device_id == device)
@@ -720,7 +833,9 @@ pub async fn login(store: &Store, clock: &Clock, tenant: &Tenant, user: &str, ki
         }
     };
     let actor = Actor("admin".into());
-    let issued = issue_token(store, clock, tenant, token_kind, Some(&principal), None, grants, ttl_ms, subject.clone(), &actor).await?;
+    let issued =
+        issue_token(store, clock, tenant, token_kind, Some(&principal), None, grants, ttl_ms, subject.clone(), &actor)
+            .await?;
     let (id, now) = (principal.id.clone(), tenant.now(clock));
     store
         .write(move |c| {

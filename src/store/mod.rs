@@ -107,11 +107,7 @@ impl StoreError {
 
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
-        if err.unique_violation {
-            Error::Conflict(err.message)
-        } else {
-            Error::Internal(err.message)
-        }
+        if err.unique_violation { Error::Conflict(err.message) } else { Error::Internal(err.message) }
     }
 }
 

@@ -6,8 +6,8 @@ use serde_json::{Map, Value as Json};
 use super::{Conn, Row, StoreError, Value};
 use crate::domain::document::TenantDocument;
 use crate::domain::{
-    App, AuditRecord, Credential, CredentialKind, Delegation, Device, IssuedToken, NewPrincipal, Principal,
-    Provider, Status, Tenant, Timestamp, TokenKind,
+    App, AuditRecord, Credential, CredentialKind, Delegation, Device, IssuedToken, NewPrincipal, Principal, Provider,
+    Status, Tenant, Timestamp, TokenKind,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -371,7 +371,9 @@ pub fn get_credential_by_id(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<
 /// Every credential of one kind in a tenant.
 pub fn list_credentials(c: &mut dyn Conn, tenant: &str, kind: CredentialKind) -> Result<Vec<Credential>> {
     let rows = c.query(
-        &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE tenant = $1 AND kind = $2 ORDER BY created_at, id"),
+        &format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE tenant = $1 AND kind = $2 ORDER BY created_at, id"
+        ),
         &[tenant.into(), kind.as_str().into()],
     )?;
     rows.iter().map(credential_from).collect()
@@ -596,7 +598,10 @@ pub fn revoke_principal_devices(c: &mut dyn Conn, tenant: &str, principal: &str,
 }
 
 pub fn touch_device(c: &mut dyn Conn, tenant: &str, id: &str, at: Timestamp) -> Result<()> {
-    c.execute("UPDATE devices SET last_seen_at = $1 WHERE tenant = $2 AND id = $3", &[at.into(), tenant.into(), id.into()])?;
+    c.execute(
+        "UPDATE devices SET last_seen_at = $1 WHERE tenant = $2 AND id = $3",
+        &[at.into(), tenant.into(), id.into()],
+    )?;
     Ok(())
 }
 
@@ -640,13 +645,20 @@ pub fn list_apps(c: &mut dyn Conn, tenant: &str) -> Result<Vec<App>> {
 
 // ---------------------------------------------------------------- settings
 
-/// A tenant's named settings document (e.g. the Access organization) and its times.
-pub fn get_setting(c: &mut dyn Conn, tenant: &str, name: &str) -> Result<Option<(Map<String, Json>, i64, i64)>> {
+/// A named settings document of a tenant (e.g. the Access organization).
+pub struct Setting {
+    pub document: Map<String, Json>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A tenant's named settings document, if it has one.
+pub fn get_setting(c: &mut dyn Conn, tenant: &str, name: &str) -> Result<Option<Setting>> {
     let rows = c.query(
         "SELECT document, created_at, updated_at FROM settings WHERE tenant = $1 AND name = $2",
         &[tenant.into(), name.into()],
     )?;
-    Ok(rows.first().map(|r| (json_map(&r.text(0)), r.int(1), r.int(2))))
+    Ok(rows.first().map(|r| Setting { document: json_map(&r.text(0)), created_at: r.int(1), updated_at: r.int(2) }))
 }
 
 pub fn put_setting(c: &mut dyn Conn, tenant: &str, name: &str, doc: &Map<String, Json>, now: Timestamp) -> Result<()> {

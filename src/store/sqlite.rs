@@ -60,10 +60,10 @@ impl SqliteStore {
             None => connect(&self.path)?,
         };
         let result = f(&mut SqliteConn(&conn));
-        if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < READ_POOL_SIZE {
-                pool.push(conn);
-            }
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < READ_POOL_SIZE
+        {
+            pool.push(conn);
         }
         result
     }

@@ -36,7 +36,9 @@ impl IntoResponse for ControlError {
 impl From<Error> for ControlError {
     fn from(err: Error) -> Self {
         match err {
-            Error::NotFound { what, id } => Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found: {id}")),
+            Error::NotFound { what, id } => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found: {id}"))
+            }
             Error::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
             Error::Invalid { field: Some(field), message } => Self::invalid(format!("{field}: {message}")),
             Error::Invalid { field: None, message } => Self::invalid(message),

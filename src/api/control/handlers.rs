@@ -21,7 +21,8 @@ type Result<T> = std::result::Result<T, ControlError>;
 
 /// Lets a request through only with the admin token (compared in constant time).
 pub async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let authorized = crate::api::bearer(request.headers()).is_some_and(|t| ids::secret_matches(t, &state.admin_token_hash));
+    let authorized =
+        crate::api::bearer(request.headers()).is_some_and(|t| ids::secret_matches(t, &state.admin_token_hash));
     if !authorized {
         return ControlError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required")
             .into_response();
@@ -92,11 +93,7 @@ struct SessionRequest {
     scopes: Option<Vec<String>>,
 }
 
-pub async fn create_session(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    body: Body,
-) -> Result<Response> {
+pub async fn create_session(State(state): State<AppState>, Path(tenant): Path<String>, body: Body) -> Result<Response> {
     let fields = body::lenient_object(body).await?;
     let request: SessionRequest = serde_json::from_value(Value::Object(fields))
         .map_err(|e| ControlError::invalid(format!("invalid session request: {e}")))?;
@@ -110,7 +107,9 @@ pub async fn create_session(
             app: request.app.ok_or_else(|| ControlError::invalid("an access session needs \"app\" (aud or name)"))?,
         },
         ("warp", crate::domain::Provider::Cloudflare) => LoginKind::Warp {
-            device: request.device.ok_or_else(|| ControlError::invalid("a warp session needs \"device\" (id or name)"))?,
+            device: request
+                .device
+                .ok_or_else(|| ControlError::invalid("a warp session needs \"device\" (id or name)"))?,
         },
         (kind, provider) => {
             return Err(ControlError::invalid(format!(
@@ -199,8 +198,8 @@ pub async fn introspect(State(state): State<AppState>, body: Body) -> Result<Jso
             _ => return Err(ControlError::invalid("expected a JSON object")),
         }
     } else {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(&bytes).map_err(|e| ControlError::invalid(format!("invalid form body: {e}")))?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|e| ControlError::invalid(format!("invalid form body: {e}")))?;
         pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect()
     };
     let request: IntrospectRequest = serde_json::from_value(Value::Object(fields))

@@ -1,0 +1,172 @@
+//! Spawning the app and talking to it.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use reqwest::{Client, Method, Response};
+use serde_json::{Value, json};
+use userplane::app::Server;
+use userplane::config::ServeConfig;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// A running userplane and an HTTP client for it.
+pub struct TestApp {
+    pub base: String,
+    pub http: Client,
+    pub database_url: String,
+    server: Option<Server>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The database for this run: `USERPLANE_TEST_DATABASE_URL`, else a new SQLite file.
+pub fn test_database() -> (String, Option<tempfile::TempDir>) {
+    match std::env::var("USERPLANE_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => (url, None),
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("userplane.db").display());
+            (url, Some(dir))
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts a server on its own database.
+    pub async fn spawn() -> TestApp {
+        let (database_url, dir) = test_database();
+        let mut app = Self::spawn_on(&database_url).await;
+        app._dir = dir;
+        app
+    }
+
+    /// Starts a server on the given database (to share it, or to restart on it).
+    pub async fn spawn_on(database_url: &str) -> TestApp {
+        let config = ServeConfig::for_tests(database_url, ADMIN_TOKEN);
+        let server = Server::start(&config).await.expect("server starts");
+        TestApp {
+            base: format!("http://{}", server.addr),
+            http: Client::builder().pool_max_idle_per_host(4).build().expect("client"),
+            database_url: database_url.to_owned(),
+            server: Some(server),
+            _dir: None,
+        }
+    }
+
+    /// Stops the server gracefully; the database stays.
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+    }
+
+    /// Keeps the temp directory alive beyond this app (for restart tests).
+    pub fn take_dir(&mut self) -> Option<tempfile::TempDir> {
+        self._dir.take()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A control-plane call with the admin token.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut request = self.http.request(method, self.url(&format!("/_userplane{path}"))).bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Creates a tenant from a document; panics unless 201.
+    pub async fn create_tenant(&self, doc: Value) -> Value {
+        let response = self.admin(Method::POST, "/tenants", Some(doc)).await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(status, 201, "create tenant: {body}");
+        body
+    }
+
+    /// A simulated login; returns the session token.
+    pub async fn login(&self, account: &str, body: Value) -> String {
+        let response = self.admin(Method::POST, &format!("/tenants/{account}/sessions"), Some(body)).await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(status, 201, "login: {body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Introspects a token.
+    pub async fn introspect(&self, token: &str) -> Value {
+        let response = self.admin(Method::POST, "/introspect", Some(json!({"token": token}))).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("json")
+    }
+
+    /// Moves a tenant's clock forward.
+    pub async fn advance_clock(&self, account: &str, seconds: i64) {
+        let response = self
+            .admin(Method::POST, &format!("/tenants/{account}/clock"), Some(json!({"advance_seconds": seconds})))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+
+    /// The tenant's audit journal.
+    pub async fn journal(&self, account: &str) -> Vec<Value> {
+        let response = self.admin(Method::GET, &format!("/tenants/{account}/journal?limit=1000"), None).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.expect("json");
+        body["entries"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A name no other test (or earlier run on a shared database) uses.
+pub fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}{:x}{n:x}{:x}", std::process::id(), nanos % 0xffff_ffff)
+}
+
+/// A unique 32-hex Cloudflare id.
+pub fn unique_hex32() -> String {
+    let raw = unique("");
+    let mut hex: String = raw.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+    while hex.len() < 32 {
+        hex.push_str(&format!("{:x}", COUNTER.fetch_add(1, Ordering::Relaxed)));
+    }
+    hex[hex.len() - 32..].to_owned()
+}
+
+/// A Zoom tenant document with an app (admin scopes) and a small world:
+/// owner, admin, lena (licensed, assistant alex), alex, ben (basic), a Zoom Room,
+/// eve (upcoming Zoom Events), pat (pending).
+pub fn zoom_world(account: &str, plan: &str, rate_limits: &str) -> Value {
+    json!({
+        "provider": "zoom",
+        "account_id": account,
+        "plan": plan,
+        "rate_limits": rate_limits,
+        "apps": [
+            {"client_id": format!("{account}-admin"), "client_secret": "admin-secret",
+             "scopes": ["user:read:admin", "user:write:admin"], "owner": "owner@example.com"},
+            {"client_id": format!("{account}-reader"), "client_secret": "reader-secret",
+             "scopes": ["user:read:admin"], "owner": "owner@example.com"},
+            {"client_id": format!("{account}-self"), "client_secret": "self-secret",
+             "scopes": ["user:read", "user:write"], "owner": "ben@example.com"}
+        ],
+        "users": [
+            {"email": "owner@example.com", "first_name": "Olivia", "last_name": "Owner", "type": 2, "role": "owner"},
+            {"email": "admin@example.com", "first_name": "Adam", "last_name": "Admin", "type": 2, "role": "admin"},
+            {"email": "lena@example.com", "first_name": "Lena", "last_name": "Licensed", "type": 2,
+             "assistants": ["alex@example.com"]},
+            {"email": "alex@example.com", "first_name": "Alex", "last_name": "Assistant", "type": 2},
+            {"email": "ben@example.com", "first_name": "Ben", "last_name": "Basic", "type": 1},
+            {"email": "room@example.com", "first_name": "Board", "last_name": "Room", "type": 2, "zoom_room": true},
+            {"email": "eve@example.com", "first_name": "Eve", "last_name": "Events", "type": 2, "upcoming_events": true},
+            {"email": "pat@example.com", "first_name": "Pat", "last_name": "Pending", "type": 1, "status": "pending"}
+        ]
+    })
+}

@@ -1,0 +1,8 @@
+//! The integration suite: the real server on 127.0.0.1 with a random port, real HTTP
+//! clients, a fresh tenant per test.
+//!
+//! The backend comes from `USERPLANE_TEST_DATABASE_URL` (a PostgreSQL URL runs the
+//! whole suite on PostgreSQL); by default each test gets its own SQLite file.
+
+mod control;
+mod helpers;
