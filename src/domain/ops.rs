@@ -476,6 +476,11 @@ fn introspect_in(c: &mut dyn Conn, clock: &Clock, hash: &str) -> Result<Option<I
                         Some(d) => {
                             if let Some(at) = d.revoked_at {
                                 causes.push((at, InactiveReason::DeviceRevoked));
+                            } else if let Some(through) = sessions_revoked_through(&d)
+                                && token.issued_at <= through
+                            {
+                                // Revoked, then un-revoked: the sessions of before stay dead.
+                                causes.push((through, InactiveReason::DeviceRevoked));
                             }
                         }
                     }
@@ -785,7 +790,8 @@ pub enum LoginKind {
     },
 }
 
-/// A simulated login: issues a session for an active user, or refuses.
+/// A simulated login: issues a session for an active user, or refuses. A refused Access
+/// or WARP login is journaled as `login.failed` (what Cloudflare's failed_logins lists).
 pub async fn login(
     store: &Store,
     clock: &Clock,
@@ -794,6 +800,22 @@ pub async fn login(
     kind: LoginKind,
 ) -> Result<(String, IssuedToken)> {
     let principal = resolve_principal(store, &tenant.account_id, user).await?;
+    let result = login_principal(store, clock, tenant, principal.clone(), kind.clone()).await;
+    if let Err(Error::Refused(reason)) = &result
+        && matches!(kind, LoginKind::Access { .. } | LoginKind::Warp { .. })
+    {
+        record_failed_login(store, clock, tenant, &principal, &kind, reason).await?;
+    }
+    result
+}
+
+async fn login_principal(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    principal: Principal,
+    kind: LoginKind,
+) -> Result<(String, IssuedToken)> {
     if principal.status != Status::Active {
         return Err(Error::Refused(format!("user {} is {}", principal.email, principal.status.as_str())));
     }
@@ -829,6 +851,15 @@ pub async fn login(
             if device.revoked_at.is_some() {
                 return Err(Error::Refused(format!("device {} is revoked", device.name)));
             }
+            if let Some(through) = sessions_revoked_through(&device) {
+                // Sessions issued up to that millisecond count as revoked: start after it.
+                for _ in 0..50 {
+                    if tenant.now(clock) > through {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            }
             (TokenKind::Warp, ttl::WARP, Some(device.id), vec![])
         }
     };
@@ -850,4 +881,266 @@ pub async fn login(
         })
         .await?;
     Ok(issued)
+}
+
+/// The device attribute that remembers the last revocation: WARP sessions issued up to
+/// then stay dead even after the registration is un-revoked.
+pub const DEVICE_SESSIONS_REVOKED_THROUGH: &str = "sessions_revoked_through";
+/// The device attribute holding when its state last changed.
+pub const DEVICE_UPDATED_AT: &str = "updated_at";
+
+fn sessions_revoked_through(device: &Device) -> Option<Timestamp> {
+    device.attributes.get(DEVICE_SESSIONS_REVOKED_THROUGH).and_then(Json::as_i64)
+}
+
+async fn record_failed_login(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    principal: &Principal,
+    kind: &LoginKind,
+    reason: &str,
+) -> Result<()> {
+    let (account, now, kind, reason) = (tenant.account_id.clone(), tenant.now(clock), kind.clone(), reason.to_owned());
+    let (id, email) = (principal.id.clone(), principal.email.clone());
+    store
+        .write(move |c| {
+            let mut detail = json!({"email": email, "reason": reason});
+            match &kind {
+                LoginKind::Access { app } => {
+                    let found = q::list_apps(c, &account)?.into_iter().find(|a| &a.aud == app || &a.name == app);
+                    detail["kind"] = json!("access");
+                    detail["app_name"] = json!(found.as_ref().map_or(app.as_str(), |a| a.name.as_str()));
+                    detail["aud"] = json!(found.as_ref().map_or("", |a| a.aud.as_str()));
+                }
+                LoginKind::Warp { device } => {
+                    let found = q::list_devices(c, &account, Some(&id))?
+                        .into_iter()
+                        .find(|d| &d.id == device || &d.name == device || &d.device_id == device);
+                    detail["kind"] = json!("warp");
+                    detail["device"] = json!(found.as_ref().map_or(device.as_str(), |d| d.id.as_str()));
+                    detail["device_name"] = json!(found.as_ref().map_or(device.as_str(), |d| d.name.as_str()));
+                }
+                _ => {}
+            }
+            audit(c, &account, now, &Actor::admin(), "login.failed", &id, detail)
+        })
+        .await
+}
+
+// ---------------------------------------------------------------- access sessions and devices
+
+/// What revoking a user's access covers besides their application sessions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RevokeAccess {
+    /// Also revoke every device registration of the user (their WARP sessions die with them).
+    pub devices: bool,
+    /// Also end every WARP session of the user (they must log in to WARP again).
+    pub warp_sessions: bool,
+}
+
+/// Ends every application (Access) session of the user with this email, in one
+/// transaction with its journal record, whatever the number of sessions (one epoch
+/// increment). `user_id`, when given, must name the same user (with or without dashes).
+/// Returns the user and how many device registrations were revoked.
+pub async fn revoke_user_access(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    email: &str,
+    user_id: Option<String>,
+    what: RevokeAccess,
+    actor: &Actor,
+) -> Result<(Principal, u64)> {
+    let (account, now, actor, email) = (tenant.account_id.clone(), tenant.now(clock), actor.clone(), email.to_owned());
+    store
+        .write(move |c| {
+            let principal =
+                q::find_principal_by_email(c, &account, &email)?.ok_or_else(|| Error::not_found("user", &email))?;
+            if let Some(uid) = &user_id {
+                let plain = |s: &str| s.replace('-', "").to_ascii_lowercase();
+                if plain(uid) != plain(&principal.id) {
+                    return Err(Error::invalid("user_uid", "user_uid does not match the user with this email"));
+                }
+            }
+            q::revoke_sessions(c, &account, &principal.id, now, InactiveReason::AccessRevoked.as_str())?;
+            let mut revoked = 0;
+            if what.devices {
+                for mut device in q::list_devices(c, &account, Some(&principal.id))? {
+                    if device.revoked_at.is_none() {
+                        mark_revoked(&mut device, now);
+                        q::update_device(c, &device)?;
+                        revoked += 1;
+                    }
+                }
+            }
+            if what.warp_sessions {
+                q::revoke_warp_sessions(c, &account, &principal.id, now)?;
+            }
+            audit(
+                c,
+                &account,
+                now,
+                &actor,
+                "access.revoked",
+                &principal.id,
+                json!({"email": principal.email, "devices": what.devices, "devices_revoked": revoked,
+                       "warp_session_reauth": what.warp_sessions}),
+            )?;
+            let after = q::get_principal(c, &account, &principal.id)?.unwrap_or(principal);
+            Ok((after, revoked))
+        })
+        .await
+}
+
+fn mark_revoked(device: &mut Device, now: Timestamp) {
+    device.revoked_at = Some(now);
+    device.attributes.insert(DEVICE_SESSIONS_REVOKED_THROUGH.into(), json!(now));
+    device.attributes.insert(DEVICE_UPDATED_AT.into(), json!(now));
+}
+
+/// Revokes (or un-revokes) device registrations by id, all or none: an unknown id fails
+/// the whole call. Revoking kills the WARP sessions on them; un-revoking lets the device
+/// log in again but brings none of those sessions back. Returns the registrations after.
+pub async fn set_devices_revoked(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    ids: Vec<String>,
+    revoked: bool,
+    actor: &Actor,
+) -> Result<Vec<Device>> {
+    let (account, now, actor) = (tenant.account_id.clone(), tenant.now(clock), actor.clone());
+    store
+        .write(move |c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let mut device = q::get_device(c, &account, id)?.ok_or_else(|| Error::not_found("device", id))?;
+                let changed = match (revoked, device.revoked_at) {
+                    (true, None) => {
+                        mark_revoked(&mut device, now);
+                        true
+                    }
+                    (false, Some(_)) => {
+                        device.revoked_at = None;
+                        device.attributes.insert(DEVICE_UPDATED_AT.into(), json!(now));
+                        true
+                    }
+                    _ => false,
+                };
+                if changed {
+                    q::update_device(c, &device)?;
+                    let action = if revoked { "device.revoked" } else { "device.unrevoked" };
+                    audit(c, &account, now, &actor, action, &device.id, json!({"user": device.principal}))?;
+                }
+                out.push(device);
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// Every device registration of a tenant, or of one user.
+pub async fn list_devices(store: &Store, tenant: &str, principal: Option<&str>) -> Result<Vec<Device>> {
+    let (tenant, principal) = (tenant.to_owned(), principal.map(str::to_owned));
+    store.read(move |c| Ok(q::list_devices(c, &tenant, principal.as_deref())?)).await
+}
+
+/// Every application of a tenant.
+pub async fn list_apps(store: &Store, tenant: &str) -> Result<Vec<App>> {
+    let tenant = tenant.to_owned();
+    store.read(move |c| Ok(q::list_apps(c, &tenant)?)).await
+}
+
+/// A page of users by offset with the filters given, the total that match, and the
+/// number of live device registrations of each user on the page.
+pub async fn page_principals(
+    store: &Store,
+    tenant: &str,
+    filter: q::PrincipalFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<(Principal, i64)>, i64)> {
+    let tenant = tenant.to_owned();
+    store
+        .read(move |c| {
+            let page = q::page_principals(c, &tenant, &filter, offset, limit)?;
+            let total = q::count_filtered_principals(c, &tenant, &filter)?;
+            let counts: std::collections::HashMap<String, i64> = if page.is_empty() {
+                Default::default()
+            } else {
+                q::live_device_counts(c, &tenant)?.into_iter().collect()
+            };
+            let page = page
+                .into_iter()
+                .map(|p| {
+                    let n = counts.get(&p.id).copied().unwrap_or(0);
+                    (p, n)
+                })
+                .collect();
+            Ok((page, total))
+        })
+        .await
+}
+
+/// One of a user's sessions by its nonce.
+pub async fn session_by_nonce(
+    store: &Store,
+    tenant: &str,
+    principal: &str,
+    nonce: &str,
+) -> Result<Option<IssuedToken>> {
+    let (tenant, principal, nonce) = (tenant.to_owned(), principal.to_owned(), nonce.to_owned());
+    store.read(move |c| Ok(q::find_token_by_nonce(c, &tenant, &principal, &nonce)?)).await
+}
+
+/// A user's most recent Access or WARP session (their last login).
+pub async fn last_access_or_warp_session(store: &Store, tenant: &str, principal: &str) -> Result<Option<IssuedToken>> {
+    let (tenant, principal) = (tenant.to_owned(), principal.to_owned());
+    store.read(move |c| Ok(q::latest_token(c, &tenant, &principal, [TokenKind::Access, TokenKind::Warp])?)).await
+}
+
+/// A user's refused Access and WARP logins, newest first.
+pub async fn failed_logins(store: &Store, tenant: &str, principal: &str, limit: i64) -> Result<Vec<AuditRecord>> {
+    let (tenant, principal) = (tenant.to_owned(), principal.to_owned());
+    store.read(move |c| Ok(q::list_audit_for(c, &tenant, "login.failed", &principal, limit)?)).await
+}
+
+// ---------------------------------------------------------------- settings documents
+
+/// A tenant's named settings document (e.g. [`ACCESS_ORGANIZATION`]), if it has one.
+pub async fn get_setting(store: &Store, tenant: &str, name: &str) -> Result<Option<q::Setting>> {
+    let (tenant, name) = (tenant.to_owned(), name.to_owned());
+    store.read(move |c| Ok(q::get_setting(c, &tenant, &name)?)).await
+}
+
+/// Creates a settings document (a conflict if it exists) or updates one (not found if
+/// it does not), merging `fields` over what is stored. Returns it as stored.
+pub async fn put_setting(
+    store: &Store,
+    clock: &Clock,
+    tenant: &Tenant,
+    name: &'static str,
+    create: bool,
+    fields: Map<String, Json>,
+    actor: &Actor,
+) -> Result<q::Setting> {
+    let (account, now, actor) = (tenant.account_id.clone(), tenant.now(clock), actor.clone());
+    store
+        .write(move |c| {
+            let existing = q::get_setting(c, &account, name)?;
+            let mut document = match (create, existing) {
+                (true, Some(_)) => return Err(Error::Conflict(format!("{name} already exists"))),
+                (true, None) => Map::new(),
+                (false, None) => return Err(Error::not_found("setting", name)),
+                (false, Some(setting)) => setting.document,
+            };
+            let changed: Vec<String> = fields.keys().cloned().collect();
+            document.extend(fields);
+            q::put_setting(c, &account, name, &document, now)?;
+            let action = if create { "setting.created" } else { "setting.updated" };
+            audit(c, &account, now, &actor, action, name, json!({"fields": changed}))?;
+            q::get_setting(c, &account, name)?.ok_or_else(|| Error::Internal("setting vanished".into()))
+        })
+        .await
 }

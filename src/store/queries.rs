@@ -708,3 +708,123 @@ pub fn list_audit(c: &mut dyn Conn, tenant: &str, after: i64, limit: i64) -> Res
         })
         .collect())
 }
+
+// ---------------------------------------------------------------- Cloudflare-facing reads and writes
+
+/// Filters for a page of principals: exact email, exact name, and a substring search.
+#[derive(Debug, Clone, Default)]
+pub struct PrincipalFilter {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub search: Option<String>,
+}
+
+impl PrincipalFilter {
+    fn params(&self) -> [Value; 3] {
+        [
+            self.email.as_ref().map(|e| e.to_ascii_lowercase()).into(),
+            self.name.as_ref().map(|n| n.trim().to_lowercase()).into(),
+            self.search.as_ref().map(|s| format!("%{}%", s.to_lowercase())).into(),
+        ]
+    }
+}
+
+const PRINCIPAL_FILTER: &str = "tenant = $1 AND ($2 IS NULL OR email = $2)
+       AND ($3 IS NULL OR lower(trim(first_name || ' ' || last_name)) = $3)
+       AND ($4 IS NULL OR lower(email) LIKE $4 OR lower(first_name || ' ' || last_name) LIKE $4)";
+
+/// A page of principals in email order, by offset (for page-numbered lists).
+pub fn page_principals(
+    c: &mut dyn Conn,
+    tenant: &str,
+    filter: &PrincipalFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Principal>> {
+    let [email, name, search] = filter.params();
+    let rows = c.query(
+        &format!(
+            "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE {PRINCIPAL_FILTER} ORDER BY email LIMIT $5 OFFSET $6"
+        ),
+        &[tenant.into(), email, name, search, limit.into(), offset.into()],
+    )?;
+    Ok(rows.iter().map(principal_from).collect())
+}
+
+/// How many principals match a [`PrincipalFilter`].
+pub fn count_filtered_principals(c: &mut dyn Conn, tenant: &str, filter: &PrincipalFilter) -> Result<i64> {
+    let [email, name, search] = filter.params();
+    let rows = c.query(
+        &format!("SELECT count(*) FROM principals WHERE {PRINCIPAL_FILTER}"),
+        &[tenant.into(), email, name, search],
+    )?;
+    Ok(rows.first().map_or(0, |r| r.int(0)))
+}
+
+/// The number of unrevoked device registrations of each principal of a tenant.
+pub fn live_device_counts(c: &mut dyn Conn, tenant: &str) -> Result<Vec<(String, i64)>> {
+    let rows = c.query(
+        "SELECT principal, count(*) FROM devices WHERE tenant = $1 AND revoked_at IS NULL GROUP BY principal",
+        &[tenant.into()],
+    )?;
+    Ok(rows.iter().map(|r| (r.text(0), r.int(1))).collect())
+}
+
+/// Stores a registration's revocation time, last-seen time and attributes as given.
+pub fn update_device(c: &mut dyn Conn, d: &Device) -> Result<bool> {
+    let changed = c.execute(
+        "UPDATE devices SET revoked_at = $1, last_seen_at = $2, attributes = $3 WHERE tenant = $4 AND id = $5",
+        &[
+            d.revoked_at.into(),
+            d.last_seen_at.into(),
+            json_text(&d.attributes).into(),
+            d.tenant.as_str().into(),
+            d.id.as_str().into(),
+        ],
+    )?;
+    Ok(changed > 0)
+}
+
+/// A principal's most recently issued token of the given kinds.
+pub fn latest_token(
+    c: &mut dyn Conn,
+    tenant: &str,
+    principal: &str,
+    kinds: [TokenKind; 2],
+) -> Result<Option<IssuedToken>> {
+    let rows = c.query(
+        &format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE tenant = $1 AND principal = $2 AND (kind = $3 OR kind = $4)
+             ORDER BY issued_at DESC, nonce DESC LIMIT 1"
+        ),
+        &[tenant.into(), principal.into(), kinds[0].as_str().into(), kinds[1].as_str().into()],
+    )?;
+    rows.first().map(token_from).transpose()
+}
+
+/// The newest journal records of one action on one target, newest first.
+pub fn list_audit_for(
+    c: &mut dyn Conn,
+    tenant: &str,
+    action: &str,
+    target: &str,
+    limit: i64,
+) -> Result<Vec<AuditRecord>> {
+    let rows = c.query(
+        "SELECT seq, tenant, at, actor, action, target, detail FROM audit
+         WHERE tenant = $1 AND action = $2 AND target = $3 ORDER BY seq DESC LIMIT $4",
+        &[tenant.into(), action.into(), target.into(), limit.into()],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| AuditRecord {
+            seq: r.int(0),
+            tenant: r.text(1),
+            at: r.int(2),
+            actor: r.text(3),
+            action: r.text(4),
+            target: r.text(5),
+            detail: serde_json::from_str(&r.text(6)).unwrap_or(Json::Null),
+        })
+        .collect())
+}
