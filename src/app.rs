@@ -29,6 +29,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/_userplane", crate::api::control::router(state.clone()))
+        .nest("/client/v4", crate::api::cloudflare::router())
         .merge(crate::api::zoom::router())
         .fallback(crate::api::zoom::unknown_endpoint)
         .with_state(state)

@@ -3,6 +3,7 @@
 //! control plane.
 
 pub mod body;
+pub mod cloudflare;
 pub mod control;
 pub mod zoom;
 
