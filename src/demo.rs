@@ -15,9 +15,15 @@ pub const ZOOM_ACCOUNT: &str = "uPdemoZoomAcct01";
 /// The demo app's client id.
 pub const ZOOM_CLIENT_ID: &str = "demoS2SappClient";
 
+/// The demo Cloudflare account id.
+pub const CLOUDFLARE_ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+/// The demo Cloudflare zone id.
+pub const CLOUDFLARE_ZONE: &str = "9a7806061c88ada191ed06f989cc3dac";
+
 /// The demo world's secrets, in clear, printed once.
 pub struct DemoCredentials {
     pub zoom_client_secret: String,
+    pub cloudflare_api_token: String,
 }
 
 /// Creates the demo tenants with fresh random secrets.
@@ -46,7 +52,46 @@ pub async fn load(store: &Store, clock: &Clock) -> Result<DemoCredentials> {
     }))
     .map_err(|e| crate::domain::Error::Internal(e.to_string()))?;
     ops::create_tenant(store, clock, zoom).await?;
-    Ok(DemoCredentials { zoom_client_secret })
+    let cloudflare_api_token = load_cloudflare(store, clock).await?;
+    Ok(DemoCredentials { zoom_client_secret, cloudflare_api_token })
+}
+
+/// The demo Cloudflare account: an API token for revoke_user and the reads around it,
+/// an Access organization, two applications, users with WARP devices.
+async fn load_cloudflare(store: &Store, clock: &Clock) -> Result<String> {
+    let token = ids::new_secret("");
+    let cloudflare: TenantDocument = serde_json::from_value(json!({
+        "provider": "cloudflare",
+        "account_id": CLOUDFLARE_ACCOUNT,
+        "zones": [CLOUDFLARE_ZONE],
+        "api_tokens": [{
+            "value": token,
+            "permissions": [
+                "Access: Organizations, Identity Providers, and Groups Write",
+                "Access: Audit Logs Read",
+                "Access: Apps and Policies Read",
+                "Zero Trust Write"
+            ]
+        }],
+        "organization": {"name": "Example Corp", "auth_domain": "example.cloudflareaccess.com"},
+        "apps": [
+            {"name": "Wiki", "domain": "wiki.example.com"},
+            {"name": "Grafana", "domain": "grafana.example.com"}
+        ],
+        "users": [
+            {"email": "jdoe@example.com", "name": "Jane Doe"},
+            {"email": "sam.smith@example.com", "name": "Sam Smith"},
+            {"email": "kim.lee@example.com", "name": "Kim Lee"}
+        ],
+        "devices": [
+            {"user": "jdoe@example.com", "name": "jane-laptop", "os": "mac"},
+            {"user": "jdoe@example.com", "name": "jane-phone", "os": "ios"},
+            {"user": "sam.smith@example.com", "name": "sam-desktop", "os": "windows"}
+        ]
+    }))
+    .map_err(|e| crate::domain::Error::Internal(e.to_string()))?;
+    ops::create_tenant(store, clock, cloudflare).await?;
+    Ok(token)
 }
 
 /// Prints where the server listens, the admin token and what start-up loaded.
@@ -77,6 +122,18 @@ pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded
             );
             println!(
                 "  curl -i -X PUT {base}/v2/users/ben.basic@example.com/status -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"action\":\"deactivate\"}}'"
+            );
+            println!();
+            println!("Demo Cloudflare account {CLOUDFLARE_ACCOUNT} (zone {CLOUDFLARE_ZONE}), API token:");
+            println!("  {} (shown once)", creds.cloudflare_api_token);
+            println!(
+                "  users: jdoe@ (devices jane-laptop, jane-phone), sam.smith@ (sam-desktop), kim.lee@ -- all @example.com"
+            );
+            println!();
+            println!("Revoke every Access session and device of a demo user (SDKs: base_url {base}/client/v4):");
+            println!(
+                "  curl -i -X POST '{base}/client/v4/accounts/{CLOUDFLARE_ACCOUNT}/access/organizations/revoke_user?devices=true' -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"email\":\"jdoe@example.com\"}}'",
+                creds.cloudflare_api_token
             );
         }
         Loaded::World(tenants) => {
