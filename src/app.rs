@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/_userplane", crate::api::control::router(state.clone()))
         .nest("/client/v4", crate::api::cloudflare::router())
+        .route("/client/v4/", crate::api::cloudflare::root_route())
         .merge(crate::api::zoom::router())
         .fallback(crate::api::zoom::unknown_endpoint)
         .with_state(state)

@@ -258,9 +258,8 @@ async fn revoke_user_with_devices_revokes_every_registration_from_the_query_or_t
     let phone = cf.login("jdoe@example.com", "warp", "jane-phone").await;
     let desktop = cf.login("sam@example.com", "warp", "sam-desktop").await;
     // As the SDK sends it for query_devices=True, body_devices=False: true in either place wins.
-    let response = cf
-        .revoke(&cf.admin(), "?devices=true", json!({"email": "jdoe@example.com", "devices": false}))
-        .await;
+    let response =
+        cf.revoke(&cf.admin(), "?devices=true", json!({"email": "jdoe@example.com", "devices": false})).await;
     assert_eq!(response.ok(), json!(true));
     assert_eq!(cf.state_of(&laptop).await, "device_revoked");
     assert_eq!(cf.state_of(&phone).await, "device_revoked");
@@ -286,7 +285,8 @@ async fn revoke_user_with_devices_revokes_every_registration_from_the_query_or_t
     assert_eq!(response.ok(), json!(true));
     assert_eq!(cf.state_of(&desktop).await, "device_revoked");
     let journal = cf.app.journal(&cf.account).await;
-    let details: Vec<&Value> = journal.iter().filter(|e| e["action"] == "access.revoked").map(|e| &e["detail"]).collect();
+    let details: Vec<&Value> =
+        journal.iter().filter(|e| e["action"] == "access.revoked").map(|e| &e["detail"]).collect();
     assert_eq!(details[0]["devices_revoked"], 2);
     assert_eq!(details[1]["devices_revoked"], 1);
 }
@@ -295,7 +295,8 @@ async fn revoke_user_with_devices_revokes_every_registration_from_the_query_or_t
 async fn revoke_user_without_devices_leaves_registrations_and_false_means_false() {
     let cf = Cf::start().await;
     let laptop = cf.login("jdoe@example.com", "warp", "jane-laptop").await;
-    let response = cf.revoke(&cf.admin(), "?devices=false", json!({"email": "jdoe@example.com", "devices": false})).await;
+    let response =
+        cf.revoke(&cf.admin(), "?devices=false", json!({"email": "jdoe@example.com", "devices": false})).await;
     assert_eq!(response.ok(), json!(true));
     assert_eq!(cf.state_of(&laptop).await, "active");
 }
@@ -346,14 +347,26 @@ async fn revoke_user_validates_its_input() {
         ("", json!({"email": null}), "access.api.error.invalid_request: email is required"),
         ("", json!({"email": "not-an-email"}), "access.api.error.invalid_request: email is invalid"),
         ("", json!({"email": 42}), "access.api.error.invalid_request: email must be a string"),
-        ("", json!({"email": "jdoe@example.com", "devices": "yes"}), "access.api.error.invalid_request: devices must be a boolean"),
+        (
+            "",
+            json!({"email": "jdoe@example.com", "devices": "yes"}),
+            "access.api.error.invalid_request: devices must be a boolean",
+        ),
         (
             "",
             json!({"email": "jdoe@example.com", "warp_session_reauth": 1}),
             "access.api.error.invalid_request: warp_session_reauth must be a boolean",
         ),
-        ("", json!({"email": "jdoe@example.com", "user_uid": "nope"}), "access.api.error.invalid_request: user_uid is invalid"),
-        ("?devices=maybe", json!({"email": "jdoe@example.com"}), "access.api.error.invalid_request: devices must be true or false"),
+        (
+            "",
+            json!({"email": "jdoe@example.com", "user_uid": "nope"}),
+            "access.api.error.invalid_request: user_uid is invalid",
+        ),
+        (
+            "?devices=maybe",
+            json!({"email": "jdoe@example.com"}),
+            "access.api.error.invalid_request: devices must be true or false",
+        ),
     ];
     for (query, body, message) in cases {
         let response = cf.revoke(&cf.admin(), query, body.clone()).await;
@@ -368,7 +381,10 @@ async fn revoke_user_validates_its_input() {
     // The right one, with or without dashes.
     let jdoe = cf.user_id("jdoe@example.com").await;
     let plain = jdoe.replace('-', "");
-    assert_eq!(cf.revoke(&cf.admin(), "", json!({"email": "JDoe@Example.com", "user_uid": plain})).await.ok(), json!(true));
+    assert_eq!(
+        cf.revoke(&cf.admin(), "", json!({"email": "JDoe@Example.com", "user_uid": plain})).await.ok(),
+        json!(true)
+    );
     assert_eq!(cf.state_of(&wiki).await, "access_revoked");
 }
 
@@ -457,8 +473,11 @@ async fn an_account_without_an_organization_can_create_one() {
     let missing = cf.post(&path, &cf.admin(), json!({"name": "New Org"})).await;
     missing.assert_error(400, &[12130]);
     assert_eq!(missing.body["errors"][0]["message"], "access.api.error.invalid_request: auth_domain is required");
-    cf.post(&path, &cf.admin(), json!({"name": "New Org", "auth_domain": "not a domain"})).await.assert_error(400, &[12130]);
-    let created = cf.post(&path, &cf.admin(), json!({"name": "New Org", "auth_domain": "new.cloudflareaccess.com"})).await;
+    cf.post(&path, &cf.admin(), json!({"name": "New Org", "auth_domain": "not a domain"}))
+        .await
+        .assert_error(400, &[12130]);
+    let created =
+        cf.post(&path, &cf.admin(), json!({"name": "New Org", "auth_domain": "new.cloudflareaccess.com"})).await;
     assert_eq!(created.status, 201);
     let org = created.ok();
     assert_eq!(org["name"], "New Org");

@@ -72,6 +72,11 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::from_fn(wire))
 }
 
+/// `/client/v4/` itself, which a nested router does not see: for `.route` next to the nest.
+pub fn root_route() -> axum::routing::MethodRouter<AppState> {
+    axum::routing::any(unknown_route).layer(axum::middleware::from_fn(wire))
+}
+
 /// Any path under `/client/v4` that is not a route: 7003 + 7000.
 async fn unknown_route(OriginalUri(uri): OriginalUri) -> CfError {
     CfError::no_route(uri.path())
