@@ -118,7 +118,7 @@ pub struct Cf {
 impl Cf {
     /// A new server with one tenant from [`cloudflare_world`].
     pub async fn start() -> Cf {
-        Self::start_with(|account| cloudflare_world(account)).await
+        Self::start_with(cloudflare_world).await
     }
 
     pub async fn start_with(world: impl FnOnce(&str) -> Value) -> Cf {
