@@ -76,7 +76,7 @@ pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded
                 creds.zoom_client_secret
             );
             println!(
-                "  curl -i -X PUT {base}/v2/users/ben.basic@example.com/status -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"action\":\"deactivate\"}}'"
+                "  curl -si -X PUT {base}/v2/users/ben.basic@example.com/status -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"action\":\"deactivate\"}}'"
             );
         }
         Loaded::World(tenants) => {
