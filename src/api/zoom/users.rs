@@ -180,20 +180,20 @@ pub async fn create_user(
         errors.push("action".to_owned());
     }
     let empty = Map::new();
-    let info = match fields.get("user_info") {
-        Some(Value::Object(info)) => info,
+    let (info, has_info) = match fields.get("user_info") {
+        Some(Value::Object(info)) => (info, true),
         _ => {
             errors.push("user_info".to_owned());
-            &empty
+            (&empty, false)
         }
     };
     let email = info.get("email").and_then(Value::as_str).and_then(normalize_email);
-    if email.is_none() && info.is_empty() == false {
+    if email.is_none() && has_info {
         errors.push("user_info.email".to_owned());
     }
     let user_type = info.get("type").and_then(Value::as_i64);
     let type_ok = matches!(user_type, Some(1 | 2 | 4)) || (user_type == Some(99) && action == "ssoCreate");
-    if !type_ok && !info.is_empty() {
+    if !type_ok && has_info {
         errors.push("user_info.type".to_owned());
     }
     let first_name = string_field(info, "first_name", 64, &mut errors, "user_info.").unwrap_or_default();
