@@ -5,4 +5,6 @@
 //! whole suite on PostgreSQL); by default each test gets its own SQLite file.
 
 mod control;
+mod durability;
 mod helpers;
+mod zoom;

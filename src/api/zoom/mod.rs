@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{user_id}/schedulers", get(delegates::list_schedulers).delete(delegates::delete_schedulers))
         .route("/users/{user_id}/schedulers/{scheduler_id}", delete(delegates::delete_scheduler))
         .fallback(unknown_endpoint)
-        .method_not_allowed_fallback(unknown_endpoint);
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .route("/oauth/token", post(oauth::token))
         .nest("/v2", v2)
@@ -48,6 +48,11 @@ pub fn router() -> Router<AppState> {
 /// Any path Zoom does not have: 404 `{"code": 2300, ...}`.
 pub async fn unknown_endpoint() -> ZoomError {
     ZoomError::unknown_endpoint()
+}
+
+/// A Zoom path with a method it does not take: 405, in Zoom's shape.
+pub async fn method_not_allowed() -> ZoomError {
+    ZoomError { status: axum::http::StatusCode::METHOD_NOT_ALLOWED, ..ZoomError::unknown_endpoint() }
 }
 
 /// Query parameters as a map (the last value wins); a malformed query is a Zoom 300.

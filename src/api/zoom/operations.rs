@@ -47,7 +47,7 @@ op!(USER_SUMMARY, Medium, READ, ["user:read:summary:admin"]);
 op!(UPDATE_STATUS, Light, WRITE, ["user:update:status", "user:update:status:admin"]);
 op!(REVOKE_SSO_TOKEN, Light, WRITE, ["user:delete:token", "user:delete:token:admin"]);
 op!(GET_USER_TOKEN, Light, READ_PROFILE, ["user:read:token", "user:read:token:admin"]);
-op!(GET_ZAK, Light, &["user_zak:read", "user:read", "user:write"], ["user:read:zak"]);
+op!(GET_ZAK, Light, &["user_zak:read"], ["user:read:zak", "user:read:zak:admin"]);
 op!(LIST_ASSISTANTS, Medium, READ_PROFILE, ["user:read:list_assistants", "user:read:list_assistants:admin"]);
 op!(ADD_ASSISTANTS, Medium, WRITE, ["user:write:assistant", "user:write:assistant:admin"]);
 op!(DELETE_ASSISTANTS, Light, WRITE, ["user:delete:assistant", "user:delete:assistant:admin"]);
