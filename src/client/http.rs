@@ -80,6 +80,8 @@ pub struct Sent {
     pub duration: Duration,
     /// When the last answer was retryable: why we stopped retrying.
     pub stopped_retrying: Option<String>,
+    /// The configured per-attempt timeout (retries at the end of the budget get less).
+    pub request_timeout: Duration,
 }
 
 impl Sent {
@@ -261,6 +263,7 @@ impl HttpCaller {
                     attempts,
                     duration: started.elapsed(),
                     stopped_retrying: None,
+                    request_timeout: self.policy.request_timeout,
                 };
             };
             let resume_at = Instant::now()
@@ -282,6 +285,7 @@ impl HttpCaller {
                     attempts,
                     duration: started.elapsed(),
                     stopped_retrying: Some(why),
+                    request_timeout: self.policy.request_timeout,
                 };
             };
             if wait.rate_limited {

@@ -65,14 +65,20 @@ pub struct Traffic {
 
 impl Traffic {
     fn take_fault(&mut self, method: &Method, path: &str) -> Option<FaultKind> {
-        let fault = self.faults.iter_mut().find(|f| f.times > 0 && &f.method == method && path.contains(&f.path))?;
+        let fault = self
+            .faults
+            .iter_mut()
+            .find(|f| f.times > 0 && f.method == *method && path.contains(&f.path))?;
         fault.times -= 1;
         Some(fault.kind.clone())
     }
 
     /// The requests seen, as "METHOD target" lines.
     pub fn lines(&self) -> Vec<String> {
-        self.seen.iter().map(|s| format!("{} {}", s.method, s.target)).collect()
+        self.seen
+            .iter()
+            .map(|s| format!("{} {}", s.method, s.target))
+            .collect()
     }
 
     /// When the first request whose "METHOD target" contains `needle` arrived.
@@ -86,17 +92,24 @@ impl Traffic {
 
     /// How many requests contain `needle` in "METHOD target".
     pub fn count(&self, needle: &str) -> usize {
-        self.lines().iter().filter(|line| line.contains(needle)).count()
+        self.lines()
+            .iter()
+            .filter(|line| line.contains(needle))
+            .count()
     }
 
     /// Whether any request other than a GET (or the Zoom token POST) was seen.
     pub fn changed_anything(&self) -> bool {
-        self.seen.iter().any(|s| s.method != Method::GET && !s.target.starts_with("/oauth/token"))
+        self.seen
+            .iter()
+            .any(|s| s.method != Method::GET && !s.target.starts_with("/oauth/token"))
     }
 }
 
 async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
     let address = listener.local_addr().expect("local address");
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
@@ -109,7 +122,9 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         if bytes[i] == b'%'
             && let Some(Ok(byte)) = hex.map(|h| u8::from_str_radix(h, 16))
         {
@@ -189,19 +204,32 @@ pub struct ZoomState {
 
 impl ZoomState {
     pub fn user(&self, email: &str) -> &ZoomUser {
-        self.users.iter().find(|u| u.email == email).expect("user exists")
+        self.users
+            .iter()
+            .find(|u| u.email == email)
+            .expect("user exists")
     }
 
     fn find(&self, id_or_email: &str) -> Option<usize> {
-        self.users.iter().position(|u| u.id == id_or_email || u.email.eq_ignore_ascii_case(id_or_email))
+        self.users
+            .iter()
+            .position(|u| u.id == id_or_email || u.email.eq_ignore_ascii_case(id_or_email))
     }
 
     pub fn assistants_of(&self, owner_id: &str) -> Vec<String> {
-        self.assistants.iter().filter(|(o, _)| o == owner_id).map(|(_, a)| a.clone()).collect()
+        self.assistants
+            .iter()
+            .filter(|(o, _)| o == owner_id)
+            .map(|(_, a)| a.clone())
+            .collect()
     }
 
     pub fn schedulers_of(&self, assistant_id: &str) -> Vec<String> {
-        self.assistants.iter().filter(|(_, a)| a == assistant_id).map(|(o, _)| o.clone()).collect()
+        self.assistants
+            .iter()
+            .filter(|(_, a)| a == assistant_id)
+            .map(|(o, _)| o.clone())
+            .collect()
     }
 }
 
@@ -222,8 +250,14 @@ impl FakeZoom {
             ..ZoomState::default()
         }));
         let traffic = Arc::new(Mutex::new(Traffic::default()));
-        let router = Router::new().fallback(zoom_handler).with_state((Arc::clone(&state), Arc::clone(&traffic)));
-        Self { base: serve(router).await, state, traffic }
+        let router = Router::new()
+            .fallback(zoom_handler)
+            .with_state((Arc::clone(&state), Arc::clone(&traffic)));
+        Self {
+            base: serve(router).await,
+            state,
+            traffic,
+        }
     }
 
     pub fn state(&self) -> MutexGuard<'_, ZoomState> {
@@ -246,11 +280,18 @@ impl FakeZoom {
 
     /// `assistant` may schedule on behalf of `owner` (both are user ids).
     pub fn add_assistant(&self, owner: &str, assistant: &str) {
-        self.state().assistants.push((owner.into(), assistant.into()));
+        self.state()
+            .assistants
+            .push((owner.into(), assistant.into()));
     }
 
     pub fn fault(&self, method: Method, path: &str, times: u32, kind: FaultKind) {
-        self.traffic().faults.push(Fault { method, path: path.into(), times, kind });
+        self.traffic().faults.push(Fault {
+            method,
+            path: path.into(),
+            times,
+            kind,
+        });
     }
 }
 
@@ -265,7 +306,10 @@ async fn zoom_handler(
 ) -> Response {
     let _in_flight = InFlight::enter(&traffic);
     let path = percent_decode(uri.path());
-    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let (fault, delay, echo) = {
         let mut t = traffic.lock().unwrap();
         let target = match uri.query() {
@@ -307,7 +351,10 @@ async fn zoom_handler(
                 return with_header(response, "retry-after", &at);
             }
             FaultKind::ServerError(status) => {
-                return reply(StatusCode::from_u16(status).unwrap(), json!({"code": status, "message": "Internal error."}));
+                return reply(
+                    StatusCode::from_u16(status).unwrap(),
+                    json!({"code": status, "message": "Internal error."}),
+                );
             }
             FaultKind::Hang => {
                 tokio::time::sleep(Duration::from_secs(120)).await;
@@ -315,7 +362,10 @@ async fn zoom_handler(
             }
             FaultKind::ExpireTokens => {
                 state.lock().unwrap().tokens.clear();
-                return reply(StatusCode::UNAUTHORIZED, json!({"code": 124, "message": "Access token is expired."}));
+                return reply(
+                    StatusCode::UNAUTHORIZED,
+                    json!({"code": 124, "message": "Access token is expired."}),
+                );
             }
         }
     }
@@ -324,29 +374,50 @@ async fn zoom_handler(
     if path == "/oauth/token" {
         return zoom_token(&mut state, &method, &uri, authorization.as_deref(), echo);
     }
-    let bearer = authorization.as_deref().and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("");
+    let bearer = authorization
+        .as_deref()
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .unwrap_or("");
     if !state.tokens.contains(bearer) {
-        let message = if echo { format!("Invalid access token: {bearer}") } else { "Invalid access token.".into() };
-        return reply(StatusCode::UNAUTHORIZED, json!({"code": 124, "message": message}));
+        let message = if echo {
+            format!("Invalid access token: {bearer}")
+        } else {
+            "Invalid access token.".into()
+        };
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"code": 124, "message": message}),
+        );
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let (user_key, sub) = match segments.as_slice() {
         ["v2", "users", user] => (*user, None),
         ["v2", "users", user, sub] => (*user, Some(*sub)),
-        _ => return reply(StatusCode::NOT_FOUND, json!({"code": 2300, "message": "This API endpoint is not recognized."})),
+        _ => {
+            return reply(
+                StatusCode::NOT_FOUND,
+                json!({"code": 2300, "message": "This API endpoint is not recognized."}),
+            );
+        }
     };
     let Some(index) = state.find(user_key) else {
         let mut message = format!("User does not exist: {user_key}.");
         if echo {
             message.push_str(&format!(" (you sent {bearer})"));
         }
-        return reply(StatusCode::NOT_FOUND, json!({"code": 1001, "message": message}));
+        return reply(
+            StatusCode::NOT_FOUND,
+            json!({"code": 1001, "message": message}),
+        );
     };
     let user_id = state.users[index].id.clone();
     match (method.as_str(), sub) {
         ("GET", None) => {
             let user = &state.users[index];
-            reply(StatusCode::OK, json!({"id": user.id, "email": user.email, "status": user.status, "type": 2}))
+            reply(
+                StatusCode::OK,
+                json!({"id": user.id, "email": user.email, "status": user.status, "type": 2}),
+            )
         }
         ("DELETE", Some("token")) => {
             state.users[index].sso_revocations += 1;
@@ -356,7 +427,11 @@ async fn zoom_handler(
             let list: Vec<Value> = state
                 .assistants_of(&user_id)
                 .iter()
-                .filter_map(|id| state.find(id).map(|i| json!({"id": id, "email": state.users[i].email})))
+                .filter_map(|id| {
+                    state
+                        .find(id)
+                        .map(|i| json!({"id": id, "email": state.users[i].email}))
+                })
                 .collect();
             reply(StatusCode::OK, json!({"assistants": list}))
         }
@@ -368,12 +443,18 @@ async fn zoom_handler(
             let list: Vec<Value> = state
                 .schedulers_of(&user_id)
                 .iter()
-                .filter_map(|id| state.find(id).map(|i| json!({"id": id, "email": state.users[i].email, "pmi": 0})))
+                .filter_map(|id| {
+                    state
+                        .find(id)
+                        .map(|i| json!({"id": id, "email": state.users[i].email, "pmi": 0}))
+                })
                 .collect();
             reply(StatusCode::OK, json!({"schedulers": list}))
         }
         ("DELETE", Some("schedulers")) => {
-            state.assistants.retain(|(_, assistant)| assistant != &user_id);
+            state
+                .assistants
+                .retain(|(_, assistant)| assistant != &user_id);
             StatusCode::NO_CONTENT.into_response()
         }
         ("PUT", Some("status")) => {
@@ -394,34 +475,62 @@ async fn zoom_handler(
                     user.status = "active".into();
                     StatusCode::NO_CONTENT.into_response()
                 }
-                _ => reply(StatusCode::BAD_REQUEST, json!({"code": 300, "message": "Validation Failed."})),
+                _ => reply(
+                    StatusCode::BAD_REQUEST,
+                    json!({"code": 300, "message": "Validation Failed."}),
+                ),
             }
         }
-        _ => reply(StatusCode::NOT_FOUND, json!({"code": 2300, "message": "This API endpoint is not recognized."})),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            json!({"code": 2300, "message": "This API endpoint is not recognized."}),
+        ),
     }
 }
 
-fn zoom_token(state: &mut ZoomState, method: &Method, uri: &Uri, authorization: Option<&str>, echo: bool) -> Response {
+fn zoom_token(
+    state: &mut ZoomState,
+    method: &Method,
+    uri: &Uri,
+    authorization: Option<&str>,
+    echo: bool,
+) -> Response {
     if method != Method::POST {
-        return reply(StatusCode::METHOD_NOT_ALLOWED, json!({"reason": "method not allowed", "error": "invalid_request"}));
+        return reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!({"reason": "method not allowed", "error": "invalid_request"}),
+        );
     }
     if query_param(uri, "grant_type").as_deref() != Some("account_credentials") {
-        return reply(StatusCode::BAD_REQUEST, json!({"reason": "unsupported grant type", "error": "unsupported_grant_type"}));
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"reason": "unsupported grant type", "error": "unsupported_grant_type"}),
+        );
     }
     let expected = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", state.client_id, state.client_secret))
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", state.client_id, state.client_secret))
     );
     if authorization != Some(expected.as_str()) {
         let reason = if echo {
-            format!("Invalid client_id or client_secret (got {})", authorization.unwrap_or(""))
+            format!(
+                "Invalid client_id or client_secret (got {})",
+                authorization.unwrap_or("")
+            )
         } else {
             "Invalid client_id or client_secret".into()
         };
-        return reply(StatusCode::BAD_REQUEST, json!({"reason": reason, "error": "invalid_client"}));
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"reason": reason, "error": "invalid_client"}),
+        );
     }
     if query_param(uri, "account_id").as_deref() != Some(state.account_id.as_str()) {
-        return reply(StatusCode::BAD_REQUEST, json!({"reason": "Invalid account_id", "error": "invalid_request"}));
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"reason": "Invalid account_id", "error": "invalid_request"}),
+        );
     }
     state.tokens_issued += 1;
     let token = format!("zoom-access-{}-s3cr3t", state.tokens_issued);
@@ -449,7 +558,10 @@ pub struct CloudflareState {
 
 impl CloudflareState {
     pub fn revoked(&self, email: &str) -> usize {
-        self.revocations.iter().filter(|r| r["email"] == email).count()
+        self.revocations
+            .iter()
+            .filter(|r| r["email"] == email)
+            .count()
     }
 }
 
@@ -462,7 +574,12 @@ pub struct FakeCloudflare {
 }
 
 impl FakeCloudflare {
-    pub async fn start(account_id: &str, api_token: &str, global_email: &str, global_key: &str) -> Self {
+    pub async fn start(
+        account_id: &str,
+        api_token: &str,
+        global_email: &str,
+        global_key: &str,
+    ) -> Self {
         let state = Arc::new(Mutex::new(CloudflareState {
             account_id: account_id.into(),
             api_token: api_token.into(),
@@ -471,8 +588,14 @@ impl FakeCloudflare {
             ..CloudflareState::default()
         }));
         let traffic = Arc::new(Mutex::new(Traffic::default()));
-        let router = Router::new().fallback(cloudflare_handler).with_state((Arc::clone(&state), Arc::clone(&traffic)));
-        Self { base: serve(router).await, state, traffic }
+        let router = Router::new()
+            .fallback(cloudflare_handler)
+            .with_state((Arc::clone(&state), Arc::clone(&traffic)));
+        Self {
+            base: serve(router).await,
+            state,
+            traffic,
+        }
     }
 
     pub fn state(&self) -> MutexGuard<'_, CloudflareState> {
@@ -488,14 +611,22 @@ impl FakeCloudflare {
     }
 
     pub fn fault(&self, method: Method, path: &str, times: u32, kind: FaultKind) {
-        self.traffic().faults.push(Fault { method, path: path.into(), times, kind });
+        self.traffic().faults.push(Fault {
+            method,
+            path: path.into(),
+            times,
+            kind,
+        });
     }
 }
 
 type CloudflareShared = (Arc<Mutex<CloudflareState>>, Arc<Mutex<Traffic>>);
 
 fn failure(status: StatusCode, code: i64, message: &str) -> Response {
-    reply(status, json!({"success": false, "errors": [{"code": code, "message": message}], "messages": [], "result": null}))
+    reply(
+        status,
+        json!({"success": false, "errors": [{"code": code, "message": message}], "messages": [], "result": null}),
+    )
 }
 
 async fn cloudflare_handler(
@@ -507,7 +638,12 @@ async fn cloudflare_handler(
 ) -> Response {
     let _in_flight = InFlight::enter(&traffic);
     let path = percent_decode(uri.path());
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let authorization = header("authorization");
     let (fault, delay, echo) = {
         let mut t = traffic.lock().unwrap();
@@ -530,59 +666,109 @@ async fn cloudflare_handler(
     if let Some(kind) = fault {
         match kind {
             FaultKind::RateLimitSeconds(seconds) => {
-                let response =
-                    failure(StatusCode::TOO_MANY_REQUESTS, 971, "Please wait and consider throttling your request speed");
+                let response = failure(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    971,
+                    "Please wait and consider throttling your request speed",
+                );
                 return with_header(response, "retry-after", &seconds.to_string());
             }
             FaultKind::DailyLimitUntil(at) => {
-                let response =
-                    failure(StatusCode::TOO_MANY_REQUESTS, 971, "Please wait and consider throttling your request speed");
+                let response = failure(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    971,
+                    "Please wait and consider throttling your request speed",
+                );
                 return with_header(response, "retry-after", &at);
             }
             FaultKind::ServerError(status) => {
-                return failure(StatusCode::from_u16(status).unwrap(), 10001, "access.api.error.internal_server_error");
+                return failure(
+                    StatusCode::from_u16(status).unwrap(),
+                    10001,
+                    "access.api.error.internal_server_error",
+                );
             }
             FaultKind::Hang => {
                 tokio::time::sleep(Duration::from_secs(120)).await;
                 return StatusCode::GATEWAY_TIMEOUT.into_response();
             }
-            FaultKind::ExpireTokens => return failure(StatusCode::FORBIDDEN, 9109, "Invalid access token"),
+            FaultKind::ExpireTokens => {
+                return failure(StatusCode::FORBIDDEN, 9109, "Invalid access token");
+            }
         }
     }
 
     let mut state = state.lock().unwrap();
-    let bearer = authorization.as_deref().and_then(|a| a.strip_prefix("Bearer "));
+    let bearer = authorization
+        .as_deref()
+        .and_then(|a| a.strip_prefix("Bearer "));
     let (email, key) = (header("x-auth-email"), header("x-auth-key"));
     match (bearer, &email, &key) {
         (Some(token), _, _) if token == state.api_token => {}
         (Some(token), _, _) => {
-            let message = if echo { format!("Invalid access token {token}") } else { "Invalid access token".into() };
+            let message = if echo {
+                format!("Invalid access token {token}")
+            } else {
+                "Invalid access token".into()
+            };
             return failure(StatusCode::FORBIDDEN, 9109, &message);
         }
-        (None, Some(email), Some(key)) if *email == state.global_email && *key == state.global_key => {}
-        (None, Some(_), Some(_)) => return failure(StatusCode::FORBIDDEN, 9103, "Unknown X-Auth-Key or X-Auth-Email"),
+        (None, Some(email), Some(key))
+            if *email == state.global_email && *key == state.global_key => {}
+        (None, Some(_), Some(_)) => {
+            return failure(
+                StatusCode::FORBIDDEN,
+                9103,
+                "Unknown X-Auth-Key or X-Auth-Email",
+            );
+        }
         _ => {
-            return failure(StatusCode::BAD_REQUEST, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers");
+            return failure(
+                StatusCode::BAD_REQUEST,
+                9106,
+                "Missing X-Auth-Key, X-Auth-Email or Authorization headers",
+            );
         }
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let rest = match segments.as_slice() {
-        ["client", "v4", "accounts", account, rest @ ..] if *account == state.account_id => rest.to_vec(),
+        ["client", "v4", "accounts", account, rest @ ..] if *account == state.account_id => {
+            rest.to_vec()
+        }
         ["client", "v4", "accounts", _, ..] => {
-            return failure(StatusCode::FORBIDDEN, 9109, "Unauthorized to access requested resource");
+            return failure(
+                StatusCode::FORBIDDEN,
+                9109,
+                "Unauthorized to access requested resource",
+            );
         }
         _ => {
-            return failure(StatusCode::BAD_REQUEST, 7003, "Could not route to /client/v4/..., perhaps your object identifier is invalid?");
+            return failure(
+                StatusCode::BAD_REQUEST,
+                7003,
+                "Could not route to /client/v4/..., perhaps your object identifier is invalid?",
+            );
         }
     };
     match (method.as_str(), rest.as_slice()) {
         ("GET", ["access", "users"]) => {
             // Like a search box: substring match, so the client must pick the exact address.
-            let wanted = query_param(&uri, "email").unwrap_or_default().to_lowercase();
-            let page: usize = query_param(&uri, "page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
-            let per_page: usize = query_param(&uri, "per_page").and_then(|p| p.parse().ok()).unwrap_or(1000).clamp(1, 1000);
-            let matching: Vec<&(String, String)> =
-                state.users.iter().filter(|(_, email)| email.to_lowercase().contains(&wanted)).collect();
+            let wanted = query_param(&uri, "email")
+                .unwrap_or_default()
+                .to_lowercase();
+            let page: usize = query_param(&uri, "page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1)
+                .max(1);
+            let per_page: usize = query_param(&uri, "per_page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1000)
+                .clamp(1, 1000);
+            let matching: Vec<&(String, String)> = state
+                .users
+                .iter()
+                .filter(|(_, email)| email.to_lowercase().contains(&wanted))
+                .collect();
             let items: Vec<Value> = matching
                 .iter()
                 .skip((page - 1) * per_page)
@@ -598,13 +784,24 @@ async fn cloudflare_handler(
         }
         ("POST", ["access", "organizations", "revoke_user"]) => {
             let Ok(document) = serde_json::from_slice::<Value>(&body) else {
-                return failure(StatusCode::BAD_REQUEST, 12130, "access.api.error.invalid_request: body is not JSON");
+                return failure(
+                    StatusCode::BAD_REQUEST,
+                    12130,
+                    "access.api.error.invalid_request: body is not JSON",
+                );
             };
             if !document["email"].is_string() {
-                return failure(StatusCode::BAD_REQUEST, 12130, "access.api.error.invalid_request: email is required");
+                return failure(
+                    StatusCode::BAD_REQUEST,
+                    12130,
+                    "access.api.error.invalid_request: email is required",
+                );
             }
             state.revocations.push(document);
-            reply(StatusCode::OK, json!({"result": true, "success": true, "errors": [], "messages": []}))
+            reply(
+                StatusCode::OK,
+                json!({"result": true, "success": true, "errors": [], "messages": []}),
+            )
         }
         _ => failure(StatusCode::NOT_FOUND, 7000, "No route for that URI"),
     }

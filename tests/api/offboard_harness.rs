@@ -46,7 +46,9 @@ impl World {
         world.zoom.add_assistant("u-jane", "u-amy");
         world.zoom.add_assistant("u-jane", "u-bob");
         world.zoom.add_assistant("u-boss", "u-jane");
-        world.cloudflare.add_user("6f1c0d7e-0000-4000-8000-00000000jane", "jane@example.com");
+        world
+            .cloudflare
+            .add_user("6f1c0d7e-0000-4000-8000-00000000jane", "jane@example.com");
         world
     }
 
@@ -54,15 +56,24 @@ impl World {
     pub fn run(&self, command: &str) -> Run {
         let defaults = [
             ("--zoom-api-url", format!("{}/v2", self.zoom.base)),
-            ("--zoom-oauth-url", format!("{}/oauth/token", self.zoom.base)),
-            ("--cloudflare-api-url", format!("{}/client/v4", self.cloudflare.base)),
+            (
+                "--zoom-oauth-url",
+                format!("{}/oauth/token", self.zoom.base),
+            ),
+            (
+                "--cloudflare-api-url",
+                format!("{}/client/v4", self.cloudflare.base),
+            ),
             ("--max-requests-per-second", "0".to_owned()),
             ("--request-timeout", "2s".to_owned()),
             ("--max-retry-time", "5s".to_owned()),
         ];
         let run = Run {
             args: vec![command.to_owned()],
-            defaults: defaults.into_iter().map(|(flag, value)| (flag.to_owned(), value)).collect(),
+            defaults: defaults
+                .into_iter()
+                .map(|(flag, value)| (flag.to_owned(), value))
+                .collect(),
             env: BTreeMap::new(),
             stdin: None,
         };
@@ -106,7 +117,10 @@ impl Run {
 
     pub async fn output(self) -> Output {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_userplane"));
-        let defaults = self.defaults.iter().filter(|(flag, _)| !self.args.contains(flag));
+        let defaults = self
+            .defaults
+            .iter()
+            .filter(|(flag, _)| !self.args.contains(flag));
         command
             .args(&self.args)
             .args(defaults.flat_map(|(flag, value)| [flag, value]))
@@ -114,7 +128,11 @@ impl Run {
             .env_clear()
             .envs(&self.env)
             .env("NO_PROXY", "127.0.0.1,localhost")
-            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -149,7 +167,8 @@ pub struct Output {
 impl Output {
     /// The `--json` report.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|err| panic!("stdout is not JSON ({err}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|err| panic!("stdout is not JSON ({err}):\n{}", self.stdout))
     }
 
     /// The human line for `email` and `step`.
@@ -167,7 +186,11 @@ impl Output {
     pub fn outcome(&self, email: &str, step: &str) -> String {
         let line = self.line(email, step);
         let rest = line.split_whitespace().skip(2).collect::<Vec<_>>();
-        if rest.first() == Some(&"already") { "already done".into() } else { rest.first().map(|s| s.to_string()).unwrap_or_default() }
+        if rest.first() == Some(&"already") {
+            "already done".into()
+        } else {
+            rest.first().map(|s| s.to_string()).unwrap_or_default()
+        }
     }
 
     /// The JSON step entry for `email` and `step`.
@@ -189,6 +212,10 @@ impl Output {
 
 impl std::fmt::Display for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
