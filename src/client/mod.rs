@@ -69,7 +69,8 @@ Exit codes:
   1  internal error
   2  usage or configuration error (nothing was sent)
   3  auth: credentials rejected, or missing a permission or scope
-  4  not found: the person is unknown to every provider asked
+  4  not found: the person is unknown to every provider asked (known to one only:
+     the other is skipped), or a provider answered 404
   5  rate limited: still limited when --max-retry-time ran out
   6  provider error: 5xx after retries, a refusal, an unexpected answer
   7  network: no answer (connection failed or timed out) after retries

@@ -26,6 +26,8 @@ const INVALID_TOKEN: i64 = 124;
 const USER_DOES_NOT_EXIST: i64 = 1001;
 /// Codes Zoom sends with 400 when the token lacks a scope or privilege.
 const MISSING_SCOPE: [i64; 2] = [4700, 4711];
+/// The longest token lifetime we believe (Zoom's is one hour).
+const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 3600;
 /// Tokens are replaced this long before Zoom says they expire (clock skew, slow calls).
 const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
@@ -382,7 +384,9 @@ impl ZoomClient {
             ));
         };
         self.redactor.add(&value);
-        let lifetime = Duration::from_secs(body.expires_in.unwrap_or(3600));
+        // Never trust a lifetime beyond a day (and never overflow an Instant with one).
+        let lifetime =
+            Duration::from_secs(body.expires_in.unwrap_or(3600).min(MAX_TOKEN_LIFETIME_SECS));
         let margin = TOKEN_EXPIRY_MARGIN.min(lifetime / 2);
         Ok(AccessToken {
             value: Secret::new(value),

@@ -33,6 +33,10 @@ async fn full_offboarding_cuts_sessions_first_then_delegations_then_deactivates(
     let output = world.run("offboard").args([JANE]).output().await;
 
     assert_exit(&output, 0);
+    assert!(
+        output.stderr.is_empty(),
+        "no progress bar or noise when piped\n{output}"
+    );
     for step in ALL_STEPS {
         assert_eq!(output.outcome(JANE, step), "done", "{step}\n{output}");
     }
