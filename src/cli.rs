@@ -33,10 +33,7 @@ pub enum Command {
 
 /// Runs a parsed command line to completion.
 pub fn run(cli: Cli) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("userplane: cannot start the async runtime: {err}");
