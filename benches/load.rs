@@ -154,8 +154,18 @@ async fn load(name: &'static str, bases: &[String], opts: &Options, expected: u1
     }
     let seconds = started.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pick = |q: f64| all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0) as f64 / 1000.0;
-    Result { name, requests: all.len() as u64, errors: errors.load(Ordering::Relaxed), seconds, p50_ms: pick(0.50), p99_ms: pick(0.99) }
+    let pick = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0) as f64
+            / 1000.0
+    };
+    Result {
+        name,
+        requests: all.len() as u64,
+        errors: errors.load(Ordering::Relaxed),
+        seconds,
+        p50_ms: pick(0.50),
+        p99_ms: pick(0.99),
+    }
 }
 
 fn zoom_world(account: &str, users: usize) -> Value {
@@ -228,11 +238,18 @@ async fn main() {
     for i in 0..20 {
         let small = format!("small{}x{i}", std::process::id());
         let started = Instant::now();
-        let response = http.post(format!("{base}/_userplane/tenants")).bearer_auth(ADMIN).json(&small_world(&small)).send().await.unwrap();
+        let response = http
+            .post(format!("{base}/_userplane/tenants"))
+            .bearer_auth(ADMIN)
+            .json(&small_world(&small))
+            .send()
+            .await
+            .unwrap();
         creates.push(started.elapsed());
         assert_eq!(response.status(), 201);
         let started = Instant::now();
-        let response = http.post(format!("{base}/_userplane/tenants/{small}/reset")).bearer_auth(ADMIN).send().await.unwrap();
+        let response =
+            http.post(format!("{base}/_userplane/tenants/{small}/reset")).bearer_auth(ADMIN).send().await.unwrap();
         resets.push(started.elapsed());
         assert_eq!(response.status(), 200);
     }
@@ -257,9 +274,8 @@ async fn main() {
     results.push(load("GET /_userplane/health (null route)", &bases, &opts, 200, health).await);
 
     let t = token.clone();
-    let get_user: MakeRequest = Arc::new(move |c, base, w, _| {
-        c.get(format!("{base}/v2/users/user{w}@bench.example")).bearer_auth(t.as_str())
-    });
+    let get_user: MakeRequest =
+        Arc::new(move |c, base, w, _| c.get(format!("{base}/v2/users/user{w}@bench.example")).bearer_auth(t.as_str()));
     results.push(load("GET /v2/users/{userId}", &bases, &opts, 200, get_user).await);
 
     let t = token.clone();
@@ -271,7 +287,9 @@ async fn main() {
     let t = token.clone();
     let status: MakeRequest = Arc::new(move |c, base, w, i| {
         let action = if i % 2 == 0 { "deactivate" } else { "activate" };
-        c.put(format!("{base}/v2/users/user{w}@bench.example/status")).bearer_auth(t.as_str()).json(&json!({"action": action}))
+        c.put(format!("{base}/v2/users/user{w}@bench.example/status"))
+            .bearer_auth(t.as_str())
+            .json(&json!({"action": action}))
     });
     results.push(load("PUT /v2/users/{userId}/status", &bases, &opts, 204, status).await);
 
@@ -306,7 +324,17 @@ async fn main() {
     let median = |v: &[Duration]| v[v.len() / 2].as_secs_f64() * 1000.0;
     println!();
     println!("start to first answered request: {:.1} ms (median of 5)", median(&startups));
-    println!("RSS idle: {:.1} MiB; peak under load: {:.1} MiB", idle_rss as f64 / 1024.0, rss_peak.load(Ordering::Relaxed) as f64 / 1024.0);
-    println!("create a tenant with a 10-user world: {:.2} ms; reset it: {:.2} ms (medians of 20, over HTTP)", median(&creates), median(&resets));
-    println!("targets: writes >= 25% and reads >= 50% of the null route, p99 <= 10 ms, start <= 100 ms, idle RSS <= 20 MiB, load RSS <= 64 MiB, create/reset <= 5 ms");
+    println!(
+        "RSS idle: {:.1} MiB; peak under load: {:.1} MiB",
+        idle_rss as f64 / 1024.0,
+        rss_peak.load(Ordering::Relaxed) as f64 / 1024.0
+    );
+    println!(
+        "create a tenant with a 10-user world: {:.2} ms; reset it: {:.2} ms (medians of 20, over HTTP)",
+        median(&creates),
+        median(&resets)
+    );
+    println!(
+        "targets: writes >= 25% and reads >= 50% of the null route, p99 <= 10 ms, start <= 100 ms, idle RSS <= 20 MiB, load RSS <= 64 MiB, create/reset <= 5 ms"
+    );
 }

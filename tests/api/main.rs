@@ -7,4 +7,7 @@
 mod control;
 mod durability;
 mod helpers;
+mod offboard;
+mod offboard_fakes;
+mod offboard_harness;
 mod zoom;
