@@ -1,6 +1,7 @@
 //! The demo world loaded into an empty database, and the start-up banner that prints its
 //! credentials with curl lines that work as pasted.
 
+use std::io::Write;
 use std::net::SocketAddr;
 
 use serde_json::json;
@@ -95,33 +96,42 @@ async fn load_cloudflare(store: &Store, clock: &Clock) -> Result<String> {
 }
 
 /// Prints where the server listens, the admin token and what start-up loaded.
+/// Written with `writeln!` and errors ignored: a closed stdout must not take the server down.
 pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded: &Loaded) {
+    let mut out = std::io::stdout().lock();
     let base = format!("http://{addr}");
-    println!("userplane listening on {base}");
+    let _ = writeln!(out, "userplane listening on {base}");
     if generated {
-        println!("admin token (generated; set USERPLANE_ADMIN_TOKEN to choose one): {admin_token}");
+        let _ = writeln!(out, "admin token (generated; set USERPLANE_ADMIN_TOKEN to choose one): {admin_token}");
     }
     match loaded {
         Loaded::Demo(creds) => {
-            println!();
-            println!("Demo Zoom account {ZOOM_ACCOUNT} (plan pro), Server-to-Server OAuth app:");
-            println!("  client_id:     {ZOOM_CLIENT_ID}");
-            println!(
+            let _ = writeln!(out);
+            let _ = writeln!(out, "Demo Zoom account {ZOOM_ACCOUNT} (plan pro), Server-to-Server OAuth app:");
+            let _ = writeln!(out, "  client_id:     {ZOOM_CLIENT_ID}");
+            let _ = writeln!(
+                out,
                 "  client_secret: {} (shown once; reset or recreate the database to get another)",
                 creds.zoom_client_secret
             );
-            println!(
+            let _ = writeln!(
+                out,
                 "  users: olivia.owner@ (owner), adam.admin@ (admin), lena.licensed@ (assistant: alex.assistant@),"
             );
-            println!("         ben.basic@, boardroom@ (Zoom Room), pat.pending@ (pending) -- all @example.com");
-            println!();
-            println!("Get a token, then deactivate a demo user:");
-            println!(
+            let _ = writeln!(
+                out,
+                "         ben.basic@, boardroom@ (Zoom Room), pat.pending@ (pending) -- all @example.com"
+            );
+            let _ = writeln!(out);
+            let _ = writeln!(out, "Get a token, then deactivate a demo user:");
+            let _ = writeln!(
+                out,
                 "  TOKEN=$(curl -s -X POST '{base}/oauth/token?grant_type=account_credentials&account_id={ZOOM_ACCOUNT}' -u '{ZOOM_CLIENT_ID}:{}' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')",
                 creds.zoom_client_secret
             );
-            println!(
-                "  curl -i -X PUT {base}/v2/users/ben.basic@example.com/status -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"action\":\"deactivate\"}}'"
+            let _ = writeln!(
+                out,
+                "  curl -si -X PUT {base}/v2/users/ben.basic@example.com/status -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"action\":\"deactivate\"}}'"
             );
             println!();
             println!("Demo Cloudflare account {CLOUDFLARE_ACCOUNT} (zone {CLOUDFLARE_ZONE}), API token:");
@@ -138,14 +148,15 @@ pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded
         }
         Loaded::World(tenants) => {
             for (account, created) in tenants {
-                println!(
+                let _ = writeln!(
+                    out,
                     "  tenant {account}: {}",
                     if *created { "created from the world file" } else { "kept (already present)" }
                 );
             }
         }
         Loaded::Existing(n) => {
-            println!("{n} tenant(s) in the database; their secrets were printed when they were created.");
+            let _ = writeln!(out, "{n} tenant(s) in the database; their secrets were printed when they were created.");
         }
         Loaded::Nothing => {}
     }

@@ -389,7 +389,8 @@ pub async fn issue_token(
         .write(move |c| {
             // The principal may have been revoked or deactivated since it was read:
             // never issue a session under a dead epoch, or for an inactive user.
-            if let (Some(id), Some(epoch)) = (&token.principal, expected_epoch) {
+            let session_like = token.kind.bound_to_sessions() || token.kind == TokenKind::Warp;
+            if let (Some(id), Some(epoch), true) = (&token.principal, expected_epoch, session_like) {
                 let current = q::get_principal(c, &token.tenant, id)?.ok_or_else(|| Error::not_found("user", id))?;
                 let current_epoch =
                     if token.kind == TokenKind::Warp { current.warp_epoch } else { current.session_epoch };
@@ -449,7 +450,8 @@ fn introspect_in(c: &mut dyn Conn, clock: &Clock, hash: &str) -> Result<Option<I
             causes.push((now, InactiveReason::CredentialRevoked));
         }
     }
-    if token.principal.is_some() {
+    // An app's token names its owner only to resolve `me`; the owner's sessions don't govern it.
+    if token.principal.is_some() && (token.kind.bound_to_sessions() || token.kind == TokenKind::Warp) {
         match &principal {
             None => causes.push((now, InactiveReason::UserDeleted)),
             Some(p) => {

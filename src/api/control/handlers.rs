@@ -101,7 +101,9 @@ pub async fn create_session(State(state): State<AppState>, Path(tenant): Path<St
     let kind = match (request.kind.as_str(), tenant.provider) {
         ("sso", crate::domain::Provider::Zoom) => LoginKind::Sso,
         ("user_oauth", crate::domain::Provider::Zoom) => LoginKind::UserOauth {
-            scopes: request.scopes.unwrap_or_else(|| vec!["user:read".into(), "user:write".into()]),
+            scopes: request
+                .scopes
+                .unwrap_or_else(|| vec!["user:read".into(), "user:write".into(), "user_zak:read".into()]),
         },
         ("access", crate::domain::Provider::Cloudflare) => LoginKind::Access {
             app: request.app.ok_or_else(|| ControlError::invalid("an access session needs \"app\" (aud or name)"))?,

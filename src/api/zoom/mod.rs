@@ -1,9 +1,64 @@
-//! The Zoom dialect (stub).
-use crate::app::AppState;
+//! The Zoom dialect: the Users API v2 slice under `/v2`, and Server-to-Server OAuth at
+//! `/oauth/token`. Paths, JSON shapes, status codes and `{"code","message"}` errors as
+//! Zoom sends them; scopes and per-account rate limits by plan and label.
+
+mod auth;
+mod delegates;
+mod error;
+mod oauth;
+mod operations;
+mod sessions;
+mod users;
+mod views;
+
+pub use error::ZoomError;
+
+use std::collections::HashMap;
+
 use axum::Router;
+use axum::routing::{delete, get, post};
+
+use crate::app::AppState;
+
+/// The Zoom routes: `/oauth/token` and `/v2/users...`.
 pub fn router() -> Router<AppState> {
+    let v2 = Router::new()
+        .route("/users", get(users::list_users).post(users::create_user))
+        .route("/users/email", get(users::check_email))
+        .route("/users/summary", get(users::summary))
+        .route("/users/me/zak", get(sessions::get_my_zak))
+        .route("/users/{user_id}", get(users::get_user).patch(users::update_user).delete(users::delete_user))
+        .route("/users/{user_id}/token", get(sessions::get_user_token).delete(sessions::revoke_sso_token))
+        .route("/users/{user_id}/status", axum::routing::put(sessions::update_status))
+        .route(
+            "/users/{user_id}/assistants",
+            get(delegates::list_assistants).post(delegates::add_assistants).delete(delegates::delete_assistants),
+        )
+        .route("/users/{user_id}/assistants/{assistant_id}", delete(delegates::delete_assistant))
+        .route("/users/{user_id}/schedulers", get(delegates::list_schedulers).delete(delegates::delete_schedulers))
+        .route("/users/{user_id}/schedulers/{scheduler_id}", delete(delegates::delete_scheduler))
+        .fallback(unknown_endpoint)
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
+        .route("/oauth/token", post(oauth::token))
+        .nest("/v2", v2)
+        .layer(axum::middleware::map_response(error::render_framework_errors))
 }
-pub async fn unknown_endpoint() -> axum::http::StatusCode {
-    axum::http::StatusCode::NOT_FOUND
+
+/// Any path Zoom does not have: 404 `{"code": 2300, ...}`.
+pub async fn unknown_endpoint() -> ZoomError {
+    ZoomError::unknown_endpoint()
+}
+
+/// A Zoom path with a method it does not take: 405, in Zoom's shape.
+pub async fn method_not_allowed() -> ZoomError {
+    ZoomError { status: axum::http::StatusCode::METHOD_NOT_ALLOWED, ..ZoomError::unknown_endpoint() }
+}
+
+/// Query parameters as a map (the last value wins); a malformed query is a Zoom 300.
+fn query_params(query: Option<&str>) -> Result<HashMap<String, String>, ZoomError> {
+    let Some(query) = query else { return Ok(HashMap::new()) };
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|_| ZoomError::bad_request(300, "Invalid query string."))?;
+    Ok(pairs.into_iter().collect())
 }

@@ -1,0 +1,136 @@
+//! Who is calling: the bearer token resolved to a tenant, its scopes and its `me`; then,
+//! per operation, the account's rate limit and the scopes for the target user.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+
+use super::ZoomError;
+use super::operations::{self, Label, Operation};
+use crate::api::bearer;
+use crate::app::AppState;
+use crate::domain::clock::{rfc3339, start_of_day};
+use crate::domain::{Actor, InactiveReason, Principal, Provider, Tenant, TokenKind, TokenState, ops};
+
+/// An authenticated Zoom API caller.
+pub struct Caller {
+    pub tenant: Tenant,
+    pub scopes: Vec<String>,
+    /// The user `me` stands for: the app's owner, or the user of a user-level token.
+    pub me: Option<String>,
+    pub actor: Actor,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ZoomError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ZoomError> {
+        let token = bearer(&parts.headers).ok_or_else(|| ZoomError::invalid_token(false))?;
+        let found =
+            ops::introspect(&state.store, &state.clock, token).await?.ok_or_else(|| ZoomError::invalid_token(false))?;
+        let api_token = matches!(found.token.kind, TokenKind::OauthAccess | TokenKind::UserOauth);
+        if found.tenant.provider != Provider::Zoom || !api_token {
+            return Err(ZoomError::invalid_token(false));
+        }
+        if let TokenState::Inactive { reason, .. } = found.state {
+            return Err(ZoomError::invalid_token(reason == InactiveReason::Expired));
+        }
+        let actor = match (&found.token.credential, &found.token.principal) {
+            (Some(client_id), _) => Actor(format!("zoom_app:{client_id}")),
+            (None, Some(user)) => Actor(format!("zoom_user:{user}")),
+            (None, None) => Actor("zoom".into()),
+        };
+        Ok(Caller { tenant: found.tenant, scopes: found.token.grants, me: found.token.principal, actor })
+    }
+}
+
+impl Caller {
+    /// Admits an account-wide operation (no target user): rate limit, then an admin scope.
+    pub async fn allow(&self, state: &AppState, op: &Operation) -> Result<(), ZoomError> {
+        self.check_rate(state, op.label)?;
+        if op.allows(&self.scopes, false) { Ok(()) } else { Err(missing_scope(op, false)) }
+    }
+
+    /// Admits an operation on the user named `user_id` (an id, an email or `me`) and
+    /// returns that user: rate limit, then the scopes for that target, then the lookup.
+    pub async fn target(&self, state: &AppState, op: &Operation, user_id: &str) -> Result<Principal, ZoomError> {
+        self.check_rate(state, op.label)?;
+        let account = &self.tenant.account_id;
+        if user_id.eq_ignore_ascii_case("me") {
+            if !op.allows(&self.scopes, true) {
+                return Err(missing_scope(op, true));
+            }
+            let me = self.me.as_deref().ok_or_else(|| ZoomError::user_not_found(user_id))?;
+            return ops::resolve_principal(&state.store, account, me)
+                .await
+                .map_err(|_| ZoomError::user_not_found(user_id));
+        }
+        if op.allows(&self.scopes, false) {
+            return ops::resolve_principal(&state.store, account, user_id)
+                .await
+                .map_err(|_| ZoomError::user_not_found(user_id));
+        }
+        // A user-level scope reaches only the caller's own user, named by id or email.
+        if op.allows(&self.scopes, true)
+            && let Some(me) = &self.me
+            && let Ok(principal) = ops::resolve_principal(&state.store, account, me).await
+            && (principal.id == user_id || principal.email.eq_ignore_ascii_case(user_id))
+        {
+            return Ok(principal);
+        }
+        Err(missing_scope(op, false))
+    }
+
+    /// Counts the request against the account's per-second (and, on Free, daily) limit
+    /// for its label.
+    fn check_rate(&self, state: &AppState, label: Label) -> Result<(), ZoomError> {
+        if !self.tenant.rate_limits {
+            return Ok(());
+        }
+        let now = self.tenant.now(&state.clock);
+        let (per_second, per_day) = operations::limits(&self.tenant.plan, label);
+        let account = &self.tenant.account_id;
+        let daily_key = format!("zoom:{account}:{}:day", label.as_str());
+        if per_day > 0 && !state.limits.peek(&daily_key, 86_400_000, per_day, now).allowed {
+            return Err(daily_limit(label, per_day, now));
+        }
+        let second = state.limits.hit(&format!("zoom:{account}:{}:qps", label.as_str()), 1000, per_second, now);
+        if !second.allowed {
+            return Err(ZoomError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                429,
+                "You have reached the maximum per-second rate limit for this API. Try again later.",
+            )
+            .with_header("x-ratelimit-category", label.as_str())
+            .with_header("x-ratelimit-type", "QPS")
+            .with_header("x-ratelimit-limit", per_second.to_string())
+            .with_header("x-ratelimit-remaining", "0")
+            .with_header("retry-after", "1"));
+        }
+        if per_day > 0 && !state.limits.hit(&daily_key, 86_400_000, per_day, now).allowed {
+            return Err(daily_limit(label, per_day, now));
+        }
+        Ok(())
+    }
+}
+
+/// 429 for a daily limit; `Retry-After` is the next UTC midnight as an ISO time, as Zoom sends it.
+pub fn daily_limit(label: Label, limit: u64, now: i64) -> ZoomError {
+    ZoomError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        429,
+        "You have reached the maximum daily rate limit for this API. Refer to the response header for details on when you can make another request.",
+    )
+    .with_header("x-ratelimit-category", label.as_str())
+    .with_header("x-ratelimit-type", "Daily-limit")
+    .with_header("x-ratelimit-limit", limit.to_string())
+    .with_header("x-ratelimit-remaining", "0")
+    .with_header("retry-after", rfc3339(start_of_day(now) + 86_400_000))
+}
+
+fn missing_scope(op: &Operation, target_is_self: bool) -> ZoomError {
+    ZoomError::bad_request(
+        4711,
+        format!("Invalid access token, does not contain scopes:[{}].", op.missing(target_is_self)),
+    )
+}

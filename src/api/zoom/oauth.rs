@@ -1,0 +1,121 @@
+//! `POST /oauth/token`: Server-to-Server OAuth (`grant_type=account_credentials`).
+//! Errors use the OAuth endpoint's own shape, `{"reason", "error"}`.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::api::body;
+use crate::app::AppState;
+use crate::domain::ops::{self, ttl};
+use crate::domain::{Actor, CredentialKind, Provider, TokenKind, ids};
+
+fn oauth_error(error: &str, reason: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"reason": reason, "error": error}))).into_response()
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+/// Issues a one-hour access token to an app of the account, with the app's scopes.
+pub async fn token(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    // Parameters come in the query (Zoom's docs) or a form body (Zoom's sample app).
+    let mut params: Vec<(String, String)> =
+        query.as_deref().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+    match body::read(body).await {
+        Ok(bytes) => {
+            if let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes) {
+                params.extend(form);
+            }
+        }
+        Err(_) => return oauth_error("invalid_request", "Invalid request body"),
+    }
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+
+    if param("grant_type").as_deref() != Some("account_credentials") {
+        return oauth_error("unsupported_grant_type", "unsupported grant type");
+    }
+    let Some((client_id, secret)) = basic_credentials(&headers) else {
+        return oauth_error("invalid_client", "Invalid client_id or client_secret");
+    };
+    let found = match ops::find_credential(&state.store, CredentialKind::ZoomApp, &client_id).await {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::error!(cause = %err, "oauth: credential lookup failed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"reason": "Internal error", "error": "server_error"})),
+            )
+                .into_response();
+        }
+    };
+    let Some((app, tenant)) = found.filter(|(app, _)| ids::secret_matches(&secret, &app.secret_hash)) else {
+        return oauth_error("invalid_client", "Invalid client_id or client_secret");
+    };
+    let Some(account_id) = param("account_id").filter(|a| !a.is_empty()) else {
+        return oauth_error("invalid_request", "Missing account_id");
+    };
+    if account_id != tenant.account_id || tenant.provider != Provider::Zoom {
+        return oauth_error("invalid_request", "Invalid account_id");
+    }
+    if app.status != "active" {
+        return oauth_error("invalid_client", "The app is deactivated");
+    }
+    let owner = match &app.owner {
+        Some(id) => ops::resolve_principal(&state.store, &tenant.account_id, id).await.ok(),
+        None => None,
+    };
+    let actor = Actor(format!("zoom_app:{client_id}"));
+    let issued = ops::issue_token(
+        &state.store,
+        &state.clock,
+        &tenant,
+        TokenKind::OauthAccess,
+        owner.as_ref(),
+        Some(&app.id),
+        app.grants.clone(),
+        ttl::OAUTH_ACCESS,
+        None,
+        &actor,
+    )
+    .await;
+    let (token, _) = match issued {
+        Ok(issued) => issued,
+        Err(err) => {
+            tracing::error!(cause = %err, "oauth: issuing a token failed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"reason": "Internal error", "error": "server_error"})),
+            )
+                .into_response();
+        }
+    };
+    // api_url: where this account's API lives; for userplane, the host the client used.
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let body: Value = json!({
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": ttl::OAUTH_ACCESS / 1000,
+        "scope": app.grants.join(" "),
+        "api_url": format!("http://{host}"),
+    });
+    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}

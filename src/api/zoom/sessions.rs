@@ -1,0 +1,154 @@
+//! The session-cutting calls and their neighbours: revoke the SSO token, update the
+//! status, get a user's token or ZAK.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+use super::auth::Caller;
+use super::operations as op;
+use super::{ZoomError, query_params};
+use crate::api::body;
+use crate::app::AppState;
+use crate::domain::ops::{self, ttl};
+use crate::domain::{InactiveReason, Status, TokenKind};
+
+type Result<T> = std::result::Result<T, ZoomError>;
+
+/// `DELETE /users/{userId}/token`: logs the user out of every SSO session and ZAK.
+/// One epoch increment, whatever the number of sessions.
+pub async fn revoke_sso_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Result<StatusCode> {
+    let user = caller.target(&state, &op::REVOKE_SSO_TOKEN, &user_id).await?;
+    ops::revoke_sessions(
+        &state.store,
+        &state.clock,
+        &caller.tenant,
+        &user.id,
+        InactiveReason::SessionsRevoked,
+        &caller.actor,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /users/{userId}/status` with `action` activate or deactivate, as JSON,
+/// multipart/form-data or urlencoded. 204.
+pub async fn update_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode> {
+    let user = caller.target(&state, &op::UPDATE_STATUS, &user_id).await?;
+    let fields = body::object(&headers, body, true).await?;
+    let status = match fields.get("action").and_then(Value::as_str) {
+        Some("activate") => Status::Active,
+        Some("deactivate") => Status::Inactive,
+        Some("clock_in" | "clock_out") => {
+            return Err(ZoomError::bad_request(200, "Zoom Workforce Management is not enabled for this user."));
+        }
+        _ => return Err(ZoomError::validation(["action"])),
+    };
+    if user.flag("zoom_room") || user.role == "owner" || user.role == "admin" {
+        return Err(ZoomError::bad_request(
+            200,
+            "Zoom Room and Admin users' status cannot be activated or deactivated.",
+        ));
+    }
+    if user.status == Status::Pending {
+        return Err(ZoomError::bad_request(
+            200,
+            format!(
+                "User {user_id} has not accepted the invitation yet; a pending user cannot be activated or deactivated."
+            ),
+        ));
+    }
+    if status == Status::Inactive && user.flag("upcoming_events") {
+        return Err(ZoomError::bad_request(
+            300,
+            "You cannot deactivate this user because the user has an upcoming Zoom Events scheduled.",
+        ));
+    }
+    if user.status != status {
+        ops::set_status(&state.store, &state.clock, &caller.tenant, &user.id, status, &caller.actor).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /users/{userId}/token?type=zak|token&ttl=`: issues a ZAK (or the deprecated user
+/// token). Both die when the user's sessions are revoked.
+pub async fn get_user_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>> {
+    let user = caller.target(&state, &op::GET_USER_TOKEN, &user_id).await?;
+    let params = query_params(query.as_deref())?;
+    let kind = params.get("type").map(String::as_str).unwrap_or("token");
+    let default_ttl = match kind {
+        "zak" => 7_200,
+        "token" => 14 * 86_400,
+        "onbehalf" => {
+            if params.get("meeting_id").is_none_or(|m| m.is_empty()) {
+                return Err(ZoomError::validation(["meeting_id"]));
+            }
+            7_200
+        }
+        _ => return Err(ZoomError::validation(["type"])),
+    };
+    let ttl_seconds = match params.get("ttl") {
+        None => default_ttl,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|t| (1..=31_536_000).contains(t))
+            .ok_or_else(|| ZoomError::validation(["ttl"]))?,
+    };
+    issue_zak(&state, &caller, &user, ttl_seconds * 1000).await
+}
+
+/// `GET /users/me/zak`: a ZAK for the caller's own user, valid five minutes.
+pub async fn get_my_zak(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
+    let user = caller.target(&state, &op::GET_ZAK, "me").await.map_err(|err| {
+        if err.code == 1001 {
+            ZoomError::bad_request(1001, "User me does not exist or does not belong to this account.")
+        } else {
+            err
+        }
+    })?;
+    issue_zak(&state, &caller, &user, 5 * 60 * 1000).await
+}
+
+async fn issue_zak(
+    state: &AppState,
+    caller: &Caller,
+    user: &crate::domain::Principal,
+    ttl_ms: i64,
+) -> Result<Json<Value>> {
+    if user.status != Status::Active {
+        return Err(ZoomError::bad_request(200, format!("User {} is not active.", user.email)));
+    }
+    let ttl_ms = ttl_ms.min(ttl::ZAK.max(ttl_ms));
+    let (token, _) = ops::issue_token(
+        &state.store,
+        &state.clock,
+        &caller.tenant,
+        TokenKind::Zak,
+        Some(user),
+        None,
+        vec![],
+        ttl_ms,
+        None,
+        &caller.actor,
+    )
+    .await?;
+    Ok(Json(json!({"token": token})))
+}

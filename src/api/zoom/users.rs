@@ -1,0 +1,467 @@
+//! Users: list, create, get, update, delete, check an email, the account summary.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+
+use super::auth::{Caller, daily_limit};
+use super::operations::{self as op, Label};
+use super::{ZoomError, query_params, views};
+use crate::api::body;
+use crate::app::AppState;
+use crate::domain::document::normalize_email;
+use crate::domain::{NewPrincipal, Principal, Status, ids, ops};
+
+type Result<T> = std::result::Result<T, ZoomError>;
+
+const PAGE_TOKEN_TTL_MS: i64 = 15 * 60 * 1000;
+
+/// What a `next_page_token` carries: the filter, where the last page ended, and when it
+/// was issued (tokens expire after 15 minutes, as Zoom's do).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PageToken {
+    account: String,
+    status: String,
+    role: Option<String>,
+    after: String,
+    page: i64,
+    issued: i64,
+}
+
+fn encode_page_token(token: &PageToken) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(token).unwrap_or_default())
+}
+
+fn decode_page_token(raw: &str) -> Option<PageToken> {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(raw).ok()?).ok()
+}
+
+fn invalid_page_token() -> ZoomError {
+    ZoomError::bad_request(300, "The next page token is invalid or expired.")
+}
+
+/// `GET /users`: `status` (active by default), `role_id`, `page_size` (30, at most
+/// 2000), `next_page_token` or the deprecated `page_number`.
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>> {
+    caller.allow(&state, &op::LIST_USERS).await?;
+    let params = query_params(query.as_deref())?;
+    let now = caller.tenant.now(&state.clock);
+    let account = caller.tenant.account_id.clone();
+
+    let page_size = match params.get("page_size") {
+        None => 30,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(n) if n >= 1 => n.min(2000),
+            _ => return Err(ZoomError::validation(["page_size"])),
+        },
+    };
+    let (status, role, after, page_number) = match params.get("next_page_token").filter(|t| !t.is_empty()) {
+        Some(raw) => {
+            let token = decode_page_token(raw).ok_or_else(invalid_page_token)?;
+            if token.account != account || now - token.issued > PAGE_TOKEN_TTL_MS || now < token.issued - 60_000 {
+                return Err(invalid_page_token());
+            }
+            (token.status, token.role, token.after, token.page)
+        }
+        None => {
+            let status = params.get("status").cloned().unwrap_or_else(|| "active".into());
+            if Status::parse(&status).is_none() {
+                return Err(ZoomError::validation(["status"]));
+            }
+            let role = params.get("role_id").cloned().filter(|r| !r.is_empty());
+            if role.as_deref().is_some_and(|r| !["0", "1", "2"].contains(&r)) {
+                return Err(ZoomError::validation(["role_id"]));
+            }
+            let page_number = match params.get("page_number") {
+                None => 1,
+                Some(raw) => {
+                    raw.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| ZoomError::validation(["page_number"]))?
+                }
+            };
+            (status, role, String::new(), page_number)
+        }
+    };
+    let status_filter = Status::parse(&status);
+
+    let (page, total, has_more) = if let Some(role) = &role {
+        // Role filters are rare and tenants small: filter in memory.
+        let mut all: Vec<Principal> = ops::all_principals(&state.store, &account)
+            .await?
+            .into_iter()
+            .filter(|p| Some(p.status) == status_filter && views::role(p).0 == role)
+            .collect();
+        all.sort_by(|a, b| a.email.cmp(&b.email));
+        let total = all.len() as i64;
+        let start = if after.is_empty() {
+            ((page_number - 1) * page_size).min(total) as usize
+        } else {
+            all.iter().position(|p| p.email > after).unwrap_or(all.len())
+        };
+        let rest = &all[start..];
+        let has_more = rest.len() as i64 > page_size;
+        (rest.iter().take(page_size as usize).cloned().collect::<Vec<_>>(), total, has_more)
+    } else {
+        let mut after = after.clone();
+        if after.is_empty() && page_number > 1 {
+            // The deprecated page_number: skip to that page through the email order.
+            let skip = (page_number - 1) * page_size;
+            let (skipped, _) =
+                ops::list_principals(&state.store, &account, status_filter, None, String::new(), skip).await?;
+            after = skipped.last().map(|p| p.email.clone()).unwrap_or_else(|| "\u{10ffff}".into());
+        }
+        let (mut page, total) =
+            ops::list_principals(&state.store, &account, status_filter, None, after, page_size + 1).await?;
+        let has_more = page.len() as i64 > page_size;
+        page.truncate(page_size as usize);
+        (page, total, has_more)
+    };
+
+    let next_page_token = match (has_more, page.last()) {
+        (true, Some(last)) => encode_page_token(&PageToken {
+            account: account.clone(),
+            status: status.clone(),
+            role: role.clone(),
+            after: last.email.clone(),
+            page: page_number + 1,
+            issued: now,
+        }),
+        _ => String::new(),
+    };
+    let page_count = (total + page_size - 1) / page_size;
+    Ok(Json(json!({
+        "next_page_token": next_page_token,
+        "page_count": page_count,
+        "page_number": page_number,
+        "page_size": page_size,
+        "total_records": total,
+        "users": page.iter().map(|p| views::list_item(p, now)).collect::<Vec<_>>(),
+    })))
+}
+
+fn string_field(
+    fields: &Map<String, Value>,
+    name: &str,
+    max: usize,
+    errors: &mut Vec<String>,
+    path: &str,
+) -> Option<String> {
+    match fields.get(name) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.chars().count() <= max => Some(s.clone()),
+        Some(_) => {
+            errors.push(format!("{path}{name}"));
+            None
+        }
+    }
+}
+
+/// `POST /users`: `action` create (pending until the invitation is accepted),
+/// autoCreate, custCreate or ssoCreate; `user_info` with email and type.
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    caller.allow(&state, &op::CREATE_USER).await?;
+    let fields = body::object(&headers, body, false).await?;
+    let mut errors = Vec::new();
+    let action = fields.get("action").and_then(Value::as_str).unwrap_or("");
+    if !["create", "autoCreate", "custCreate", "ssoCreate"].contains(&action) {
+        errors.push("action".to_owned());
+    }
+    let empty = Map::new();
+    let (info, has_info) = match fields.get("user_info") {
+        Some(Value::Object(info)) => (info, true),
+        _ => {
+            errors.push("user_info".to_owned());
+            (&empty, false)
+        }
+    };
+    let email = info.get("email").and_then(Value::as_str).and_then(normalize_email);
+    if email.is_none() && has_info {
+        errors.push("user_info.email".to_owned());
+    }
+    let user_type = info.get("type").and_then(Value::as_i64);
+    let type_ok = matches!(user_type, Some(1 | 2 | 4)) || (user_type == Some(99) && action == "ssoCreate");
+    if !type_ok && has_info {
+        errors.push("user_info.type".to_owned());
+    }
+    let first_name = string_field(info, "first_name", 64, &mut errors, "user_info.").unwrap_or_default();
+    let last_name = string_field(info, "last_name", 64, &mut errors, "user_info.").unwrap_or_default();
+    let display_name = string_field(info, "display_name", 128, &mut errors, "user_info.");
+    if !errors.is_empty() {
+        return Err(ZoomError::validation(errors));
+    }
+    if action == "autoCreate" {
+        let password = info.get("password").and_then(Value::as_str).unwrap_or("");
+        if !(8..=32).contains(&password.chars().count()) {
+            return Err(ZoomError::bad_request(300, "Invalid parameter: password"));
+        }
+    }
+    let (Some(email), Some(user_type)) = (email, user_type) else {
+        return Err(ZoomError::validation(["user_info.email"]));
+    };
+    if action == "create" && caller.tenant.rate_limits {
+        let now = caller.tenant.now(&state.clock);
+        let cap = op::create_user_daily_cap(&caller.tenant.plan);
+        let key = format!("zoom:{}:create_user:day", caller.tenant.account_id);
+        if !state.limits.hit(&key, 86_400_000, cap, now).allowed {
+            return Err(daily_limit(Label::Light, cap, now));
+        }
+    }
+    let id = ids::random_zoom_id();
+    let mut attributes = Map::new();
+    attributes.insert("pmi".into(), json!(ids::pmi(&id)));
+    if let Some(display_name) = display_name {
+        attributes.insert("display_name".into(), json!(display_name));
+    }
+    if action == "ssoCreate" {
+        attributes.insert("sso".into(), json!(true));
+    }
+    let new = NewPrincipal {
+        id,
+        email,
+        first_name,
+        last_name,
+        license: user_type,
+        role: "member".into(),
+        status: if action == "create" { Status::Pending } else { Status::Active },
+        attributes,
+    };
+    let created = ops::create_principal(&state.store, &state.clock, &caller.tenant, new, &caller.actor).await?;
+    let body = json!({
+        "id": created.id,
+        "first_name": created.first_name,
+        "last_name": created.last_name,
+        "email": created.email,
+        "type": created.license,
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `GET /users/{userId}`.
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>> {
+    let user = caller.target(&state, &op::GET_USER, &user_id).await?;
+    let now = caller.tenant.now(&state.clock);
+    Ok(Json(views::user(&user, &caller.tenant, now)))
+}
+
+/// `PATCH /users/{userId}`: any subset of the profile; 204.
+pub async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode> {
+    let user = caller.target(&state, &op::UPDATE_USER, &user_id).await?;
+    let fields = body::object(&headers, body, false).await?;
+    let mut errors = Vec::new();
+    let first_name = string_field(&fields, "first_name", 64, &mut errors, "");
+    let last_name = string_field(&fields, "last_name", 64, &mut errors, "");
+    let mut profile = Map::new();
+    for (name, max) in [
+        ("display_name", 128),
+        ("timezone", 64),
+        ("language", 32),
+        ("dept", 64),
+        ("company", 255),
+        ("job_title", 128),
+        ("location", 256),
+        ("manager", 128),
+        ("cost_center", 128),
+        ("pronouns", 128),
+        ("vanity_name", 64),
+        ("about_me", 150),
+        ("linkedin_url", 256),
+        ("cms_user_id", 64),
+        ("group_id", 64),
+    ] {
+        if let Some(value) = string_field(&fields, name, max, &mut errors, "") {
+            profile.insert(name.into(), json!(value));
+        }
+    }
+    if let Some(host_key) = string_field(&fields, "host_key", 10, &mut errors, "") {
+        if (6..=10).contains(&host_key.len()) && host_key.chars().all(|c| c.is_ascii_digit()) {
+            profile.insert("host_key".into(), json!(host_key));
+        } else {
+            errors.push("host_key".into());
+        }
+    }
+    let new_type = match fields.get("type") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_i64() {
+            Some(t @ (1 | 2 | 4)) => Some(t),
+            _ => {
+                errors.push("type".into());
+                None
+            }
+        },
+    };
+    if let Some(v) = fields.get("pmi").filter(|v| !v.is_null()) {
+        match v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
+            Some(pmi) if (1_000_000_000..10_000_000_000).contains(&pmi) => {
+                profile.insert("pmi".into(), json!(pmi));
+            }
+            _ => errors.push("pmi".into()),
+        }
+    }
+    if let Some(v) = fields.get("use_pmi").filter(|v| !v.is_null()) {
+        match v.as_bool() {
+            Some(b) => {
+                profile.insert("use_pmi".into(), json!(b));
+            }
+            None => errors.push("use_pmi".into()),
+        }
+    }
+    if let Some(v) = fields.get("pronouns_option").filter(|v| !v.is_null()) {
+        match v.as_i64() {
+            Some(n @ 1..=3) => {
+                profile.insert("pronouns_option".into(), json!(n));
+            }
+            _ => errors.push("pronouns_option".into()),
+        }
+    }
+    for (name, max) in [("phone_numbers", 3), ("custom_attributes", 5), ("division_ids", 100)] {
+        if let Some(v) = fields.get(name).filter(|v| !v.is_null()) {
+            match v.as_array() {
+                Some(items) if items.len() <= max => {
+                    profile.insert(name.into(), v.clone());
+                }
+                _ => errors.push(name.into()),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ZoomError::validation(errors));
+    }
+    if let Some(new_type) = new_type {
+        if user.flag("zoom_room") && new_type == 1 {
+            return Err(ZoomError::bad_request(200, "Zoom Room user's type cannot be changed to Basic."));
+        }
+        if user.flag("upcoming_events") && new_type == 1 && user.license != 1 {
+            return Err(ZoomError::bad_request(
+                300,
+                "You cannot change the user type to \"Basic\" because the user has an upcoming Zoom Events scheduled.",
+            ));
+        }
+    }
+    let changed: Vec<String> = fields.keys().cloned().collect();
+    ops::update_principal(
+        &state.store,
+        &state.clock,
+        &caller.tenant,
+        &user.id,
+        "user.updated",
+        &caller.actor,
+        move |p| {
+            if let Some(first_name) = first_name {
+                p.first_name = first_name;
+            }
+            if let Some(last_name) = last_name {
+                p.last_name = last_name;
+            }
+            if let Some(new_type) = new_type {
+                p.license = new_type;
+            }
+            if let Some(vanity) = profile.remove("vanity_name") {
+                p.attributes.insert(
+                    "vanity_url".into(),
+                    json!(format!("https://zoom.us/my/{}", vanity.as_str().unwrap_or(""))),
+                );
+            }
+            p.attributes.extend(profile);
+            Ok(json!({"fields": changed}))
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /users/{userId}`: `action` disassociate (the default) or delete. Either way
+/// the user leaves this account, and every session of theirs dies with it.
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<StatusCode> {
+    let user = caller.target(&state, &op::DELETE_USER, &user_id).await?;
+    let params = query_params(query.as_deref())?;
+    let action = params.get("action").map(String::as_str).unwrap_or("disassociate");
+    if !["disassociate", "delete"].contains(&action) {
+        return Err(ZoomError::validation(["action"]));
+    }
+    if user.role == "owner" {
+        return Err(ZoomError::bad_request(200, "Cannot delete the account owner."));
+    }
+    if user.flag("zoom_room") {
+        return Err(ZoomError::bad_request(200, "Cannot delete a Zoom Rooms user"));
+    }
+    if user.role == "admin" && action == "disassociate" {
+        return Err(ZoomError::bad_request(1117, "You can not disassociate an Admin user."));
+    }
+    if let Some(transfer) = params.get("transfer_email").filter(|t| !t.is_empty()) {
+        if transfer.eq_ignore_ascii_case(&user.email) {
+            return Err(ZoomError::bad_request(300, "The transfer email cannot be the same as the user's email."));
+        }
+        if ops::resolve_principal(&state.store, &caller.tenant.account_id, transfer).await.is_err() {
+            return Err(ZoomError::user_not_found(transfer));
+        }
+    } else if user.flag("upcoming_events") {
+        return Err(ZoomError::bad_request(
+            300,
+            "The user has upcoming Zoom Events or Sessions; transfer_email is required.",
+        ));
+    }
+    ops::delete_principal(&state.store, &state.clock, &caller.tenant, &user.id, action, &caller.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /users/email?email=`: whether an email is taken in this account.
+pub async fn check_email(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>> {
+    caller.allow(&state, &op::CHECK_EMAIL).await?;
+    let params = query_params(query.as_deref())?;
+    let email = params
+        .get("email")
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| ZoomError::bad_request(300, "Email is required."))?;
+    let email = normalize_email(email).ok_or_else(|| ZoomError::validation(["email"]))?;
+    let existed = ops::resolve_principal(&state.store, &caller.tenant.account_id, &email).await.is_ok();
+    Ok(Json(json!({"existed_email": existed})))
+}
+
+/// `GET /users/summary`: how many users of each kind.
+pub async fn summary(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
+    caller.allow(&state, &op::USER_SUMMARY).await?;
+    let users = ops::all_principals(&state.store, &caller.tenant.account_id).await?;
+    let count = |f: &dyn Fn(&Principal) -> bool| users.iter().filter(|p| f(p)).count();
+    let counted = |p: &Principal| p.status != Status::Pending && !p.flag("zoom_room");
+    Ok(Json(json!({
+        "licensed_users_count": count(&|p| counted(p) && p.license == 2),
+        "basic_users_count": count(&|p| counted(p) && p.license == 1),
+        "on_prem_users_count": 0,
+        "room_users_count": count(&|p| p.flag("zoom_room")),
+        "pending_users_count": count(&|p| p.status == Status::Pending),
+        "join_only_users_count": count(&|p| counted(p) && p.license == 4),
+        "total_users_count": users.len(),
+    })))
+}
