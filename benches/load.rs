@@ -181,6 +181,16 @@ fn zoom_world(account: &str, users: usize) -> Value {
         "users": list})
 }
 
+/// A Cloudflare account with a user per connection and a token that may revoke them.
+fn cloudflare_world(account: &str, users: usize) -> Value {
+    let list: Vec<Value> =
+        (0..users).map(|i| json!({"email": format!("user{i}@bench.example"), "name": format!("User {i}")})).collect();
+    json!({"provider": "cloudflare", "account_id": account, "rate_limits": "off",
+        "api_tokens": [{"value": format!("{account}-token"),
+                        "permissions": ["Access: Organizations, Identity Providers, and Groups Write"]}],
+        "users": list})
+}
+
 fn small_world(account: &str) -> Value {
     let users: Vec<Value> = (0..10).map(|i| json!({"email": format!("u{i}@small.example"), "type": 2})).collect();
     json!({"provider": "zoom", "account_id": account, "plan": "pro", "apps": [{"client_id": format!("{account}-c"), "client_secret": "s", "scopes": ["user:read:admin"]}], "users": users})
@@ -230,6 +240,16 @@ async fn main() {
         .await
         .expect("token json");
     let token = Arc::new(token["access_token"].as_str().expect("access token").to_owned());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let cf_account = format!("{:032x}", (u128::from(std::process::id()) << 64) | (nanos & u128::from(u64::MAX)));
+    let created = http
+        .post(format!("{base}/_userplane/tenants"))
+        .bearer_auth(ADMIN)
+        .json(&cloudflare_world(&cf_account, opts.connections))
+        .send()
+        .await
+        .expect("create cloudflare tenant");
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap_or_default());
     let idle_rss = nodes.iter().map(|n| rss_kib(n.child.id())).max().unwrap_or(0);
 
     // Tenant create and reset with a 10-user world, through the control plane.
@@ -298,6 +318,14 @@ async fn main() {
         c.request(Method::DELETE, format!("{base}/v2/users/user{w}@bench.example/assistants")).bearer_auth(t.as_str())
     });
     results.push(load("DELETE /v2/users/{userId}/assistants", &bases, &opts, 204, assistants).await);
+
+    let cf_token = Arc::new(format!("{cf_account}-token"));
+    let revoke_user: MakeRequest = Arc::new(move |c, base, w, _| {
+        c.post(format!("{base}/client/v4/accounts/{cf_account}/access/organizations/revoke_user"))
+            .bearer_auth(cf_token.as_str())
+            .json(&json!({"email": format!("user{w}@bench.example")}))
+    });
+    results.push(load("POST .../access/organizations/revoke_user", &bases, &opts, 200, revoke_user).await);
 
     sampler.abort();
     let null_rps = results[0].rps();
