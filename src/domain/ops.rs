@@ -944,7 +944,7 @@ pub struct RevokeAccess {
 /// Ends every application (Access) session of the user with this email, in one
 /// transaction with its journal record, whatever the number of sessions (one epoch
 /// increment). `user_id`, when given, must name the same user (with or without dashes).
-/// Returns the user and how many device registrations were revoked.
+/// Returns the user (as before the change) and how many device registrations were revoked.
 pub async fn revoke_user_access(
     store: &Store,
     clock: &Clock,
@@ -989,8 +989,7 @@ pub async fn revoke_user_access(
                 json!({"email": principal.email, "devices": what.devices, "devices_revoked": revoked,
                        "warp_session_reauth": what.warp_sessions}),
             )?;
-            let after = q::get_principal(c, &account, &principal.id)?.unwrap_or(principal);
-            Ok((after, revoked))
+            Ok((principal, revoked))
         })
         .await
 }

@@ -802,7 +802,8 @@ pub fn latest_token(
     rows.first().map(token_from).transpose()
 }
 
-/// The newest journal records of one action on one target, newest first.
+/// The newest journal records of one action on one target since the tenant was last
+/// created or reset (the state a reset goes back to had none), newest first.
 pub fn list_audit_for(
     c: &mut dyn Conn,
     tenant: &str,
@@ -812,7 +813,10 @@ pub fn list_audit_for(
 ) -> Result<Vec<AuditRecord>> {
     let rows = c.query(
         "SELECT seq, tenant, at, actor, action, target, detail FROM audit
-         WHERE tenant = $1 AND action = $2 AND target = $3 ORDER BY seq DESC LIMIT $4",
+         WHERE tenant = $1 AND action = $2 AND target = $3
+           AND seq > (SELECT COALESCE(MAX(seq), 0) FROM audit
+                      WHERE tenant = $1 AND (action = 'tenant.created' OR action = 'tenant.reset'))
+         ORDER BY seq DESC LIMIT $4",
         &[tenant.into(), action.into(), target.into(), limit.into()],
     )?;
     Ok(rows

@@ -182,6 +182,10 @@ async fn failed_logins_list_refused_access_and_warp_logins() {
     // Other users see none of it.
     let sam = cf.user_id("sam@example.com").await;
     assert_eq!(cf.get(&cf.acct(&format!("/access/users/{sam}/failed_logins")), &cf.admin()).await.ok(), json!([]));
+    // A reset goes back to a world without failed logins.
+    let reset = cf.app.admin(Method::POST, &format!("/tenants/{}/reset", cf.account), None).await;
+    assert_eq!(reset.status(), 200);
+    assert_eq!(cf.get(&path, &cf.admin()).await.ok(), json!([]));
 }
 
 #[tokio::test]

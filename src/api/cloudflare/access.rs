@@ -1,5 +1,6 @@
 //! Access: revoke_user, the organization, Zero Trust users and their sessions,
-//! applications.
+//! applications. A zone path acts on the account that owns the zone (its one
+//! organization, its users, its applications).
 //!
 //! **An unknown email in revoke_user is 404 12135 `access.api.error.not_found`**, and
 //! nothing changes. Cloudflare's own answer is not documented; a 200 would let an
