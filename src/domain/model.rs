@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::document::TenantDocument;
 use super::{Clock, Timestamp};
 
 /// Which provider's API a tenant speaks.
@@ -43,8 +42,6 @@ pub struct Tenant {
     /// How far this tenant's clock runs ahead of the wall clock.
     pub clock_offset_ms: i64,
     pub created_at: Timestamp,
-    /// The tenant document, secrets replaced by their hashes: what a reset goes back to.
-    pub document: TenantDocument,
 }
 
 impl Tenant {

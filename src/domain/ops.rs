@@ -48,16 +48,16 @@ pub async fn create_tenant(store: &Store, clock: &Clock, doc: TenantDocument) ->
         rate_limits: doc.rate_limits(),
         clock_offset_ms: 0,
         created_at: now,
-        document: doc.redacted(),
     };
+    let document = doc.redacted();
     let stored = tenant.clone();
     store
         .write(move |c| {
             if q::get_tenant(c, &tenant.account_id)?.is_some() {
                 return Err(Error::Conflict(format!("tenant {} already exists", tenant.account_id)));
             }
-            q::insert_tenant(c, &tenant)?;
-            seed(c, &tenant, now).map_err(credential_conflict)?;
+            q::insert_tenant(c, &tenant, &document)?;
+            seed(c, &tenant, &document, now).map_err(credential_conflict)?;
             audit(c, &tenant.account_id, now, &Actor::admin(), "tenant.created", &tenant.account_id, json!({}))
         })
         .await?;
@@ -78,11 +78,13 @@ pub async fn reset_tenant(store: &Store, clock: &Clock, account_id: &str) -> Res
     store
         .write(move |c| {
             let mut tenant = q::get_tenant(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
+            let document =
+                q::get_tenant_document(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
             let now = clock.now(0);
             q::clear_tenant_state(c, &account_id)?;
             tenant.clock_offset_ms = 0;
             q::set_clock_offset(c, &account_id, 0)?;
-            seed(c, &tenant, now)?;
+            seed(c, &tenant, &document, now)?;
             audit(c, &account_id, now, &Actor::admin(), "tenant.reset", &account_id, json!({}))?;
             Ok(tenant)
         })
@@ -108,6 +110,14 @@ pub async fn get_tenant(store: &Store, account_id: &str) -> Result<Tenant> {
 
 pub async fn list_tenants(store: &Store) -> Result<Vec<Tenant>> {
     store.read(|c| Ok(q::list_tenants(c)?)).await
+}
+
+/// A tenant's document (secrets as hashes), as created and as a reset restores it.
+pub async fn tenant_document(store: &Store, account_id: &str) -> Result<TenantDocument> {
+    let account_id = account_id.to_owned();
+    store
+        .read(move |c| q::get_tenant_document(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id)))
+        .await
 }
 
 /// Moves a tenant's clock forward by `seconds`; returns the tenant with its new offset.
@@ -141,9 +151,9 @@ pub async fn journal(store: &Store, account_id: &str, after: i64, limit: i64) ->
 }
 
 /// Seeds a tenant's world from its (redacted) document.
-fn seed(c: &mut dyn Conn, tenant: &Tenant, now: Timestamp) -> Result<()> {
+fn seed(c: &mut dyn Conn, tenant: &Tenant, document: &TenantDocument, now: Timestamp) -> Result<()> {
     let account = tenant.account_id.as_str();
-    match &tenant.document {
+    match document {
         TenantDocument::Zoom(doc) => {
             let mut ids_by_email = std::collections::HashMap::new();
             for user in &doc.users {
@@ -435,9 +445,10 @@ fn introspect_in(c: &mut dyn Conn, clock: &Clock, hash: &str) -> Result<Option<I
     let Some(token) = q::find_token(c, hash)? else { return Ok(None) };
     let Some(tenant) = q::get_tenant(c, &token.tenant)? else { return Ok(None) };
     let now = tenant.now(clock);
+    let governed_by_user = token.kind.bound_to_sessions() || token.kind == TokenKind::Warp;
     let principal = match &token.principal {
-        Some(id) => q::get_principal(c, &token.tenant, id)?,
-        None => None,
+        Some(id) if governed_by_user => q::get_principal(c, &token.tenant, id)?,
+        _ => None,
     };
     // Every reason the token may be dead, with when it died; the earliest one wins.
     let mut causes: Vec<(Timestamp, InactiveReason)> = Vec::new();
@@ -451,7 +462,7 @@ fn introspect_in(c: &mut dyn Conn, clock: &Clock, hash: &str) -> Result<Option<I
         }
     }
     // An app's token names its owner only to resolve `me`; the owner's sessions don't govern it.
-    if token.principal.is_some() && (token.kind.bound_to_sessions() || token.kind == TokenKind::Warp) {
+    if token.principal.is_some() && governed_by_user {
         match &principal {
             None => causes.push((now, InactiveReason::UserDeleted)),
             Some(p) => {

@@ -158,7 +158,7 @@ impl Store {
         T: Send + 'static,
     {
         match self {
-            Store::Sqlite(db) => db.write(f),
+            Store::Sqlite(db) => db.write(f).await,
         }
     }
 

@@ -26,24 +26,31 @@ fn json_list(text: &str) -> Vec<String> {
 
 // ---------------------------------------------------------------- tenants
 
-const TENANT_COLUMNS: &str = "account_id, provider, plan, rate_limits, clock_offset_ms, document, created_at";
+// The document is not among the columns: requests read the tenant row all the time and
+// need none of it; only create, reset and the control plane's views do.
+const TENANT_COLUMNS: &str = "account_id, provider, plan, rate_limits, clock_offset_ms, created_at";
 
 fn tenant_from(row: &Row) -> Result<Tenant> {
     let provider = Provider::parse(&row.text(1)).ok_or_else(|| StoreError::other("unknown provider"))?;
-    let document: TenantDocument =
-        serde_json::from_str(&row.text(5)).map_err(|e| StoreError::other(format!("tenant document: {e}")))?;
     Ok(Tenant {
         account_id: row.text(0),
         provider,
         plan: row.text(2),
         rate_limits: row.bool(3),
         clock_offset_ms: row.int(4),
-        document,
-        created_at: row.int(6),
+        created_at: row.int(5),
     })
 }
 
-pub fn insert_tenant(c: &mut dyn Conn, tenant: &Tenant) -> Result<()> {
+/// A tenant's (redacted) document: what it was created from, and what a reset restores.
+pub fn get_tenant_document(c: &mut dyn Conn, account_id: &str) -> Result<Option<TenantDocument>> {
+    let rows = c.query("SELECT document FROM tenants WHERE account_id = $1", &[account_id.into()])?;
+    rows.first()
+        .map(|r| serde_json::from_str(&r.text(0)).map_err(|e| StoreError::other(format!("tenant document: {e}"))))
+        .transpose()
+}
+
+pub fn insert_tenant(c: &mut dyn Conn, tenant: &Tenant, document: &TenantDocument) -> Result<()> {
     c.execute(
         "INSERT INTO tenants (account_id, provider, plan, rate_limits, clock_offset_ms, document, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -53,7 +60,7 @@ pub fn insert_tenant(c: &mut dyn Conn, tenant: &Tenant) -> Result<()> {
             tenant.plan.as_str().into(),
             tenant.rate_limits.into(),
             tenant.clock_offset_ms.into(),
-            json_text(&tenant.document).into(),
+            json_text(document).into(),
             tenant.created_at.into(),
         ],
     )?;
@@ -82,20 +89,6 @@ pub fn delete_tenant(c: &mut dyn Conn, account_id: &str) -> Result<bool> {
     clear_tenant_state(c, account_id)?;
     c.execute("DELETE FROM audit WHERE tenant = $1", &[account_id.into()])?;
     Ok(c.execute("DELETE FROM tenants WHERE account_id = $1", &[account_id.into()])? > 0)
-}
-
-pub fn update_tenant_document(c: &mut dyn Conn, tenant: &Tenant) -> Result<()> {
-    c.execute(
-        "UPDATE tenants SET plan = $1, rate_limits = $2, document = $3, clock_offset_ms = $4 WHERE account_id = $5",
-        &[
-            tenant.plan.as_str().into(),
-            tenant.rate_limits.into(),
-            json_text(&tenant.document).into(),
-            tenant.clock_offset_ms.into(),
-            tenant.account_id.as_str().into(),
-        ],
-    )?;
-    Ok(())
 }
 
 pub fn set_clock_offset(c: &mut dyn Conn, account_id: &str, offset_ms: i64) -> Result<()> {

@@ -1,11 +1,14 @@
 //! The embedded backend: one SQLite file in WAL mode.
 //!
-//! Writes go through one connection (SQLite has one writer anyway; a mutex queues them
-//! instead of busy-looping); reads use a small pool, and see every committed write.
+//! Writes go to one writer thread (SQLite has one writer anyway) that commits them in
+//! groups: each write runs in its own savepoint, so a failing one rolls back alone, and
+//! one COMMIT covers the batch; nobody is answered before that commit. Request threads
+//! never block on the writer. Reads use a small pool and see every committed write.
 //! `synchronous=NORMAL` in WAL mode keeps an acknowledged write through a process crash
 //! (`kill -9`); only a power loss can take the last transactions.
 
-use std::sync::Mutex;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Mutex, mpsc};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -14,11 +17,24 @@ use super::{Backend, Conn, Row, StoreError, Value, migrate};
 use crate::domain::Error;
 
 const READ_POOL_SIZE: usize = 8;
+/// The most writes committed together.
+const MAX_BATCH: usize = 256;
+
+/// A write waiting for the writer thread: runs on the connection inside the batch's
+/// transaction, says whether it succeeded, and is told how the commit went.
+type Job = Box<dyn FnOnce(&mut dyn Conn) -> Completion + Send>;
+
+struct Completion {
+    ok: bool,
+    finish: Box<dyn FnOnce(Option<Error>) + Send>,
+}
 
 pub struct SqliteStore {
     path: String,
-    writer: Mutex<Connection>,
+    writer: Mutex<mpsc::Sender<Job>>,
     readers: Mutex<Vec<Connection>>,
+    /// Dropping it stops the checkpointer thread.
+    _checkpointer: mpsc::Sender<()>,
 }
 
 fn store_err(err: rusqlite::Error) -> StoreError {
@@ -50,7 +66,26 @@ impl SqliteStore {
             migrate::run(&mut conn).map_err(|e| StoreError::other(e.to_string()))?;
             tx.commit().map_err(store_err)?;
         }
-        Ok(SqliteStore { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        // Checkpoints move the WAL into the database file and fsync it: done by the writer
+        // at commit they stall every write of the batch, so a background thread does them.
+        writer.execute_batch("PRAGMA wal_autocheckpoint=0").map_err(store_err)?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("userplane-sqlite-writer".into())
+            .spawn(move || run_writer(writer, queue))
+            .map_err(|e| StoreError::other(format!("cannot start the writer thread: {e}")))?;
+        let checkpoints = connect(path)?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("userplane-sqlite-checkpoint".into())
+            .spawn(move || run_checkpointer(checkpoints, stopped))
+            .map_err(|e| StoreError::other(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            writer: Mutex::new(jobs),
+            readers: Mutex::new(Vec::new()),
+            _checkpointer: stop,
+        })
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
@@ -68,20 +103,89 @@ impl SqliteStore {
         result
     }
 
-    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
-        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = writer.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(store_err)?;
-        let result = f(&mut SqliteConn(&tx));
-        match result {
-            Ok(value) => {
-                tx.commit().map_err(store_err)?;
-                Ok(value)
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            Completion {
+                ok: result.is_ok(),
+                finish: Box::new(move |commit_error| {
+                    let _ = reply.send(match commit_error {
+                        Some(err) => Err(err),
+                        None => result,
+                    });
+                }),
             }
+        });
+        let sent = self.writer.lock().map_err(|_| Error::Internal("writer queue poisoned".into()))?.send(job);
+        sent.map_err(|_| Error::Internal("the writer thread has stopped".into()))?;
+        answer.await.map_err(|_| Error::Internal("a write was lost by the writer thread".into()))?
+    }
+}
+
+/// Checkpoints the WAL every half second without blocking writers or readers (PASSIVE),
+/// until the store is dropped.
+fn run_checkpointer(conn: Connection, stopped: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(std::time::Duration::from_millis(500)) {
+        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(cause = %err, "sqlite: checkpoint failed; will retry");
+        }
+    }
+}
+
+/// The writer thread: takes whatever writes are waiting (up to [`MAX_BATCH`]), runs each
+/// in a savepoint of one transaction, commits once, then answers them all.
+fn run_writer(conn: Connection, queue: mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut completions = Vec::with_capacity(batch.len());
+        let begun = conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| Error::from(store_err(e)));
+        if let Err(err) = begun {
+            tracing::error!(cause = %err, "sqlite: cannot begin a write transaction");
+            // Each job is still answered: run none, fail all.
+            for job in batch {
+                drop(job);
+            }
+            continue;
+        }
+        for job in batch {
+            if conn.execute_batch("SAVEPOINT job").is_err() {
+                continue;
+            }
+            let ran = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut SqliteConn(&conn))));
+            match ran {
+                Ok(completion) => {
+                    let undo = if completion.ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+                    let _ = conn.execute_batch(undo);
+                    completions.push(completion);
+                }
+                Err(_) => {
+                    // The job's reply channel was dropped with it: its caller gets an error.
+                    tracing::error!("sqlite: a write panicked; rolled back alone");
+                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                }
+            }
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| Error::from(store_err(e)));
+        let commit_error = match committed {
+            Ok(()) => None,
             Err(err) => {
-                // Dropping the transaction rolls it back.
-                drop(tx);
-                Err(err)
+                tracing::error!(cause = %err, "sqlite: commit failed; the batch is rolled back");
+                let _ = conn.execute_batch("ROLLBACK");
+                Some(err)
             }
+        };
+        for completion in completions {
+            (completion.finish)(commit_error.as_ref().map(|e| Error::Internal(e.to_string())));
         }
     }
 }

@@ -43,7 +43,7 @@ pub async fn method_not_allowed() -> ControlError {
     ControlError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
 }
 
-fn tenant_view(tenant: &Tenant) -> Value {
+fn tenant_view(tenant: &Tenant, document: &TenantDocument) -> Value {
     json!({
         "account_id": tenant.account_id,
         "provider": tenant.provider,
@@ -51,7 +51,7 @@ fn tenant_view(tenant: &Tenant) -> Value {
         "rate_limits": if tenant.rate_limits { "on" } else { "off" },
         "clock_offset_seconds": tenant.clock_offset_ms / 1000,
         "created_at": rfc3339(tenant.created_at),
-        "document": tenant.document,
+        "document": document,
     })
 }
 
@@ -59,17 +59,23 @@ pub async fn create_tenant(State(state): State<AppState>, body: Body) -> Result<
     let fields = body::lenient_object(body).await?;
     let doc: TenantDocument = serde_json::from_value(Value::Object(fields))
         .map_err(|e| ControlError::invalid(format!("invalid tenant document: {e}")))?;
+    let document = doc.redacted();
     let tenant = ops::create_tenant(&state.store, &state.clock, doc).await?;
-    Ok((StatusCode::CREATED, Json(tenant_view(&tenant))).into_response())
+    Ok((StatusCode::CREATED, Json(tenant_view(&tenant, &document))).into_response())
 }
 
 pub async fn list_tenants(State(state): State<AppState>) -> Result<Json<Value>> {
-    let tenants = ops::list_tenants(&state.store).await?;
-    Ok(Json(json!({"tenants": tenants.iter().map(tenant_view).collect::<Vec<_>>()})))
+    let mut views = Vec::new();
+    for tenant in ops::list_tenants(&state.store).await? {
+        let document = ops::tenant_document(&state.store, &tenant.account_id).await?;
+        views.push(tenant_view(&tenant, &document));
+    }
+    Ok(Json(json!({"tenants": views})))
 }
 
 pub async fn get_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
-    Ok(Json(tenant_view(&ops::get_tenant(&state.store, &tenant).await?)))
+    let document = ops::tenant_document(&state.store, &tenant).await?;
+    Ok(Json(tenant_view(&ops::get_tenant(&state.store, &tenant).await?, &document)))
 }
 
 pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<StatusCode> {
@@ -78,7 +84,9 @@ pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<Str
 }
 
 pub async fn reset_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
-    Ok(Json(tenant_view(&ops::reset_tenant(&state.store, &state.clock, &tenant).await?)))
+    let reset = ops::reset_tenant(&state.store, &state.clock, &tenant).await?;
+    let document = ops::tenant_document(&state.store, &tenant).await?;
+    Ok(Json(tenant_view(&reset, &document)))
 }
 
 #[derive(Deserialize)]
