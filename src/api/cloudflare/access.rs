@@ -27,7 +27,7 @@ type Result<T> = std::result::Result<T, CfError>;
 /// Authenticates, then checks the path's account or zone and the permission group.
 async fn caller(ctx: &Ctx, ids: &Ids, needs: &[&str]) -> Result<Caller> {
     let caller = authenticate(ctx, Schemes::TokenOrKey).await?;
-    caller.authorize(&ids.scope())?;
+    caller.authorize(ctx, &ids.scope()).await?;
     caller.require(needs)?;
     Ok(caller)
 }

@@ -90,11 +90,12 @@ impl Caller {
     }
 
     /// The account, or the zone, must be the caller's own (403 9109 otherwise, the same
-    /// answer whether or not it exists elsewhere).
-    pub fn authorize(&self, scope: &Scope) -> Result<(), CfError> {
+    /// answer whether or not it exists elsewhere). Zones are listed in the tenant
+    /// document, read only for zone paths (rare next to account paths).
+    pub async fn authorize(&self, ctx: &Ctx, scope: &Scope) -> Result<(), CfError> {
         let allowed = match scope {
             Scope::Account(account) => self.tenant.account_id.eq_ignore_ascii_case(account),
-            Scope::Zone(zone) => match &self.tenant.document {
+            Scope::Zone(zone) => match ops::tenant_document(&ctx.state.store, &self.tenant.account_id).await? {
                 TenantDocument::Cloudflare(doc) => doc.zones.iter().any(|z| z.eq_ignore_ascii_case(zone)),
                 TenantDocument::Zoom(_) => false,
             },

@@ -32,7 +32,7 @@ const MAX_IDS: usize = 200;
 
 async fn caller(ctx: &Ctx, ids: &Ids, schemes: Schemes, needs: &[&str]) -> Result<Caller> {
     let caller = authenticate(ctx, schemes).await?;
-    caller.authorize(&ids.scope())?;
+    caller.authorize(ctx, &ids.scope()).await?;
     caller.require(needs)?;
     Ok(caller)
 }

@@ -35,6 +35,6 @@ pub async fn verify_user_token(ctx: Ctx) -> Result<Response, CfError> {
 /// `GET /accounts/{account_id}/tokens/verify`: the token must belong to that account.
 pub async fn verify_account_token(ctx: Ctx, ids: Ids) -> Result<Response, CfError> {
     let caller = authenticate(&ctx, Schemes::Verify).await?;
-    caller.authorize(&ids.scope())?;
+    caller.authorize(&ctx, &ids.scope()).await?;
     Ok(verified(&caller))
 }
