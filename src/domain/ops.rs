@@ -965,18 +965,28 @@ pub async fn revoke_user_access(
     what: RevokeAccess,
     actor: &Actor,
 ) -> Result<(Principal, u64)> {
-    let (account, now, actor, email) = (tenant.account_id.clone(), tenant.now(clock), actor.clone(), email.to_owned());
+    let (account, now, actor) = (tenant.account_id.clone(), tenant.now(clock), actor.clone());
+    // Found outside the write transaction, which then stays short: an email always names
+    // the same user here, and revoke_sessions below fails if that user is gone.
+    let principal = {
+        let (account, email) = (account.clone(), email.to_owned());
+        store
+            .read(move |c| {
+                q::find_principal_by_email(c, &account, &email)?.ok_or_else(|| Error::not_found("user", &email))
+            })
+            .await?
+    };
+    if let Some(uid) = &user_id {
+        let plain = |s: &str| s.replace('-', "").to_ascii_lowercase();
+        if plain(uid) != plain(&principal.id) {
+            return Err(Error::invalid("user_uid", "user_uid does not match the user with this email"));
+        }
+    }
     store
         .write(move |c| {
-            let principal =
-                q::find_principal_by_email(c, &account, &email)?.ok_or_else(|| Error::not_found("user", &email))?;
-            if let Some(uid) = &user_id {
-                let plain = |s: &str| s.replace('-', "").to_ascii_lowercase();
-                if plain(uid) != plain(&principal.id) {
-                    return Err(Error::invalid("user_uid", "user_uid does not match the user with this email"));
-                }
+            if !q::revoke_sessions(c, &account, &principal.id, now, InactiveReason::AccessRevoked.as_str())? {
+                return Err(Error::not_found("user", &principal.email));
             }
-            q::revoke_sessions(c, &account, &principal.id, now, InactiveReason::AccessRevoked.as_str())?;
             let mut revoked = 0;
             if what.devices {
                 for mut device in q::list_devices(c, &account, Some(&principal.id))? {
