@@ -8,6 +8,7 @@
 //! commit together or not at all.
 
 mod migrate;
+mod postgres;
 pub mod queries;
 mod sqlite;
 
@@ -125,21 +126,24 @@ pub trait Conn {
 #[derive(Clone)]
 pub enum Store {
     Sqlite(Arc<sqlite::SqliteStore>),
+    Postgres(Arc<self::postgres::PgStore>),
 }
 
 impl Store {
     /// Opens (creating if needed) the database at `url` and runs the migrations.
     ///
-    /// `sqlite://PATH`, `sqlite:PATH` or a bare path select SQLite.
+    /// `postgres://…` or `postgresql://…` select PostgreSQL (several nodes may share
+    /// it); `sqlite://PATH`, `sqlite:PATH` or a bare path select SQLite.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(StoreError::other("PostgreSQL is not supported by this build yet"));
+            return Ok(Store::Postgres(self::postgres::PgStore::open(url).await?));
         }
         let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
         Ok(Store::Sqlite(Arc::new(sqlite::SqliteStore::open(path)?)))
     }
 
-    /// Runs `f` on a read connection.
+    /// Runs `f` on a read connection. Each statement sees every write committed before
+    /// it started (on PostgreSQL, each runs in autocommit: a lone upsert is atomic).
     pub async fn read<T, F>(&self, f: F) -> Result<T, Error>
     where
         F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
@@ -148,6 +152,7 @@ impl Store {
         match self {
             // SQLite answers in microseconds: run inline rather than pay a thread hop.
             Store::Sqlite(db) => db.read(f),
+            Store::Postgres(db) => db.read(f).await,
         }
     }
 
@@ -159,6 +164,7 @@ impl Store {
     {
         match self {
             Store::Sqlite(db) => db.write(f),
+            Store::Postgres(db) => db.write(f).await,
         }
     }
 
@@ -166,6 +172,7 @@ impl Store {
     pub fn backend(&self) -> Backend {
         match self {
             Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
         }
     }
 }
