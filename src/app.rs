@@ -51,10 +51,10 @@ impl Server {
         let admin_token = config.admin_token.clone().unwrap_or_else(|| ids::new_secret("upa_"));
         let loaded = load_world(&store, &clock, config).await?;
         let state = AppState {
+            limits: Arc::new(RateLimiter::for_store(&store)),
             store,
             clock,
             admin_token_hash: Arc::new(ids::hash_secret(&admin_token)),
-            limits: Arc::new(RateLimiter::default()),
         };
         let listener =
             TcpListener::bind(&config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;

@@ -7,11 +7,14 @@ use super::{Backend, Conn, StoreError, Value};
 const MIGRATION_LOCK: i64 = 0x7573_6572_706c_616e;
 
 /// (name, SQLite SQL, PostgreSQL SQL), in order.
-const MIGRATIONS: &[(&str, &str, &str)] = &[(
-    "0001_init",
-    include_str!("migrations/sqlite/0001_init.sql"),
-    include_str!("migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(&str, &str, &str)] = &[
+    ("0001_init", include_str!("migrations/sqlite/0001_init.sql"), include_str!("migrations/postgres/0001_init.sql")),
+    (
+        "0002_rate_windows",
+        include_str!("migrations/sqlite/0002_rate_windows.sql"),
+        include_str!("migrations/postgres/0002_rate_windows.sql"),
+    ),
+];
 
 /// Applies every migration not yet recorded. The caller holds a transaction.
 ///
