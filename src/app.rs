@@ -155,6 +155,10 @@ async fn load_world(store: &Store, clock: &Clock, config: &ServeConfig) -> Resul
     if config.no_demo {
         return Ok(Loaded::Nothing);
     }
-    let credentials = demo::load(store, clock).await.map_err(|e| format!("demo world: {e}"))?;
-    Ok(Loaded::Demo(credentials))
+    match demo::load(store, clock).await {
+        Ok(credentials) => Ok(Loaded::Demo(credentials)),
+        // Another node on the same database started at the same moment and loaded it.
+        Err(Error::Conflict(_)) => Ok(Loaded::Existing(ops::list_tenants(store).await.map_or(1, |t| t.len()))),
+        Err(err) => Err(format!("demo world: {err}")),
+    }
 }

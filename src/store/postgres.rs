@@ -60,7 +60,16 @@ fn store_err(err: postgres::Error) -> StoreError {
     let unique_violation = code == Some(&SqlState::UNIQUE_VIOLATION);
     let message = match err.as_db_error() {
         Some(db) => format!("postgres: {} ({})", db.message(), db.code().code()),
-        None => format!("postgres: {err}"),
+        None => {
+            // The cause (refused, unknown host, bad password) is in the source chain.
+            let mut message = format!("postgres: {err}");
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            message
+        }
     };
     StoreError { unique_violation, message }
 }
@@ -79,14 +88,17 @@ impl PgStore {
         let store =
             Arc::new(PgStore { config, idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(POOL_SIZE)) });
         let opened = store.clone();
-        run_blocking(move || {
+        tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
             let mut conn = opened.connect()?;
-            conn.transaction(|c| migrate::run(c).map_err(Error::from))?;
+            conn.transaction(|c| migrate::run(c).map_err(Error::from)).map_err(|e| match e {
+                Error::Internal(message) => StoreError::other(message),
+                other => StoreError::other(other.to_string()),
+            })?;
             opened.checkin(conn);
             Ok(())
         })
         .await
-        .map_err(|e| StoreError::other(e.to_string()))?;
+        .map_err(|e| StoreError::other(format!("database task failed: {e}")))??;
         Ok(store)
     }
 

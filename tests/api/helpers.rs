@@ -217,6 +217,10 @@ impl FreshPostgres {
             .expect("create database task")
         };
         if let Err(err) = created {
+            let err = match std::error::Error::source(&err) {
+                Some(cause) => format!("{err}: {cause}"),
+                None => err.to_string(),
+            };
             let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
             if ci || explicit {
                 panic!("{test}: PostgreSQL at {server} is required here and cannot be used: {err}");

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use userplane::app::Server;
+use userplane::config::ServeConfig;
 use userplane::domain::ops;
 use userplane::domain::{Actor, Clock, InactiveReason, Status, Tenant};
 use userplane::limits::RateLimiter;
@@ -39,9 +41,15 @@ async fn sso_login(app: &TestApp, account: &str, user: &str) -> String {
 }
 
 #[tokio::test]
-async fn nodes_starting_together_migrate_once() {
-    let Some((db, _apps)) = nodes("nodes_starting_together_migrate_once", 3).await else { return };
-    // Every node is up; the migrations ran once, and a fourth start finds nothing to do.
+async fn nodes_starting_together_migrate_once_and_load_the_demo_once() {
+    let Some(db) = FreshPostgres::create("nodes_starting_together_migrate_once_and_load_the_demo_once").await else {
+        return;
+    };
+    // Three nodes start at once on an empty database, each wanting to migrate it and
+    // to load the demo world into it: all three come up, on one schema and one demo.
+    let config = ServeConfig { no_demo: false, ..ServeConfig::for_tests(&db.url, ADMIN_TOKEN) };
+    let servers = futures::future::join_all((0..3).map(|_| Server::start(&config))).await;
+    let servers: Vec<Server> = servers.into_iter().map(|s| s.expect("every node starts")).collect();
     let store = Store::open(&db.url).await.expect("a later node starts");
     let applied = store
         .read(|c| Ok(c.query("SELECT name FROM schema_migrations ORDER BY name", &[])?))
@@ -51,6 +59,10 @@ async fn nodes_starting_together_migrate_once() {
         .map(|r| r.text(0))
         .collect::<Vec<_>>();
     assert_eq!(applied, ["0001_init", "0002_rate_windows"]);
+    assert_eq!(ops::list_tenants(&store).await.unwrap().len(), 1, "the demo world, once");
+    for server in servers {
+        server.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -293,6 +305,7 @@ impl NodeProcess {
             .args(["--admin-token", ADMIN_TOKEN])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
+            .env("USERPLANE_LOG", "userplane=warn")
             .kill_on_drop(true)
             .spawn()
             .expect("start the userplane binary");
