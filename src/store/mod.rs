@@ -6,6 +6,13 @@
 //! interface; [`queries`] has one function per query. Domain operations compose them
 //! inside [`Store::write`], which is one transaction: a change and its audit record
 //! commit together or not at all.
+//!
+//! On PostgreSQL several nodes write at once (READ COMMITTED), so a write closure must:
+//! - read a row it will write back whole with a `…_for_update` query (the row stays
+//!   locked until commit; SQLite has one writer anyway), and bump counters in SQL
+//!   (`x = x + 1`), never read-then-write a stale copy;
+//! - return a statement's error rather than carry on: after an error PostgreSQL refuses
+//!   every further statement of the transaction.
 
 mod migrate;
 mod postgres;

@@ -30,8 +30,9 @@ use tokio::sync::Semaphore;
 use super::{Backend, Conn, Row, StoreError, Value, migrate};
 use crate::domain::Error;
 
-/// Connections one node opens at most. Tens of nodes fit PostgreSQL's default of 100.
-const POOL_SIZE: usize = 8;
+/// Connections one node opens at most, unless the URL says `pool_size=N`. Several
+/// nodes fit PostgreSQL's default of 100 connections.
+const DEFAULT_POOL_SIZE: usize = 8;
 /// An idle connection older than this is checked before use (the server may have
 /// closed it, e.g. on restart).
 const IDLE_CHECK_AFTER: Duration = Duration::from_secs(30);
@@ -44,6 +45,7 @@ pub struct PgStore {
     config: postgres::Config,
     idle: Mutex<Vec<PgConnection>>,
     permits: Arc<Semaphore>,
+    pool_size: usize,
 }
 
 /// One connection with its prepared statements.
@@ -78,6 +80,7 @@ impl PgStore {
     /// Connects, applies the migrations (under an advisory lock, so that nodes starting
     /// together take turns), and keeps the connection for the pool.
     pub async fn open(url: &str) -> Result<Arc<PgStore>, StoreError> {
+        let (url, pool_size) = take_pool_size(url)?;
         let mut config: postgres::Config = url.parse().map_err(|e| StoreError::other(format!("database URL: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
@@ -85,8 +88,12 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("userplane");
         }
-        let store =
-            Arc::new(PgStore { config, idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(POOL_SIZE)) });
+        let store = Arc::new(PgStore {
+            config,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(pool_size)),
+            pool_size,
+        });
         let opened = store.clone();
         tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
             let mut conn = opened.connect()?;
@@ -165,7 +172,7 @@ impl PgStore {
         }
         conn.last_used = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < POOL_SIZE {
+        if idle.len() < self.pool_size {
             idle.push(conn);
         }
     }
@@ -179,6 +186,27 @@ impl Drop for PgStore {
             let _ = std::thread::Builder::new().name("userplane-pg-close".into()).spawn(move || drop(idle));
         }
     }
+}
+
+/// Takes userplane's own `pool_size=N` out of the URL's query (the rest goes to the
+/// client, which knows the libpq parameters such as `connect_timeout`).
+fn take_pool_size(url: &str) -> Result<(String, usize), StoreError> {
+    let Some((base, query)) = url.split_once('?') else { return Ok((url.to_owned(), DEFAULT_POOL_SIZE)) };
+    let mut pool_size = DEFAULT_POOL_SIZE;
+    let mut rest = Vec::new();
+    for pair in query.split('&') {
+        match pair.strip_prefix("pool_size=") {
+            Some(n) => {
+                pool_size =
+                    n.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                        StoreError::other(format!("database URL: pool_size must be 1 to 1000, not {n}"))
+                    })?;
+            }
+            None => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() { base.to_owned() } else { format!("{base}?{}", rest.join("&")) };
+    Ok((url, pool_size))
 }
 
 /// Runs blocking work on tokio's blocking pool; a panic there becomes an internal error.
@@ -300,5 +328,23 @@ impl Conn for PgConn<'_> {
 
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::take_pool_size;
+
+    #[test]
+    fn pool_size_comes_out_of_the_url() {
+        let plain = "postgres://u@h/db";
+        assert_eq!(take_pool_size(plain).unwrap(), (plain.to_owned(), super::DEFAULT_POOL_SIZE));
+        assert_eq!(take_pool_size("postgres://u@h/db?pool_size=3").unwrap(), (plain.to_owned(), 3));
+        assert_eq!(
+            take_pool_size("postgres://u@h/db?connect_timeout=2&pool_size=16&application_name=x").unwrap(),
+            ("postgres://u@h/db?connect_timeout=2&application_name=x".to_owned(), 16)
+        );
+        assert!(take_pool_size("postgres://u@h/db?pool_size=0").is_err());
+        assert!(take_pool_size("postgres://u@h/db?pool_size=many").is_err());
     }
 }
