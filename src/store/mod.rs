@@ -104,18 +104,26 @@ pub enum Backend {
 #[error("{message}")]
 pub struct StoreError {
     pub unique_violation: bool,
+    /// The database refused a value as such (PostgreSQL: a NUL character in text).
+    pub invalid_input: bool,
     pub message: String,
 }
 
 impl StoreError {
     pub fn other(message: impl Into<String>) -> Self {
-        StoreError { unique_violation: false, message: message.into() }
+        StoreError { unique_violation: false, invalid_input: false, message: message.into() }
     }
 }
 
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
-        if err.unique_violation { Error::Conflict(err.message) } else { Error::Internal(err.message) }
+        if err.unique_violation {
+            Error::Conflict(err.message)
+        } else if err.invalid_input {
+            Error::Invalid { field: None, message: "text must not contain NUL characters".into() }
+        } else {
+            Error::Internal(err.message)
+        }
     }
 }
 

@@ -60,6 +60,8 @@ struct PgConnection {
 fn store_err(err: postgres::Error) -> StoreError {
     let code = err.code();
     let unique_violation = code == Some(&SqlState::UNIQUE_VIOLATION);
+    // PostgreSQL text cannot hold NUL (SQLite's can): refuse the input, not fail.
+    let invalid_input = code == Some(&SqlState::CHARACTER_NOT_IN_REPERTOIRE);
     let message = match err.as_db_error() {
         Some(db) => format!("postgres: {} ({})", db.message(), db.code().code()),
         None => {
@@ -73,7 +75,7 @@ fn store_err(err: postgres::Error) -> StoreError {
             message
         }
     };
-    StoreError { unique_violation, message }
+    StoreError { unique_violation, invalid_input, message }
 }
 
 impl PgStore {

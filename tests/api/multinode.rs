@@ -271,6 +271,17 @@ async fn a_login_racing_a_deactivation_never_brings_the_user_back() {
     }
 }
 
+#[tokio::test]
+async fn text_postgres_cannot_store_is_refused_not_a_server_error() {
+    let Some((_db, apps)) = nodes("text_postgres_cannot_store_is_refused_not_a_server_error", 1).await else {
+        return;
+    };
+    let mut doc = zoom_world(&unique("mn"), "pro", "off");
+    doc["users"][0]["first_name"] = json!("Oli\u{0}via");
+    let response = apps[0].admin(Method::POST, "/tenants", Some(doc)).await;
+    assert_eq!(response.status(), 400, "{}", response.text().await.unwrap());
+}
+
 /// Every journal entry of a tenant, page by page.
 async fn full_journal(app: &TestApp, account: &str) -> Vec<Value> {
     let mut entries: Vec<Value> = Vec::new();
