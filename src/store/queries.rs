@@ -72,6 +72,19 @@ pub fn get_tenant(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> 
     rows.first().map(tenant_from).transpose()
 }
 
+/// Reads a tenant to change it: on PostgreSQL the row stays locked until the
+/// transaction ends, so concurrent changes from several nodes (clock advances, resets)
+/// queue instead of overwriting each other.
+pub fn get_tenant_for_update(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> {
+    let lock = match c.backend() {
+        super::Backend::Postgres => " FOR UPDATE",
+        super::Backend::Sqlite => "",
+    };
+    let rows =
+        c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE account_id = $1{lock}"), &[account_id.into()])?;
+    rows.first().map(tenant_from).transpose()
+}
+
 pub fn list_tenants(c: &mut dyn Conn) -> Result<Vec<Tenant>> {
     let rows = c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_at, account_id"), &[])?;
     rows.iter().map(tenant_from).collect()
@@ -700,4 +713,44 @@ pub fn list_audit(c: &mut dyn Conn, tenant: &str, after: i64, limit: i64) -> Res
             detail: serde_json::from_str(&r.text(6)).unwrap_or(Json::Null),
         })
         .collect())
+}
+
+// ---------------------------------------------------------------- rate windows
+
+/// Counts one request against `key` in the window starting at `window_start`, unless
+/// that window already holds `limit` hits. A newer window replaces the stored one; a
+/// request from an older window (a node a little behind) counts against the newer one.
+/// Returns the hits in the window after this one and the window's start, or `None`
+/// when the request is refused (and so not counted). One statement: atomic on its own.
+pub fn hit_rate_window(
+    c: &mut dyn Conn,
+    key: &str,
+    window_start: Timestamp,
+    window_ms: i64,
+    limit: i64,
+) -> Result<Option<(i64, Timestamp)>> {
+    let rows = c.query(
+        "INSERT INTO rate_windows (key, window_start, window_ms, hits) VALUES ($1, $2, $3, 1)
+         ON CONFLICT (key) DO UPDATE SET
+             hits = CASE WHEN rate_windows.window_start < excluded.window_start THEN 1
+                         ELSE rate_windows.hits + 1 END,
+             window_start = CASE WHEN rate_windows.window_start < excluded.window_start
+                                 THEN excluded.window_start ELSE rate_windows.window_start END,
+             window_ms = excluded.window_ms
+         WHERE rate_windows.window_start < excluded.window_start OR rate_windows.hits < $4
+         RETURNING hits, window_start",
+        &[key.into(), window_start.into(), window_ms.into(), limit.into()],
+    )?;
+    Ok(rows.first().map(|r| (r.int(0), r.int(1))))
+}
+
+/// The stored window of `key`: its start and its hits.
+pub fn get_rate_window(c: &mut dyn Conn, key: &str) -> Result<Option<(Timestamp, i64)>> {
+    let rows = c.query("SELECT window_start, hits FROM rate_windows WHERE key = $1", &[key.into()])?;
+    Ok(rows.first().map(|r| (r.int(0), r.int(1))))
+}
+
+/// Forgets windows that ended before `before`; returns how many.
+pub fn delete_rate_windows_ended_before(c: &mut dyn Conn, before: Timestamp) -> Result<u64> {
+    c.execute("DELETE FROM rate_windows WHERE window_start + window_ms < $1", &[before.into()])
 }

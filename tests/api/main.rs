@@ -7,6 +7,7 @@
 mod control;
 mod durability;
 mod helpers;
+mod multinode;
 mod offboard;
 mod offboard_fakes;
 mod offboard_harness;
