@@ -204,8 +204,8 @@ pub fn list_principals(
     let rows = c.query(
         &format!(
             "SELECT {PRINCIPAL_COLUMNS} FROM principals
-             WHERE tenant = $1 AND ($2 IS NULL OR status = $2) AND email > $3
-               AND ($4 IS NULL OR lower(email) LIKE $4 OR lower(first_name || ' ' || last_name) LIKE $4)
+             WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2) AND email > $3
+               AND (CAST($4 AS TEXT) IS NULL OR lower(email) LIKE $4 OR lower(first_name || ' ' || last_name) LIKE $4)
              ORDER BY email LIMIT $5"
         ),
         &[tenant.into(), status, after_email.into(), pattern, limit.into()],
@@ -219,8 +219,8 @@ pub fn count_principals(c: &mut dyn Conn, tenant: &str, status: Option<Status>, 
     let pattern: Value = search.map(|s| format!("%{}%", s.to_ascii_lowercase())).into();
     let rows = c.query(
         "SELECT count(*) FROM principals
-         WHERE tenant = $1 AND ($2 IS NULL OR status = $2)
-           AND ($3 IS NULL OR lower(email) LIKE $3 OR lower(first_name || ' ' || last_name) LIKE $3)",
+         WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2)
+           AND (CAST($3 AS TEXT) IS NULL OR lower(email) LIKE $3 OR lower(first_name || ' ' || last_name) LIKE $3)",
         &[tenant.into(), status, pattern],
     )?;
     Ok(rows.first().map_or(0, |r| r.int(0)))
@@ -521,7 +521,7 @@ pub fn delete_delegations(
     delegate: Option<&str>,
 ) -> Result<u64> {
     c.execute(
-        "DELETE FROM delegations WHERE tenant = $1 AND ($2 IS NULL OR principal = $2) AND ($3 IS NULL OR delegate = $3)",
+        "DELETE FROM delegations WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR principal = $2) AND (CAST($3 AS TEXT) IS NULL OR delegate = $3)",
         &[tenant.into(), principal.into(), delegate.into()],
     )
 }
@@ -570,7 +570,7 @@ pub fn insert_device(c: &mut dyn Conn, d: &Device) -> Result<()> {
 pub fn list_devices(c: &mut dyn Conn, tenant: &str, principal: Option<&str>) -> Result<Vec<Device>> {
     let rows = c.query(
         &format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant = $1 AND ($2 IS NULL OR principal = $2)
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR principal = $2)
              ORDER BY created_at, id"
         ),
         &[tenant.into(), principal.into()],
