@@ -53,10 +53,10 @@ impl Server {
         let admin_token = config.admin_token.clone().unwrap_or_else(|| ids::new_secret("upa_"));
         let loaded = load_world(&store, &clock, config).await?;
         let state = AppState {
+            limits: Arc::new(RateLimiter::for_store(&store)),
             store,
             clock,
             admin_token_hash: Arc::new(ids::hash_secret(&admin_token)),
-            limits: Arc::new(RateLimiter::default()),
         };
         let listener =
             TcpListener::bind(&config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
@@ -157,6 +157,10 @@ async fn load_world(store: &Store, clock: &Clock, config: &ServeConfig) -> Resul
     if config.no_demo {
         return Ok(Loaded::Nothing);
     }
-    let credentials = demo::load(store, clock).await.map_err(|e| format!("demo world: {e}"))?;
-    Ok(Loaded::Demo(credentials))
+    match demo::load(store, clock).await {
+        Ok(credentials) => Ok(Loaded::Demo(credentials)),
+        // Another node on the same database started at the same moment and loaded it.
+        Err(Error::Conflict(_)) => Ok(Loaded::Existing(ops::list_tenants(store).await.map_or(1, |t| t.len()))),
+        Err(err) => Err(format!("demo world: {err}")),
+    }
 }

@@ -77,7 +77,8 @@ pub async fn reset_tenant(store: &Store, clock: &Clock, account_id: &str) -> Res
     let (account_id, clock) = (account_id.to_owned(), *clock);
     store
         .write(move |c| {
-            let mut tenant = q::get_tenant(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
+            let mut tenant =
+                q::get_tenant_for_update(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
             let document =
                 q::get_tenant_document(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
             let now = clock.now(0);
@@ -129,7 +130,8 @@ pub async fn advance_clock(store: &Store, clock: &Clock, account_id: &str, secon
     let clock = *clock;
     store
         .write(move |c| {
-            let mut tenant = q::get_tenant(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
+            let mut tenant =
+                q::get_tenant_for_update(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
             tenant.clock_offset_ms += seconds * 1000;
             q::set_clock_offset(c, &account_id, tenant.clock_offset_ms)?;
             let now = tenant.now(&clock);
@@ -401,7 +403,8 @@ pub async fn issue_token(
             // never issue a session under a dead epoch, or for an inactive user.
             let session_like = token.kind.bound_to_sessions() || token.kind == TokenKind::Warp;
             if let (Some(id), Some(epoch), true) = (&token.principal, expected_epoch, session_like) {
-                let current = q::get_principal(c, &token.tenant, id)?.ok_or_else(|| Error::not_found("user", id))?;
+                let current =
+                    q::get_principal_for_update(c, &token.tenant, id)?.ok_or_else(|| Error::not_found("user", id))?;
                 let current_epoch =
                     if token.kind == TokenKind::Warp { current.warp_epoch } else { current.session_epoch };
                 if current_epoch != epoch || (token.kind.bound_to_sessions() && current.status != Status::Active) {
@@ -883,7 +886,7 @@ async fn login_principal(
     let (id, now) = (principal.id.clone(), tenant.now(clock));
     store
         .write(move |c| {
-            if let Some(mut p) = q::get_principal(c, &account, &id)? {
+            if let Some(mut p) = q::get_principal_for_update(c, &account, &id)? {
                 p.last_login_at = Some(now);
                 q::update_principal(c, &p)?;
             }

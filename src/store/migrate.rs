@@ -3,15 +3,28 @@
 
 use super::{Backend, Conn, StoreError, Value};
 
+/// The advisory lock key migrations take on PostgreSQL ("userplan" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7573_6572_706c_616e;
+
 /// (name, SQLite SQL, PostgreSQL SQL), in order.
-const MIGRATIONS: &[(&str, &str, &str)] = &[(
-    "0001_init",
-    include_str!("migrations/sqlite/0001_init.sql"),
-    include_str!("migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(&str, &str, &str)] = &[
+    ("0001_init", include_str!("migrations/sqlite/0001_init.sql"), include_str!("migrations/postgres/0001_init.sql")),
+    (
+        "0002_rate_windows",
+        include_str!("migrations/sqlite/0002_rate_windows.sql"),
+        include_str!("migrations/postgres/0002_rate_windows.sql"),
+    ),
+];
 
 /// Applies every migration not yet recorded. The caller holds a transaction.
+///
+/// On PostgreSQL several nodes may start at once: a transaction-scoped advisory lock,
+/// taken before anything else, makes them apply the migrations one after the other
+/// (the later ones then find everything recorded).
 pub fn run(conn: &mut dyn Conn) -> Result<(), StoreError> {
+    if conn.backend() == Backend::Postgres {
+        conn.execute("SELECT pg_advisory_xact_lock($1)", &[Value::Int(MIGRATION_LOCK)])?;
+    }
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         &[],

@@ -6,8 +6,16 @@
 //! interface; [`queries`] has one function per query. Domain operations compose them
 //! inside [`Store::write`], which is one transaction: a change and its audit record
 //! commit together or not at all.
+//!
+//! On PostgreSQL several nodes write at once (READ COMMITTED), so a write closure must:
+//! - read a row it will write back whole with a `…_for_update` query (the row stays
+//!   locked until commit; SQLite has one writer anyway), and bump counters in SQL
+//!   (`x = x + 1`), never read-then-write a stale copy;
+//! - return a statement's error rather than carry on: after an error PostgreSQL refuses
+//!   every further statement of the transaction.
 
 mod migrate;
+mod postgres;
 pub mod queries;
 mod sqlite;
 
@@ -96,18 +104,26 @@ pub enum Backend {
 #[error("{message}")]
 pub struct StoreError {
     pub unique_violation: bool,
+    /// The database refused a value as such (PostgreSQL: a NUL character in text).
+    pub invalid_input: bool,
     pub message: String,
 }
 
 impl StoreError {
     pub fn other(message: impl Into<String>) -> Self {
-        StoreError { unique_violation: false, message: message.into() }
+        StoreError { unique_violation: false, invalid_input: false, message: message.into() }
     }
 }
 
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
-        if err.unique_violation { Error::Conflict(err.message) } else { Error::Internal(err.message) }
+        if err.unique_violation {
+            Error::Conflict(err.message)
+        } else if err.invalid_input {
+            Error::Invalid { field: None, message: "text must not contain NUL characters".into() }
+        } else {
+            Error::Internal(err.message)
+        }
     }
 }
 
@@ -125,21 +141,24 @@ pub trait Conn {
 #[derive(Clone)]
 pub enum Store {
     Sqlite(Arc<sqlite::SqliteStore>),
+    Postgres(Arc<self::postgres::PgStore>),
 }
 
 impl Store {
     /// Opens (creating if needed) the database at `url` and runs the migrations.
     ///
-    /// `sqlite://PATH`, `sqlite:PATH` or a bare path select SQLite.
+    /// `postgres://…` or `postgresql://…` select PostgreSQL (several nodes may share
+    /// it); `sqlite://PATH`, `sqlite:PATH` or a bare path select SQLite.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(StoreError::other("PostgreSQL is not supported by this build yet"));
+            return Ok(Store::Postgres(self::postgres::PgStore::open(url).await?));
         }
         let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
         Ok(Store::Sqlite(Arc::new(sqlite::SqliteStore::open(path)?)))
     }
 
-    /// Runs `f` on a read connection.
+    /// Runs `f` on a read connection. Each statement sees every write committed before
+    /// it started (on PostgreSQL, each runs in autocommit: a lone upsert is atomic).
     pub async fn read<T, F>(&self, f: F) -> Result<T, Error>
     where
         F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
@@ -148,6 +167,7 @@ impl Store {
         match self {
             // SQLite answers in microseconds: run inline rather than pay a thread hop.
             Store::Sqlite(db) => db.read(f),
+            Store::Postgres(db) => db.read(f).await,
         }
     }
 
@@ -159,6 +179,7 @@ impl Store {
     {
         match self {
             Store::Sqlite(db) => db.write(f).await,
+            Store::Postgres(db) => db.write(f).await,
         }
     }
 
@@ -166,6 +187,7 @@ impl Store {
     pub fn backend(&self) -> Backend {
         match self {
             Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
         }
     }
 }

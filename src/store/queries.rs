@@ -72,6 +72,19 @@ pub fn get_tenant(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> 
     rows.first().map(tenant_from).transpose()
 }
 
+/// Reads a tenant to change it: on PostgreSQL the row stays locked until the
+/// transaction ends, so concurrent changes from several nodes (clock advances, resets)
+/// queue instead of overwriting each other.
+pub fn get_tenant_for_update(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> {
+    let lock = match c.backend() {
+        super::Backend::Postgres => " FOR UPDATE",
+        super::Backend::Sqlite => "",
+    };
+    let rows =
+        c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE account_id = $1{lock}"), &[account_id.into()])?;
+    rows.first().map(tenant_from).transpose()
+}
+
 pub fn list_tenants(c: &mut dyn Conn) -> Result<Vec<Tenant>> {
     let rows = c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_at, account_id"), &[])?;
     rows.iter().map(tenant_from).collect()
@@ -191,8 +204,8 @@ pub fn list_principals(
     let rows = c.query(
         &format!(
             "SELECT {PRINCIPAL_COLUMNS} FROM principals
-             WHERE tenant = $1 AND ($2 IS NULL OR status = $2) AND email > $3
-               AND ($4 IS NULL OR lower(email) LIKE $4 OR lower(first_name || ' ' || last_name) LIKE $4)
+             WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2) AND email > $3
+               AND (CAST($4 AS TEXT) IS NULL OR lower(email) LIKE $4 OR lower(first_name || ' ' || last_name) LIKE $4)
              ORDER BY email LIMIT $5"
         ),
         &[tenant.into(), status, after_email.into(), pattern, limit.into()],
@@ -206,8 +219,8 @@ pub fn count_principals(c: &mut dyn Conn, tenant: &str, status: Option<Status>, 
     let pattern: Value = search.map(|s| format!("%{}%", s.to_ascii_lowercase())).into();
     let rows = c.query(
         "SELECT count(*) FROM principals
-         WHERE tenant = $1 AND ($2 IS NULL OR status = $2)
-           AND ($3 IS NULL OR lower(email) LIKE $3 OR lower(first_name || ' ' || last_name) LIKE $3)",
+         WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2)
+           AND (CAST($3 AS TEXT) IS NULL OR lower(email) LIKE $3 OR lower(first_name || ' ' || last_name) LIKE $3)",
         &[tenant.into(), status, pattern],
     )?;
     Ok(rows.first().map_or(0, |r| r.int(0)))
@@ -508,7 +521,7 @@ pub fn delete_delegations(
     delegate: Option<&str>,
 ) -> Result<u64> {
     c.execute(
-        "DELETE FROM delegations WHERE tenant = $1 AND ($2 IS NULL OR principal = $2) AND ($3 IS NULL OR delegate = $3)",
+        "DELETE FROM delegations WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR principal = $2) AND (CAST($3 AS TEXT) IS NULL OR delegate = $3)",
         &[tenant.into(), principal.into(), delegate.into()],
     )
 }
@@ -557,7 +570,7 @@ pub fn insert_device(c: &mut dyn Conn, d: &Device) -> Result<()> {
 pub fn list_devices(c: &mut dyn Conn, tenant: &str, principal: Option<&str>) -> Result<Vec<Device>> {
     let rows = c.query(
         &format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant = $1 AND ($2 IS NULL OR principal = $2)
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR principal = $2)
              ORDER BY created_at, id"
         ),
         &[tenant.into(), principal.into()],
@@ -702,6 +715,46 @@ pub fn list_audit(c: &mut dyn Conn, tenant: &str, after: i64, limit: i64) -> Res
         .collect())
 }
 
+// ---------------------------------------------------------------- rate windows
+
+/// Counts one request against `key` in the window starting at `window_start`, unless
+/// that window already holds `limit` hits. A newer window replaces the stored one; a
+/// request from an older window (a node a little behind) counts against the newer one.
+/// Returns the hits in the window after this one and the window's start, or `None`
+/// when the request is refused (and so not counted). One statement: atomic on its own.
+pub fn hit_rate_window(
+    c: &mut dyn Conn,
+    key: &str,
+    window_start: Timestamp,
+    window_ms: i64,
+    limit: i64,
+) -> Result<Option<(i64, Timestamp)>> {
+    let rows = c.query(
+        "INSERT INTO rate_windows (key, window_start, window_ms, hits) VALUES ($1, $2, $3, 1)
+         ON CONFLICT (key) DO UPDATE SET
+             hits = CASE WHEN rate_windows.window_start < excluded.window_start THEN 1
+                         ELSE rate_windows.hits + 1 END,
+             window_start = CASE WHEN rate_windows.window_start < excluded.window_start
+                                 THEN excluded.window_start ELSE rate_windows.window_start END,
+             window_ms = excluded.window_ms
+         WHERE rate_windows.window_start < excluded.window_start OR rate_windows.hits < $4
+         RETURNING hits, window_start",
+        &[key.into(), window_start.into(), window_ms.into(), limit.into()],
+    )?;
+    Ok(rows.first().map(|r| (r.int(0), r.int(1))))
+}
+
+/// The stored window of `key`: its start and its hits.
+pub fn get_rate_window(c: &mut dyn Conn, key: &str) -> Result<Option<(Timestamp, i64)>> {
+    let rows = c.query("SELECT window_start, hits FROM rate_windows WHERE key = $1", &[key.into()])?;
+    Ok(rows.first().map(|r| (r.int(0), r.int(1))))
+}
+
+/// Forgets windows that ended before `before`; returns how many.
+pub fn delete_rate_windows_ended_before(c: &mut dyn Conn, before: Timestamp) -> Result<u64> {
+    c.execute("DELETE FROM rate_windows WHERE window_start + window_ms < $1", &[before.into()])
+}
+
 // ---------------------------------------------------------------- Cloudflare-facing reads and writes
 
 /// Filters for a page of principals: exact email, exact name, and a substring search.
@@ -722,9 +775,9 @@ impl PrincipalFilter {
     }
 }
 
-const PRINCIPAL_FILTER: &str = "tenant = $1 AND ($2 IS NULL OR email = $2)
-       AND ($3 IS NULL OR lower(trim(first_name || ' ' || last_name)) = $3)
-       AND ($4 IS NULL OR lower(email) LIKE $4 OR lower(first_name || ' ' || last_name) LIKE $4)";
+const PRINCIPAL_FILTER: &str = "tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR email = $2)
+       AND (CAST($3 AS TEXT) IS NULL OR lower(trim(first_name || ' ' || last_name)) = $3)
+       AND (CAST($4 AS TEXT) IS NULL OR lower(email) LIKE $4 OR lower(first_name || ' ' || last_name) LIKE $4)";
 
 /// A page of principals in email order, by offset (for page-numbered lists).
 pub fn page_principals(

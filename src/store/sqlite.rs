@@ -43,7 +43,7 @@ fn store_err(err: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(e, _) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     );
-    StoreError { unique_violation, message: format!("sqlite: {err}") }
+    StoreError { unique_violation, invalid_input: false, message: format!("sqlite: {err}") }
 }
 
 fn connect(path: &str) -> Result<Connection, StoreError> {

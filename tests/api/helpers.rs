@@ -20,7 +20,9 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// The database for this run: `USERPLANE_TEST_DATABASE_URL`, else a new SQLite file.
+/// The database for this run: `USERPLANE_TEST_DATABASE_URL` (SQLite or PostgreSQL; the
+/// whole suite then shares it, each test on its own tenants), else a new SQLite file
+/// per test.
 pub fn test_database() -> (String, Option<tempfile::TempDir>) {
     match std::env::var("USERPLANE_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => (url, None),
@@ -169,4 +171,97 @@ pub fn zoom_world(account: &str, plan: &str, rate_limits: &str) -> Value {
             {"email": "pat@example.com", "first_name": "Pat", "last_name": "Pending", "type": 1, "status": "pending"}
         ]
     })
+}
+
+// ---------------------------------------------------------------- PostgreSQL for multi-node tests
+
+/// Where the multi-node tests find a PostgreSQL server: `USERPLANE_TEST_POSTGRES_URL`,
+/// else the suite's database if it is PostgreSQL, else the local server CI provides.
+/// Returns the URL and whether it was asked for explicitly.
+pub fn postgres_server_url() -> (String, bool) {
+    for var in ["USERPLANE_TEST_POSTGRES_URL", "USERPLANE_TEST_DATABASE_URL"] {
+        if let Ok(url) = std::env::var(var)
+            && (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return (url, true);
+        }
+    }
+    ("postgres://postgres@127.0.0.1:5432/postgres".to_owned(), false)
+}
+
+/// A database of its own on the PostgreSQL server, dropped (connections and all) when
+/// this goes out of scope.
+pub struct FreshPostgres {
+    /// The URL of the new database.
+    pub url: String,
+    name: String,
+    admin: postgres::Config,
+}
+
+impl FreshPostgres {
+    /// Creates a new, empty database. When PostgreSQL cannot be reached this fails the
+    /// test if CI is set or a PostgreSQL URL was given; otherwise (a developer machine
+    /// without PostgreSQL) it says so loudly and returns `None`, and the test returns.
+    pub async fn create(test: &str) -> Option<FreshPostgres> {
+        let (server, explicit) = postgres_server_url();
+        let mut admin: postgres::Config = server.parse().expect("a valid PostgreSQL URL");
+        admin.connect_timeout(std::time::Duration::from_secs(5));
+        let name = unique("userplane_mn_");
+        let created = {
+            let (admin, name) = (admin.clone(), name.clone());
+            tokio::task::spawn_blocking(move || -> Result<(), postgres::Error> {
+                let mut client = admin.connect(postgres::NoTls)?;
+                client.batch_execute(&format!("CREATE DATABASE {name}"))
+            })
+            .await
+            .expect("create database task")
+        };
+        if let Err(err) = created {
+            let err = match std::error::Error::source(&err) {
+                Some(cause) => format!("{err}: {cause}"),
+                None => err.to_string(),
+            };
+            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+            if ci || explicit {
+                panic!("{test}: PostgreSQL at {server} is required here and cannot be used: {err}");
+            }
+            eprintln!(
+                "SKIPPED {test}: no PostgreSQL at {server} ({err}); set USERPLANE_TEST_POSTGRES_URL to run the multi-node tests"
+            );
+            return None;
+        }
+        let url = with_database(&server, &name);
+        Some(FreshPostgres { url, name, admin })
+    }
+}
+
+impl Drop for FreshPostgres {
+    fn drop(&mut self) {
+        // The synchronous client may not run on an async thread: drop from a plain one.
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || -> Result<(), postgres::Error> {
+            let mut client = admin.connect(postgres::NoTls)?;
+            client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+/// `url` with its database name replaced by `database`.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{database}", &base[..path_start]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
 }

@@ -11,6 +11,7 @@ mod cloudflare_users;
 mod control;
 mod durability;
 mod helpers;
+mod multinode;
 mod offboard;
 mod offboard_fakes;
 mod offboard_harness;

@@ -153,7 +153,7 @@ pub async fn authenticate(ctx: &Ctx, schemes: Schemes) -> Result<Caller, CfError
     } else {
         return Err(CfError::missing_credentials());
     };
-    count_request(ctx, &credential, &tenant)?;
+    count_request(ctx, &credential, &tenant).await?;
     if credential.status != "active" && schemes != Schemes::Verify {
         return Err(CfError::invalid_token());
     }
@@ -161,14 +161,15 @@ pub async fn authenticate(ctx: &Ctx, schemes: Schemes) -> Result<Caller, CfError
 }
 
 /// Counts the request in the credential's 300-second window (aligned on the tenant's
-/// clock, so advancing the clock by 300 s resets it) and records the result for the
-/// response headers. Tenants with rate limits off are not counted.
-fn count_request(ctx: &Ctx, credential: &Credential, tenant: &Tenant) -> Result<(), CfError> {
+/// clock, so advancing the clock by 300 s resets it; shared by every node on
+/// PostgreSQL) and records the result for the response headers. Tenants with rate
+/// limits off are not counted.
+async fn count_request(ctx: &Ctx, credential: &Credential, tenant: &Tenant) -> Result<(), CfError> {
     let now = tenant.now(&ctx.state.clock);
     let window_ms = RATE_WINDOW_SECONDS * 1000;
     let state = if tenant.rate_limits {
         let key = format!("cf:{}:{}", tenant.account_id, credential.id);
-        let decision = ctx.state.limits.hit(&key, window_ms, RATE_LIMIT, now);
+        let decision = ctx.state.limits.hit(&key, window_ms, RATE_LIMIT, now).await;
         RateState {
             remaining: decision.remaining,
             reset_seconds: ((decision.reset_at - now + 999) / 1000).max(1),

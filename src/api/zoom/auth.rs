@@ -47,14 +47,14 @@ impl FromRequestParts<AppState> for Caller {
 impl Caller {
     /// Admits an account-wide operation (no target user): rate limit, then an admin scope.
     pub async fn allow(&self, state: &AppState, op: &Operation) -> Result<(), ZoomError> {
-        self.check_rate(state, op.label)?;
+        self.check_rate(state, op.label).await?;
         if op.allows(&self.scopes, false) { Ok(()) } else { Err(missing_scope(op, false)) }
     }
 
     /// Admits an operation on the user named `user_id` (an id, an email or `me`) and
     /// returns that user: rate limit, then the scopes for that target, then the lookup.
     pub async fn target(&self, state: &AppState, op: &Operation, user_id: &str) -> Result<Principal, ZoomError> {
-        self.check_rate(state, op.label)?;
+        self.check_rate(state, op.label).await?;
         let account = &self.tenant.account_id;
         if user_id.eq_ignore_ascii_case("me") {
             if !op.allows(&self.scopes, true) {
@@ -83,7 +83,7 @@ impl Caller {
 
     /// Counts the request against the account's per-second (and, on Free, daily) limit
     /// for its label.
-    fn check_rate(&self, state: &AppState, label: Label) -> Result<(), ZoomError> {
+    async fn check_rate(&self, state: &AppState, label: Label) -> Result<(), ZoomError> {
         if !self.tenant.rate_limits {
             return Ok(());
         }
@@ -91,10 +91,10 @@ impl Caller {
         let (per_second, per_day) = operations::limits(&self.tenant.plan, label);
         let account = &self.tenant.account_id;
         let daily_key = format!("zoom:{account}:{}:day", label.as_str());
-        if per_day > 0 && !state.limits.peek(&daily_key, 86_400_000, per_day, now).allowed {
+        if per_day > 0 && !state.limits.peek(&daily_key, 86_400_000, per_day, now).await.allowed {
             return Err(daily_limit(label, per_day, now));
         }
-        let second = state.limits.hit(&format!("zoom:{account}:{}:qps", label.as_str()), 1000, per_second, now);
+        let second = state.limits.hit(&format!("zoom:{account}:{}:qps", label.as_str()), 1000, per_second, now).await;
         if !second.allowed {
             return Err(ZoomError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -107,7 +107,7 @@ impl Caller {
             .with_header("x-ratelimit-remaining", "0")
             .with_header("retry-after", "1"));
         }
-        if per_day > 0 && !state.limits.hit(&daily_key, 86_400_000, per_day, now).allowed {
+        if per_day > 0 && !state.limits.hit(&daily_key, 86_400_000, per_day, now).await.allowed {
             return Err(daily_limit(label, per_day, now));
         }
         Ok(())

@@ -215,7 +215,7 @@ pub async fn create_user(
         let now = caller.tenant.now(&state.clock);
         let cap = op::create_user_daily_cap(&caller.tenant.plan);
         let key = format!("zoom:{}:create_user:day", caller.tenant.account_id);
-        if !state.limits.hit(&key, 86_400_000, cap, now).allowed {
+        if !state.limits.hit(&key, 86_400_000, cap, now).await.allowed {
             return Err(daily_limit(Label::Light, cap, now));
         }
     }
