@@ -5,7 +5,8 @@
 //! idle and under load, and the time to create and reset a tenant.
 //!
 //! Run: `cargo bench --bench load` (options after `--`: `--seconds N`, `--connections N`,
-//! `--database-url URL`, `--nodes N` to spread load over N servers on one PostgreSQL).
+//! `--database-url URL`, `--nodes N` to spread load over N servers on one PostgreSQL,
+//! `--only TEXT` to run only the routes whose name contains TEXT).
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -22,10 +23,12 @@ struct Options {
     connections: usize,
     database_url: Option<String>,
     nodes: usize,
+    /// Run only the routes whose name contains this (the null route always runs).
+    only: Option<String>,
 }
 
 fn options() -> Options {
-    let mut opts = Options { seconds: 5, connections: 16, database_url: None, nodes: 1 };
+    let mut opts = Options { seconds: 5, connections: 16, database_url: None, nodes: 1, only: None };
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < args.len() {
@@ -35,6 +38,7 @@ fn options() -> Options {
             "--connections" => opts.connections = value.parse().unwrap_or(16),
             "--database-url" => opts.database_url = Some(value),
             "--nodes" => opts.nodes = value.parse().unwrap_or(1),
+            "--only" => opts.only = Some(value),
             _ => {
                 i += 1;
                 continue;
@@ -114,7 +118,17 @@ impl Result {
     }
 }
 
-async fn load(name: &'static str, bases: &[String], opts: &Options, expected: u16, make: MakeRequest) -> Result {
+async fn load(
+    name: &'static str,
+    bases: &[String],
+    opts: &Options,
+    expected: u16,
+    make: MakeRequest,
+) -> Option<Result> {
+    let selected = name.contains("null route") || opts.only.as_ref().is_none_or(|only| name.contains(only.as_str()));
+    if !selected {
+        return None;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
@@ -158,14 +172,14 @@ async fn load(name: &'static str, bases: &[String], opts: &Options, expected: u1
         all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0) as f64
             / 1000.0
     };
-    Result {
+    Some(Result {
         name,
         requests: all.len() as u64,
         errors: errors.load(Ordering::Relaxed),
         seconds,
         p50_ms: pick(0.50),
         p99_ms: pick(0.99),
-    }
+    })
 }
 
 fn zoom_world(account: &str, users: usize) -> Value {
@@ -291,18 +305,18 @@ async fn main() {
 
     let mut results = Vec::new();
     let health: MakeRequest = Arc::new(|c, base, _, _| c.get(format!("{base}/_userplane/health")));
-    results.push(load("GET /_userplane/health (null route)", &bases, &opts, 200, health).await);
+    results.extend(load("GET /_userplane/health (null route)", &bases, &opts, 200, health).await);
 
     let t = token.clone();
     let get_user: MakeRequest =
         Arc::new(move |c, base, w, _| c.get(format!("{base}/v2/users/user{w}@bench.example")).bearer_auth(t.as_str()));
-    results.push(load("GET /v2/users/{userId}", &bases, &opts, 200, get_user).await);
+    results.extend(load("GET /v2/users/{userId}", &bases, &opts, 200, get_user).await);
 
     let t = token.clone();
     let revoke: MakeRequest = Arc::new(move |c, base, w, _| {
         c.request(Method::DELETE, format!("{base}/v2/users/user{w}@bench.example/token")).bearer_auth(t.as_str())
     });
-    results.push(load("DELETE /v2/users/{userId}/token", &bases, &opts, 204, revoke).await);
+    results.extend(load("DELETE /v2/users/{userId}/token", &bases, &opts, 204, revoke).await);
 
     let t = token.clone();
     let status: MakeRequest = Arc::new(move |c, base, w, i| {
@@ -311,13 +325,13 @@ async fn main() {
             .bearer_auth(t.as_str())
             .json(&json!({"action": action}))
     });
-    results.push(load("PUT /v2/users/{userId}/status", &bases, &opts, 204, status).await);
+    results.extend(load("PUT /v2/users/{userId}/status", &bases, &opts, 204, status).await);
 
     let t = token.clone();
     let assistants: MakeRequest = Arc::new(move |c, base, w, _| {
         c.request(Method::DELETE, format!("{base}/v2/users/user{w}@bench.example/assistants")).bearer_auth(t.as_str())
     });
-    results.push(load("DELETE /v2/users/{userId}/assistants", &bases, &opts, 204, assistants).await);
+    results.extend(load("DELETE /v2/users/{userId}/assistants", &bases, &opts, 204, assistants).await);
 
     let cf_token = Arc::new(format!("{cf_account}-token"));
     let revoke_user: MakeRequest = Arc::new(move |c, base, w, _| {
@@ -325,7 +339,7 @@ async fn main() {
             .bearer_auth(cf_token.as_str())
             .json(&json!({"email": format!("user{w}@bench.example")}))
     });
-    results.push(load("POST .../access/organizations/revoke_user", &bases, &opts, 200, revoke_user).await);
+    results.extend(load("POST .../access/organizations/revoke_user", &bases, &opts, 200, revoke_user).await);
 
     sampler.abort();
     let null_rps = results[0].rps();

@@ -126,12 +126,24 @@ impl SqliteStore {
     }
 }
 
+/// WAL frames (pages) beyond which the checkpointer also truncates the WAL: 64 MiB.
+const WAL_TRUNCATE_FRAMES: i64 = 16_384;
+
 /// Checkpoints the WAL every half second without blocking writers or readers (PASSIVE),
-/// until the store is dropped.
+/// until the store is dropped. Under a steady stream of writes a passive checkpoint never
+/// finds the WAL idle, so it would never restart and grow without bound: past
+/// [`WAL_TRUNCATE_FRAMES`] a TRUNCATE checkpoint briefly holds writers back and empties it.
 fn run_checkpointer(conn: Connection, stopped: mpsc::Receiver<()>) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(std::time::Duration::from_millis(500)) {
-        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(cause = %err, "sqlite: checkpoint failed; will retry");
+        let frames = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(1));
+        match frames {
+            Ok(frames) if frames > WAL_TRUNCATE_FRAMES => {
+                if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                    tracing::warn!(cause = %err, "sqlite: truncating checkpoint failed; will retry");
+                }
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(cause = %err, "sqlite: checkpoint failed; will retry"),
         }
     }
 }

@@ -127,7 +127,7 @@ CREATE TABLE revocations (
 
 -- The audit journal, written in the transaction of each change
 CREATE TABLE audit (
-    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq    INTEGER PRIMARY KEY, -- rowid: increasing, without AUTOINCREMENT's extra page write per insert
     tenant TEXT NOT NULL,
     at     INTEGER NOT NULL,
     actor  TEXT NOT NULL,
