@@ -142,7 +142,7 @@ pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded
             println!();
             println!("Revoke every Access session and device of a demo user (SDKs: base_url {base}/client/v4):");
             println!(
-                "  curl -i -X POST '{base}/client/v4/accounts/{CLOUDFLARE_ACCOUNT}/access/organizations/revoke_user?devices=true' -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"email\":\"jdoe@example.com\"}}'",
+                "  curl -si -X POST '{base}/client/v4/accounts/{CLOUDFLARE_ACCOUNT}/access/organizations/revoke_user?devices=true' -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"email\":\"jdoe@example.com\"}}'",
                 creds.cloudflare_api_token
             );
         }
