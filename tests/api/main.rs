@@ -15,4 +15,5 @@ mod multinode;
 mod offboard;
 mod offboard_fakes;
 mod offboard_harness;
+mod offboard_userplane;
 mod zoom;
