@@ -604,6 +604,58 @@ async fn a_bulk_run_on_a_free_plan_meets_real_429s_and_still_completes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_daily_limit_fails_at_once_as_rate_limited_and_the_other_steps_still_run() {
+    let mut r = Rehearsal::start_with("free", "on", &[]).await;
+    // Move the tenant to the middle of a day, so that its daily window cannot roll over
+    // while the test runs, then spend the day's Medium budget (2,000 on Free, 2 a second).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    r.app.advance_clock(&r.zoom, (86_400 - now % 86_400 + 43_200) as i64).await;
+    r.zoom_token = oauth_token(&r.app, &r.zoom, &format!("{}-admin", r.zoom), "admin-secret").await;
+    let mut spent = false;
+    for _ in 0..1_001 {
+        r.app.advance_clock(&r.zoom, 1).await;
+        for _ in 0..2 {
+            let response = r
+                .app
+                .http
+                .get(r.app.url(&format!("/v2/users/{ALEX}/schedulers")))
+                .bearer_auth(&r.zoom_token)
+                .send()
+                .await
+                .expect("request");
+            spent |= response.headers().get("x-ratelimit-type").is_some_and(|t| t == "Daily-limit");
+        }
+        if spent {
+            break;
+        }
+    }
+    assert!(spent, "the daily limit was reached");
+    let lena_sso = r.sso(LENA).await;
+
+    let output = r.run("offboard").args([LENA, "--json"]).output().await;
+
+    // Listing assistants and schedulers is Medium: refused until midnight (tenant time),
+    // far beyond --max-retry-time, so the client gives up at once and says until when.
+    assert_exit(&output, 5);
+    assert!(output.elapsed < Duration::from_secs(10), "no waiting for midnight: {:?}", output.elapsed);
+    let report = output.json();
+    for step in ["zoom-delete-assistants", "zoom-remove-schedulers"] {
+        let entry = Output::json_step(&report, LENA, step);
+        assert_eq!(
+            (entry["failure"].as_str(), entry["status"].as_u64(), entry["attempts"].as_u64()),
+            (Some("rate_limited"), Some(429), Some(1)),
+            "{entry:#}"
+        );
+        let message = entry["message"].as_str().unwrap();
+        assert!(message.contains("Daily-limit") && message.contains("T00:00:00Z"), "{message}");
+    }
+    for step in ["zoom-revoke-sso", "cloudflare-revoke", "zoom-deactivate"] {
+        assert_eq!(Output::json_step(&report, LENA, step)["outcome"], "done", "{step}");
+    }
+    assert_eq!(r.state(&lena_sso).await, "sessions_revoked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_from_a_line_file_and_a_csv() {
     let people: Vec<String> = (1..=4).map(|i| format!("bulk{i}@example.com")).collect();
     let r = Rehearsal::start_with("pro", "off", &people).await;
