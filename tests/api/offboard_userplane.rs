@@ -530,6 +530,27 @@ async fn bad_cloudflare_credentials_are_auth_failures_and_zoom_still_cuts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_base_urls_say_which_flag_to_check_and_change_nothing() {
+    let r = Rehearsal::start().await;
+    let marks = r.marks().await;
+    let base = r.app.base.clone();
+    let cases = [
+        ("--zoom-api-url", format!("{base}/v1"), "zoom-revoke-sso"),
+        ("--zoom-oauth-url", format!("{base}/v2/oauth/token"), "zoom-revoke-sso"),
+        ("--cloudflare-api-url", format!("{base}/client/v3"), "cloudflare-revoke"),
+    ];
+
+    for (flag, url, step) in cases {
+        let output = r.run("offboard").args([LENA, "--steps", step, flag, &url]).output().await;
+
+        assert_ne!(output.code, 0, "{output}");
+        let line = output.line(LENA, step);
+        assert!(line.contains("FAILED") && line.contains(&format!("{flag} right?")), "{flag}: {line}");
+    }
+    r.assert_no_change_since(marks).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoke_only_token_or_the_global_key_still_cuts_access() {
     let r = Rehearsal::start().await;
     let lena_wiki = r.access(LENA, "Wiki").await;
