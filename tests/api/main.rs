@@ -9,6 +9,7 @@ mod cloudflare_auth;
 mod cloudflare_devices;
 mod cloudflare_users;
 mod control;
+mod demo;
 mod durability;
 mod helpers;
 mod multinode;
