@@ -71,7 +71,7 @@ async fn the_readme_rehearsal_works_as_pasted() {
     let export = banner.last().unwrap().trim().to_owned();
 
     // Jane Doe is signed in everywhere before the rehearsal.
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let login = |account: &str, body: Value| {
         let request =
             http.post(format!("{base}/_userplane/tenants/{account}/sessions")).bearer_auth(&admin).json(&body).send();
@@ -147,7 +147,7 @@ async fn a_closed_stdout_does_not_stop_the_server() {
     drop(reader);
     let mut server = serve(dir.path(), &["--listen", &format!("127.0.0.1:{port}")], Stdio::from(writer));
 
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         assert!(server.0.try_wait().unwrap().is_none(), "the server exited when its banner could not be written");

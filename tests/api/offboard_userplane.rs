@@ -99,6 +99,17 @@ impl Rehearsal {
             .env("CLOUDFLARE_ACCOUNT_ID", &self.cf)
     }
 
+    /// Neither the Zoom client secret, nor an access token userplane issued for this
+    /// tenant, nor the Cloudflare token appears in what a run printed.
+    fn assert_no_secret_in(&self, output: &Output) {
+        let text = output.all_text();
+        for secret in ["admin-secret".to_owned(), format!("{}-offboard", self.cf), self.zoom_token.clone()] {
+            assert!(!text.contains(&secret), "a secret was printed:\n{output}");
+        }
+        // Nor any Authorization header value.
+        assert!(!text.contains("Bearer "), "{output}");
+    }
+
     /// A Zoom `/v2` GET with the test's token; waits out a 429 (free-plan tenants).
     async fn zoom_get(&self, path: &str) -> Value {
         for _ in 0..10 {
@@ -288,6 +299,7 @@ async fn a_full_offboarding_kills_every_credential_and_delegation_of_the_person_
     }
     assert!(output.line(LENA, "zoom-delete-assistants").contains("1 assistant: alex@example.com"), "{output}");
     assert!(output.line(LENA, "zoom-remove-schedulers").contains(OWNER), "{output}");
+    r.assert_no_secret_in(&output);
 
     // Zoom: every SSO session, the ZAK and the user-level OAuth token are dead, and say why.
     for token in creds.lena_sso.iter().chain([&creds.lena_zak]) {
@@ -851,4 +863,5 @@ async fn the_json_report_describes_the_real_calls() {
         (Some(2), Some(1), Some("provider_error"), Some(6))
     );
     assert_eq!(r.zoom_user("admin@example.com").await["status"], "active");
+    r.assert_no_secret_in(&output);
 }
