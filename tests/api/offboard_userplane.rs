@@ -30,9 +30,6 @@ const SAM: &str = "sam@example.com";
 const ALL_STEPS: [&str; 5] =
     ["zoom-revoke-sso", "cloudflare-revoke", "zoom-delete-assistants", "zoom-remove-schedulers", "zoom-deactivate"];
 
-/// Why a token is no longer good, or "active".
-type TokenState = String;
-
 /// One userplane with a Zoom tenant and a Cloudflare tenant, and how to point the CLI at it.
 struct Rehearsal {
     app: TestApp,
@@ -171,7 +168,8 @@ impl Rehearsal {
         (response.status().as_u16(), response.json().await.expect("JSON"))
     }
 
-    async fn state(&self, token: &str) -> TokenState {
+    /// Introspection's `reason` for a dead token, or "active".
+    async fn state(&self, token: &str) -> String {
         let info = self.app.introspect(token).await;
         if info["active"] == true {
             "active".into()
