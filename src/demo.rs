@@ -44,8 +44,11 @@ pub async fn load(store: &Store, clock: &Clock) -> Result<DemoCredentials> {
             {"email": "olivia.owner@example.com", "first_name": "Olivia", "last_name": "Owner", "type": 2, "role": "owner"},
             {"email": "adam.admin@example.com", "first_name": "Adam", "last_name": "Admin", "type": 2, "role": "admin"},
             {"email": "lena.licensed@example.com", "first_name": "Lena", "last_name": "Licensed", "type": 2,
-             "assistants": ["alex.assistant@example.com"]},
+             "assistants": ["alex.assistant@example.com", "jdoe@example.com"]},
             {"email": "alex.assistant@example.com", "first_name": "Alex", "last_name": "Assistant", "type": 2},
+            // In both demo accounts: the person to rehearse an offboarding with.
+            {"email": "jdoe@example.com", "first_name": "Jane", "last_name": "Doe", "type": 2,
+             "assistants": ["alex.assistant@example.com"]},
             {"email": "ben.basic@example.com", "first_name": "Ben", "last_name": "Basic", "type": 1},
             {"email": "boardroom@example.com", "first_name": "Boardroom", "last_name": "", "type": 2, "zoom_room": true},
             {"email": "pat.pending@example.com", "first_name": "Pat", "last_name": "Pending", "type": 1, "status": "pending"}
@@ -95,12 +98,38 @@ async fn load_cloudflare(store: &Store, clock: &Clock) -> Result<String> {
     Ok(token)
 }
 
+/// The `export` line that points `userplane offboard` / `reinstate` at this server's
+/// demo accounts. Values are single-quoted: an IPv6 address has brackets, which a shell
+/// would otherwise treat as a glob.
+fn rehearsal_exports(base: &str, creds: &DemoCredentials) -> String {
+    let vars = [
+        ("ZOOM_API_URL", format!("{base}/v2")),
+        ("ZOOM_OAUTH_URL", format!("{base}/oauth/token")),
+        ("ZOOM_ACCOUNT_ID", ZOOM_ACCOUNT.to_owned()),
+        ("ZOOM_CLIENT_ID", ZOOM_CLIENT_ID.to_owned()),
+        ("ZOOM_CLIENT_SECRET", creds.zoom_client_secret.clone()),
+        ("CLOUDFLARE_BASE_URL", format!("{base}/client/v4")),
+        ("CLOUDFLARE_ACCOUNT_ID", CLOUDFLARE_ACCOUNT.to_owned()),
+        ("CLOUDFLARE_API_TOKEN", creds.cloudflare_api_token.clone()),
+    ];
+    let assignments: Vec<String> = vars.iter().map(|(name, value)| format!("{name}='{value}'")).collect();
+    format!("export {}", assignments.join(" "))
+}
+
 /// Prints where the server listens, the admin token and what start-up loaded.
 /// Written with `writeln!` and errors ignored: a closed stdout must not take the server down.
 pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded: &Loaded) {
     let mut out = std::io::stdout().lock();
-    let base = format!("http://{addr}");
-    let _ = writeln!(out, "userplane listening on {base}");
+    let _ = writeln!(out, "userplane listening on http://{addr}");
+    // The commands below connect; a wildcard address (0.0.0.0, ::) is reached on loopback.
+    let mut connect = addr;
+    if addr.ip().is_unspecified() {
+        connect.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let base = format!("http://{connect}");
     if generated {
         let _ = writeln!(out, "admin token (generated; set USERPLANE_ADMIN_TOKEN to choose one): {admin_token}");
     }
@@ -116,12 +145,13 @@ pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded
             );
             let _ = writeln!(
                 out,
-                "  users: olivia.owner@ (owner), adam.admin@ (admin), lena.licensed@ (assistant: alex.assistant@),"
+                "  users: olivia.owner@ (owner), adam.admin@ (admin), lena.licensed@ (assistants: alex.assistant@, jdoe@),"
             );
             let _ = writeln!(
                 out,
-                "         ben.basic@, boardroom@ (Zoom Room), pat.pending@ (pending) -- all @example.com"
+                "         jdoe@ (assistant: alex.assistant@), alex.assistant@, ben.basic@, boardroom@ (Zoom Room),"
             );
+            let _ = writeln!(out, "         pat.pending@ (pending) -- all @example.com");
             let _ = writeln!(out);
             let _ = writeln!(out, "Get a token, then deactivate a demo user:");
             let _ = writeln!(
@@ -133,18 +163,30 @@ pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded
                 out,
                 "  curl -si -X PUT {base}/v2/users/ben.basic@example.com/status -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"action\":\"deactivate\"}}'"
             );
-            println!();
-            println!("Demo Cloudflare account {CLOUDFLARE_ACCOUNT} (zone {CLOUDFLARE_ZONE}), API token:");
-            println!("  {} (shown once)", creds.cloudflare_api_token);
-            println!(
+            let _ = writeln!(out);
+            let _ = writeln!(out, "Demo Cloudflare account {CLOUDFLARE_ACCOUNT} (zone {CLOUDFLARE_ZONE}), API token:");
+            let _ = writeln!(out, "  {} (shown once)", creds.cloudflare_api_token);
+            let _ = writeln!(
+                out,
                 "  users: jdoe@ (devices jane-laptop, jane-phone), sam.smith@ (sam-desktop), kim.lee@ -- all @example.com"
             );
-            println!();
-            println!("Revoke every Access session and device of a demo user (SDKs: base_url {base}/client/v4):");
-            println!(
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "Revoke every Access session and device of a demo user (SDKs: base_url {base}/client/v4):"
+            );
+            let _ = writeln!(
+                out,
                 "  curl -si -X POST '{base}/client/v4/accounts/{CLOUDFLARE_ACCOUNT}/access/organizations/revoke_user?devices=true' -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"email\":\"jdoe@example.com\"}}'",
                 creds.cloudflare_api_token
             );
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "Rehearse an offboarding: paste this line in another shell, then run `userplane offboard jdoe@example.com`"
+            );
+            let _ = writeln!(out, "(Jane Doe is in both accounts; add --dry-run to see the plan first):");
+            let _ = writeln!(out, "  {}", rehearsal_exports(&base, creds));
         }
         Loaded::World(tenants) => {
             for (account, created) in tenants {

@@ -293,6 +293,12 @@ impl Playbook {
             Resolution::Failed(_) => " (the lookup failed, so revoked by email)",
             _ => "",
         };
+        // The address as Cloudflare spells it, when the lookup found it: the match on
+        // revoke_user is the provider's business, and its own spelling always matches.
+        let email = match user {
+            Resolution::Found(found) => found.email.as_str(),
+            _ => email,
+        };
         let started = Instant::now();
         let mut log = self.call_log();
         let result = if self.dry_run {

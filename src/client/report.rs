@@ -471,12 +471,16 @@ fn calls_tail(calls: &[CallRecord]) -> String {
     let status = last.status.map_or_else(|| "no answer".to_owned(), |s| s.to_string());
     let attempts: u32 = calls.iter().map(|c| c.attempts).sum();
     let millis: u64 = calls.iter().map(|c| c.duration_ms).sum();
-    let earlier = if calls.len() > 1 { format!(", {} requests", calls.len()) } else { String::new() };
+    // "2 attempts" alone would read as a retry when it was a GET and then a DELETE.
+    let count = match calls.len() {
+        1 => attempts_text(attempts),
+        n if attempts as usize > n => format!("{n} requests, {}", attempts_text(attempts)),
+        n => format!("{n} requests"),
+    };
     format!(
-        "  [{} {} -> {status}, {}{earlier}, {}]",
+        "  [{} {} -> {status}, {count}, {}]",
         last.method,
         path_of(&last.url),
-        attempts_text(attempts),
         human_duration(std::time::Duration::from_millis(millis))
     )
 }
@@ -546,6 +550,18 @@ mod tests {
             "{text}"
         );
         assert_eq!(person.outcome, PersonOutcome::Failed);
+    }
+
+    #[test]
+    fn several_requests_are_not_mistaken_for_retries() {
+        let get_then_delete = [
+            call("GET", "http://h/v2/users/u1/assistants", Some(200), 1),
+            call("DELETE", "http://h/v2/users/u1/assistants", Some(204), 1),
+        ];
+        assert_eq!(calls_tail(&get_then_delete), "  [DELETE /v2/users/u1/assistants -> 204, 2 requests, 10 ms]");
+        let retried = [call("GET", "http://h/a", Some(200), 1), call("DELETE", "http://h/a", Some(204), 3)];
+        assert_eq!(calls_tail(&retried), "  [DELETE /a -> 204, 2 requests, 4 attempts, 10 ms]");
+        assert_eq!(calls_tail(&[]), "");
     }
 
     #[test]

@@ -417,6 +417,9 @@ fn token_error(sent: &Sent, reply: &Reply) -> ProviderError {
     if kind == FailureKind::Auth {
         message.push_str(" (check ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET)");
     }
+    if status == 404 || status == 405 {
+        message.push_str(" (is --zoom-oauth-url right?)");
+    }
     ProviderError {
         kind,
         status: Some(status),

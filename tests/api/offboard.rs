@@ -643,3 +643,14 @@ async fn cloudflare_lookup_picks_the_exact_address_among_similar_ones() {
     let cloudflare = world.cloudflare.state();
     assert_eq!((cloudflare.revoked("ann@example.com"), cloudflare.revoked("joann@example.com")), (1, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudflare_revokes_the_address_as_cloudflare_spells_it() {
+    let world = World::start().await;
+    world.cloudflare.add_user("uuid-ann", "ann@example.com");
+
+    let output = world.run("offboard").args(["Ann@Example.COM", "--steps", "cloudflare-revoke"]).output().await;
+
+    assert_exit(&output, 0);
+    assert_eq!(world.cloudflare.state().revoked("ann@example.com"), 1, "{output}");
+}

@@ -60,12 +60,7 @@ impl World {
             ("--request-timeout", "2s".to_owned()),
             ("--max-retry-time", "5s".to_owned()),
         ];
-        let run = Run {
-            args: vec![command.to_owned()],
-            defaults: defaults.into_iter().map(|(flag, value)| (flag.to_owned(), value)).collect(),
-            env: BTreeMap::new(),
-            stdin: None,
-        };
+        let run = Run::new(command, defaults.into_iter().map(|(flag, value)| (flag.to_owned(), value)).collect());
         run.env("ZOOM_ACCOUNT_ID", ZOOM_ACCOUNT)
             .env("ZOOM_CLIENT_ID", ZOOM_CLIENT)
             .env("ZOOM_CLIENT_SECRET", ZOOM_SECRET)
@@ -81,9 +76,22 @@ pub struct Run {
     defaults: Vec<(String, String)>,
     env: BTreeMap<String, String>,
     stdin: Option<String>,
+    limit: Duration,
 }
 
 impl Run {
+    /// `userplane <command>` with `defaults` (flags a test may override by passing its
+    /// own) and an empty environment.
+    pub fn new(command: &str, defaults: Vec<(String, String)>) -> Self {
+        Self { args: vec![command.to_owned()], defaults, env: BTreeMap::new(), stdin: None, limit: RUN_LIMIT }
+    }
+
+    /// Fails the test if the run takes longer than `limit` (default 20 s).
+    pub fn time_limit(mut self, limit: Duration) -> Self {
+        self.limit = limit;
+        self
+    }
+
     pub fn args<'a>(mut self, args: impl IntoIterator<Item = &'a str>) -> Self {
         self.args.extend(args.into_iter().map(str::to_owned));
         self
@@ -124,7 +132,7 @@ impl Run {
             let mut stdin = child.stdin.take().expect("stdin");
             stdin.write_all(text.as_bytes()).await.expect("write stdin");
         }
-        let output = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        let output = tokio::time::timeout(self.limit, child.wait_with_output())
             .await
             .expect("userplane finished in time")
             .expect("userplane output");
