@@ -170,38 +170,30 @@ pub async fn get_organization(ctx: Ctx, ids: Ids) -> Result<Response> {
 /// `POST .../access/organizations`: creates the organization (201); `name` and
 /// `auth_domain` are required; 409 if there already is one.
 pub async fn create_organization(ctx: Ctx, ids: Ids, body: Body) -> Result<Response> {
-    let caller = caller(&ctx, &ids, needs::ORGANIZATION_WRITE).await?;
-    let fields = organization_fields(body::object(&ctx.headers, body, false).await?, true)?;
-    let state = &ctx.state;
-    let setting = ops::put_setting(
-        &state.store,
-        &state.clock,
-        &caller.tenant,
-        ACCESS_ORGANIZATION,
-        true,
-        fields,
-        &caller.actor(),
-    )
-    .await?;
-    Ok(envelope::created(organization_view(&setting)))
+    Ok(envelope::created(write_organization(ctx, ids, body, true).await?))
 }
 
 /// `PUT .../access/organizations`: updates the fields given; 404 if there is none yet.
 pub async fn update_organization(ctx: Ctx, ids: Ids, body: Body) -> Result<Response> {
+    Ok(envelope::ok(write_organization(ctx, ids, body, false).await?))
+}
+
+/// Creates (`creating`) or updates the organization; returns its view.
+async fn write_organization(ctx: Ctx, ids: Ids, body: Body, creating: bool) -> Result<Value> {
     let caller = caller(&ctx, &ids, needs::ORGANIZATION_WRITE).await?;
-    let fields = organization_fields(body::object(&ctx.headers, body, false).await?, false)?;
+    let fields = organization_fields(body::object(&ctx.headers, body, false).await?, creating)?;
     let state = &ctx.state;
     let setting = ops::put_setting(
         &state.store,
         &state.clock,
         &caller.tenant,
         ACCESS_ORGANIZATION,
-        false,
+        creating,
         fields,
         &caller.actor(),
     )
     .await?;
-    Ok(envelope::ok(organization_view(&setting)))
+    Ok(organization_view(&setting))
 }
 
 // ---------------------------------------------------------------- users
