@@ -399,6 +399,17 @@ impl Playbook {
         let mut log = self.call_log();
         let result = if user.is_inactive() {
             Ok(Success::already_done("already inactive"))
+        } else if user.is_pending() {
+            // An open invitation is a way back in: withdraw it.
+            let mut url = zoom.url(&["users", &user.id]);
+            url.query_pairs_mut().append_pair("action", "disassociate");
+            if self.dry_run {
+                Ok(Success::planned("would withdraw the pending invitation", "DELETE", url))
+            } else {
+                zoom.withdraw_invitation(&user.id, &mut log)
+                    .await
+                    .map(|()| Success::done("pending invitation withdrawn: it can no longer be accepted"))
+            }
         } else if self.dry_run {
             Ok(Success::planned("would deactivate the user", "PUT", zoom.url(&["users", &user.id, "status"])))
         } else {

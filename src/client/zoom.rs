@@ -45,6 +45,12 @@ impl ZoomUser {
     pub fn is_inactive(&self) -> bool {
         self.status.as_deref() == Some("inactive")
     }
+
+    /// Whether the user was invited and has not joined yet (pending users cannot be
+    /// deactivated; their invitation is withdrawn instead).
+    pub fn is_pending(&self) -> bool {
+        self.status.as_deref() == Some("pending")
+    }
 }
 
 /// The `action` of `PUT /users/{userId}/status`.
@@ -189,6 +195,15 @@ impl ZoomClient {
         Ok(())
     }
 
+    /// `DELETE /users/{id}?action=disassociate`: withdraws a pending user's invitation
+    /// (Zoom's way to remove a user who has not joined yet), so it cannot be accepted later.
+    pub async fn withdraw_invitation(&self, user_id: &str, log: &mut CallLog) -> Result<(), ProviderError> {
+        let mut url = self.url(&["users", user_id]);
+        url.query_pairs_mut().append_pair("action", "disassociate");
+        self.call_at(Method::DELETE, url, RequestBody::None, log).await?;
+        Ok(())
+    }
+
     /// One API call with the app's bearer token; a 401 gets one new token and one more try.
     async fn call(
         &self,
@@ -197,7 +212,17 @@ impl ZoomClient {
         body: RequestBody,
         log: &mut CallLog,
     ) -> Result<Reply, ProviderError> {
-        let url = self.url(segments);
+        self.call_at(method, self.url(segments), body, log).await
+    }
+
+    /// [`Self::call`] for a complete URL (one with a query).
+    async fn call_at(
+        &self,
+        method: Method,
+        url: Url,
+        body: RequestBody,
+        log: &mut CallLog,
+    ) -> Result<Reply, ProviderError> {
         let mut token_renewed = false;
         loop {
             let token = self.bearer(log).await?;

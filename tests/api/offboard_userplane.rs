@@ -413,6 +413,28 @@ async fn a_person_known_to_one_provider_only_is_cut_there_and_skipped_at_the_oth
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_zoom_user_has_the_invitation_withdrawn() {
+    // Pat was invited and has not joined: a pending user cannot be deactivated, and an
+    // open invitation is a way back in, so offboarding withdraws it.
+    const PAT: &str = "pat@example.com";
+    let r = Rehearsal::start().await;
+
+    let plan = r.run("offboard").args([PAT, "--dry-run"]).output().await;
+    assert_exit(&plan, 0);
+    assert_eq!(plan.outcome(PAT, "zoom-deactivate"), "planned");
+    assert!(plan.line(PAT, "zoom-deactivate").contains("withdraw the pending invitation"), "{plan}");
+    assert_eq!(r.zoom_user(PAT).await["status"], "pending");
+
+    let output = r.run("offboard").args([PAT]).output().await;
+    assert_exit(&output, 0);
+    assert_eq!(output.outcome(PAT, "zoom-deactivate"), "done", "{output}");
+    let gone = r.app.http.get(r.app.url(&format!("/v2/users/{PAT}"))).bearer_auth(&r.zoom_token).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    let journal = r.app.journal(&r.zoom).await;
+    assert!(journal.iter().any(|e| e["action"] == "user.deleted" && e["detail"]["action"] == "disassociate"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_unknown_to_both_is_not_found_and_nothing_changes() {
     let r = Rehearsal::start().await;
     let marks = r.marks().await;
