@@ -10,7 +10,6 @@ use tokio::sync::oneshot;
 
 use crate::config::ServeConfig;
 use crate::demo;
-use crate::domain::document::TenantDocument;
 use crate::domain::{Clock, Error, ids, ops};
 use crate::limits::RateLimiter;
 use crate::store::Store;
@@ -134,13 +133,15 @@ async fn load_world(store: &Store, clock: &Clock, config: &ServeConfig) -> Resul
         let text = std::fs::read_to_string(path).map_err(|e| format!("world file {}: {e}", path.display()))?;
         #[derive(serde::Deserialize)]
         struct World {
-            tenants: Vec<TenantDocument>,
+            tenants: Vec<serde_json::Value>,
         }
         let world: World = serde_json::from_str(&text).map_err(|e| format!("world file {}: {e}", path.display()))?;
         let mut loaded = Vec::new();
-        for doc in world.tenants {
-            let account = doc.account_id().to_owned();
-            match ops::create_tenant(store, clock, doc).await {
+        for (i, doc) in world.tenants.into_iter().enumerate() {
+            let spec = crate::api::tenants::spec(doc)
+                .map_err(|e| format!("world file {}: tenants[{i}]: {e}", path.display()))?;
+            let account = spec.account_id.clone();
+            match ops::create_tenant(store, clock, spec).await {
                 Ok(_) => loaded.push((account, true)),
                 Err(Error::Conflict(_)) if ops::get_tenant(store, &account).await.is_ok() => {
                     loaded.push((account, false))

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use serde_json::json;
 
 use crate::app::Loaded;
-use crate::domain::document::TenantDocument;
 use crate::domain::{Clock, Result, ids, ops};
 use crate::store::Store;
 
@@ -30,7 +29,7 @@ pub struct DemoCredentials {
 /// Creates the demo tenants with fresh random secrets.
 pub async fn load(store: &Store, clock: &Clock) -> Result<DemoCredentials> {
     let zoom_client_secret = ids::new_secret("");
-    let zoom: TenantDocument = serde_json::from_value(json!({
+    let zoom = crate::api::tenants::spec(json!({
         "provider": "zoom",
         "account_id": ZOOM_ACCOUNT,
         "plan": "pro",
@@ -53,8 +52,7 @@ pub async fn load(store: &Store, clock: &Clock) -> Result<DemoCredentials> {
             {"email": "boardroom@example.com", "first_name": "Boardroom", "last_name": "", "type": 2, "zoom_room": true},
             {"email": "pat.pending@example.com", "first_name": "Pat", "last_name": "Pending", "type": 1, "status": "pending"}
         ]
-    }))
-    .map_err(|e| crate::domain::Error::Internal(e.to_string()))?;
+    }))?;
     ops::create_tenant(store, clock, zoom).await?;
     let cloudflare_api_token = load_cloudflare(store, clock).await?;
     Ok(DemoCredentials { zoom_client_secret, cloudflare_api_token })
@@ -64,7 +62,7 @@ pub async fn load(store: &Store, clock: &Clock) -> Result<DemoCredentials> {
 /// an Access organization, two applications, users with WARP devices.
 async fn load_cloudflare(store: &Store, clock: &Clock) -> Result<String> {
     let token = ids::new_secret("");
-    let cloudflare: TenantDocument = serde_json::from_value(json!({
+    let cloudflare = crate::api::tenants::spec(json!({
         "provider": "cloudflare",
         "account_id": CLOUDFLARE_ACCOUNT,
         "zones": [CLOUDFLARE_ZONE],
@@ -92,8 +90,7 @@ async fn load_cloudflare(store: &Store, clock: &Clock) -> Result<String> {
             {"user": "jdoe@example.com", "name": "jane-phone", "os": "ios"},
             {"user": "sam.smith@example.com", "name": "sam-desktop", "os": "windows"}
         ]
-    }))
-    .map_err(|e| crate::domain::Error::Internal(e.to_string()))?;
+    }))?;
     ops::create_tenant(store, clock, cloudflare).await?;
     Ok(token)
 }

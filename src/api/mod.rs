@@ -5,6 +5,7 @@
 pub mod body;
 pub mod cloudflare;
 pub mod control;
+pub mod tenants;
 pub mod zoom;
 
 use axum::http::{HeaderMap, header};

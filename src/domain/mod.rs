@@ -6,11 +6,11 @@
 //! status codes and bodies.
 
 pub mod clock;
-pub mod document;
 pub mod error;
 pub mod ids;
 pub mod model;
 pub mod ops;
+pub mod tenant;
 
 pub use clock::{Clock, Timestamp};
 pub use error::{Error, Result};

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use super::document::{TenantDocument, normalize_email};
 use super::ids;
+use super::tenant::{TenantSeed, TenantSpec};
 use super::{
     Actor, App, AuditRecord, Clock, Credential, CredentialKind, Delegation, Device, Error, InactiveReason, IssuedToken,
     NewPrincipal, Principal, Result, Status, Tenant, Timestamp, TokenKind, TokenState,
@@ -37,19 +37,18 @@ fn audit(
 
 // ---------------------------------------------------------------- tenants
 
-/// Creates a tenant from its document and seeds its world.
-pub async fn create_tenant(store: &Store, clock: &Clock, doc: TenantDocument) -> Result<Tenant> {
-    doc.validate()?;
+/// Creates a tenant and seeds its world (a dialect made the spec from its document).
+pub async fn create_tenant(store: &Store, clock: &Clock, spec: TenantSpec) -> Result<Tenant> {
     let now = clock.now(0);
     let tenant = Tenant {
-        account_id: doc.account_id().to_owned(),
-        provider: doc.provider(),
-        plan: doc.plan().to_owned(),
-        rate_limits: doc.rate_limits(),
+        account_id: spec.account_id,
+        provider: spec.provider,
+        plan: spec.plan,
+        rate_limits: spec.rate_limits,
         clock_offset_ms: 0,
         created_at: now,
     };
-    let document = doc.redacted();
+    let (document, seed_data) = (spec.document, spec.seed);
     let stored = tenant.clone();
     store
         .write(move |c| {
@@ -57,7 +56,7 @@ pub async fn create_tenant(store: &Store, clock: &Clock, doc: TenantDocument) ->
                 return Err(Error::Conflict(format!("tenant {} already exists", tenant.account_id)));
             }
             q::insert_tenant(c, &tenant, &document)?;
-            seed(c, &tenant, &document, now).map_err(credential_conflict)?;
+            seed(c, &tenant.account_id, &seed_data, now).map_err(credential_conflict)?;
             audit(c, &tenant.account_id, now, &Actor::admin(), "tenant.created", &tenant.account_id, json!({}))
         })
         .await?;
@@ -71,21 +70,20 @@ fn credential_conflict(err: Error) -> Error {
     }
 }
 
-/// Puts a tenant back to its document: every user, credential, session and setting as
-/// first created, the clock back to the wall clock.
-pub async fn reset_tenant(store: &Store, clock: &Clock, account_id: &str) -> Result<Tenant> {
+/// Puts a tenant back to its document (`seed` is what its dialect makes of the kept
+/// document): every user, credential and setting as first created, no sessions, the
+/// clock back to the wall clock.
+pub async fn reset_tenant(store: &Store, clock: &Clock, account_id: &str, seed_data: TenantSeed) -> Result<Tenant> {
     let (account_id, clock) = (account_id.to_owned(), *clock);
     store
         .write(move |c| {
             let mut tenant =
                 q::get_tenant_for_update(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
-            let document =
-                q::get_tenant_document(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
             let now = clock.now(0);
             q::clear_tenant_state(c, &account_id)?;
             tenant.clock_offset_ms = 0;
             q::set_clock_offset(c, &account_id, 0)?;
-            seed(c, &tenant, &document, now)?;
+            seed(c, &account_id, &seed_data, now)?;
             audit(c, &account_id, now, &Actor::admin(), "tenant.reset", &account_id, json!({}))?;
             Ok(tenant)
         })
@@ -114,7 +112,7 @@ pub async fn list_tenants(store: &Store) -> Result<Vec<Tenant>> {
 }
 
 /// A tenant's document (secrets as hashes), as created and as a reset restores it.
-pub async fn tenant_document(store: &Store, account_id: &str) -> Result<TenantDocument> {
+pub async fn tenant_document(store: &Store, account_id: &str) -> Result<Json> {
     let account_id = account_id.to_owned();
     store
         .read(move |c| q::get_tenant_document(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id)))
@@ -152,179 +150,25 @@ pub async fn journal(store: &Store, account_id: &str, after: i64, limit: i64) ->
         .await
 }
 
-/// Seeds a tenant's world from its (redacted) document.
-fn seed(c: &mut dyn Conn, tenant: &Tenant, document: &TenantDocument, now: Timestamp) -> Result<()> {
-    let account = tenant.account_id.as_str();
-    match document {
-        TenantDocument::Zoom(doc) => {
-            let mut ids_by_email = std::collections::HashMap::new();
-            for user in &doc.users {
-                let email = normalize_email(&user.email).unwrap_or_default();
-                let id = user.id.clone().unwrap_or_else(|| ids::zoom_id(&format!("{account}:{email}")));
-                let mut attributes = user.profile.clone();
-                attributes.insert("zoom_room".into(), json!(user.zoom_room));
-                attributes.insert("upcoming_events".into(), json!(user.upcoming_events));
-                attributes.entry("pmi").or_insert_with(|| json!(ids::pmi(&id)));
-                q::insert_principal(
-                    c,
-                    account,
-                    &NewPrincipal {
-                        id: id.clone(),
-                        email: email.clone(),
-                        first_name: user.first_name.clone(),
-                        last_name: user.last_name.clone(),
-                        license: user.user_type,
-                        role: user.role.clone(),
-                        status: Status::parse(&user.status).unwrap_or(Status::Active),
-                        attributes,
-                    },
-                    now,
-                )?;
-                ids_by_email.insert(email, id);
-            }
-            for user in &doc.users {
-                let principal = &ids_by_email[&normalize_email(&user.email).unwrap_or_default()];
-                for assistant in &user.assistants {
-                    let delegate = &ids_by_email[&normalize_email(assistant).unwrap_or_default()];
-                    let delegation = Delegation {
-                        principal: principal.clone(),
-                        delegate: delegate.clone(),
-                        can_manage_host_private_event: false,
-                        created_at: now,
-                    };
-                    q::insert_delegation(c, account, &delegation)?;
-                }
-            }
-            let account_owner = doc
-                .users
-                .iter()
-                .find(|u| u.role == "owner")
-                .and_then(|u| ids_by_email.get(&normalize_email(&u.email).unwrap_or_default()).cloned());
-            for app in &doc.apps {
-                let owner = match &app.owner {
-                    Some(email) => ids_by_email.get(&normalize_email(email).unwrap_or_default()).cloned(),
-                    None => account_owner.clone(),
-                };
-                q::insert_credential(
-                    c,
-                    &Credential {
-                        tenant: account.to_owned(),
-                        id: app.client_id.clone(),
-                        kind: CredentialKind::ZoomApp,
-                        lookup: app.client_id.clone(),
-                        secret_hash: app.client_secret_sha256.clone().unwrap_or_default(),
-                        grants: app.scopes.clone(),
-                        owner,
-                        status: "active".into(),
-                        created_at: now,
-                        expires_at: None,
-                    },
-                )?;
-            }
-        }
-        TenantDocument::Cloudflare(doc) => {
-            let mut ids_by_email = std::collections::HashMap::new();
-            for user in &doc.users {
-                let email = normalize_email(&user.email).unwrap_or_default();
-                let id = ids::uuid_from(&format!("{account}:user:{email}"));
-                let (first_name, last_name) = match user.name.split_once(' ') {
-                    Some((first, last)) => (first.to_owned(), last.to_owned()),
-                    None => (user.name.clone(), String::new()),
-                };
-                let mut attributes = Map::new();
-                attributes.insert("name".into(), json!(user.name));
-                q::insert_principal(
-                    c,
-                    account,
-                    &NewPrincipal {
-                        id: id.clone(),
-                        email: email.clone(),
-                        first_name,
-                        last_name,
-                        license: 1,
-                        role: "member".into(),
-                        status: Status::Active,
-                        attributes,
-                    },
-                    now,
-                )?;
-                ids_by_email.insert(email, id);
-            }
-            for (i, device) in doc.devices.iter().enumerate() {
-                let email = normalize_email(&device.user).unwrap_or_default();
-                q::insert_device(
-                    c,
-                    &Device {
-                        tenant: account.to_owned(),
-                        id: ids::uuid_from(&format!("{account}:registration:{i}:{email}:{}", device.name)),
-                        device_id: ids::uuid_from(&format!("{account}:device:{i}:{}", device.name)),
-                        principal: ids_by_email[&email].clone(),
-                        name: device.name.clone(),
-                        os: device.os.clone(),
-                        attributes: Map::new(),
-                        created_at: now,
-                        last_seen_at: None,
-                        revoked_at: None,
-                    },
-                )?;
-            }
-            for app in &doc.apps {
-                q::insert_app(
-                    c,
-                    &App {
-                        tenant: account.to_owned(),
-                        id: ids::uuid_from(&format!("{account}:app:{}", app.name)),
-                        name: app.name.clone(),
-                        domain: app.domain.clone(),
-                        aud: app.aud.clone().unwrap_or_else(|| ids::aud_from(&format!("{account}:aud:{}", app.name))),
-                        kind: app.app_type.clone().unwrap_or_else(|| "self_hosted".into()),
-                        created_at: now,
-                    },
-                )?;
-            }
-            if let Some(org) = &doc.organization {
-                q::put_setting(c, account, ACCESS_ORGANIZATION, org, now)?;
-            }
-            for (i, token) in doc.api_tokens.iter().enumerate() {
-                let hash = token.value_sha256.clone().unwrap_or_default();
-                q::insert_credential(
-                    c,
-                    &Credential {
-                        tenant: account.to_owned(),
-                        id: token.id.clone().unwrap_or_else(|| ids::hex_id(&format!("{account}:token:{i}:{hash}"))),
-                        kind: CredentialKind::CloudflareToken,
-                        lookup: hash.clone(),
-                        secret_hash: hash,
-                        grants: token.permissions.clone(),
-                        owner: None,
-                        status: token.status.clone(),
-                        created_at: now,
-                        expires_at: None,
-                    },
-                )?;
-            }
-            for key in &doc.global_keys {
-                let email = normalize_email(&key.email).unwrap_or_default();
-                let key_hash = key.key_sha256.clone().unwrap_or_default();
-                q::insert_credential(
-                    c,
-                    &Credential {
-                        tenant: account.to_owned(),
-                        id: ids::hex_id(&format!("{account}:global_key:{email}")),
-                        kind: CredentialKind::CloudflareGlobalKey,
-                        // Found by email and key together: a global key belongs to a person,
-                        // who may hold one in several accounts.
-                        lookup: global_key_lookup(&email, &key_hash),
-                        secret_hash: key_hash,
-                        grants: vec!["*".into()],
-                        owner: None,
-                        status: "active".into(),
-                        created_at: now,
-                        expires_at: None,
-                    },
-                )?;
-            }
-        }
+/// Stores a tenant's seed, every object stamped with the tenant and `now`.
+fn seed(c: &mut dyn Conn, account: &str, seed: &TenantSeed, now: Timestamp) -> Result<()> {
+    for principal in &seed.principals {
+        q::insert_principal(c, account, principal, now)?;
+    }
+    for delegation in &seed.delegations {
+        q::insert_delegation(c, account, &Delegation { created_at: now, ..delegation.clone() })?;
+    }
+    for credential in &seed.credentials {
+        q::insert_credential(c, &Credential { tenant: account.to_owned(), created_at: now, ..credential.clone() })?;
+    }
+    for app in &seed.apps {
+        q::insert_app(c, &App { tenant: account.to_owned(), created_at: now, ..app.clone() })?;
+    }
+    for device in &seed.devices {
+        q::insert_device(c, &Device { tenant: account.to_owned(), created_at: now, ..device.clone() })?;
+    }
+    for (name, document) in &seed.settings {
+        q::put_setting(c, account, name, document, now)?;
     }
     Ok(())
 }

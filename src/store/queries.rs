@@ -4,7 +4,6 @@
 use serde_json::{Map, Value as Json};
 
 use super::{Conn, Row, StoreError, Value};
-use crate::domain::document::TenantDocument;
 use crate::domain::{
     App, AuditRecord, Credential, CredentialKind, Delegation, Device, IssuedToken, NewPrincipal, Principal, Provider,
     Status, Tenant, Timestamp, TokenKind,
@@ -43,14 +42,14 @@ fn tenant_from(row: &Row) -> Result<Tenant> {
 }
 
 /// A tenant's (redacted) document: what it was created from, and what a reset restores.
-pub fn get_tenant_document(c: &mut dyn Conn, account_id: &str) -> Result<Option<TenantDocument>> {
+pub fn get_tenant_document(c: &mut dyn Conn, account_id: &str) -> Result<Option<Json>> {
     let rows = c.query("SELECT document FROM tenants WHERE account_id = $1", &[account_id.into()])?;
     rows.first()
         .map(|r| serde_json::from_str(&r.text(0)).map_err(|e| StoreError::other(format!("tenant document: {e}"))))
         .transpose()
 }
 
-pub fn insert_tenant(c: &mut dyn Conn, tenant: &Tenant, document: &TenantDocument) -> Result<()> {
+pub fn insert_tenant(c: &mut dyn Conn, tenant: &Tenant, document: &Json) -> Result<()> {
     c.execute(
         "INSERT INTO tenants (account_id, provider, plan, rate_limits, clock_offset_ms, document, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

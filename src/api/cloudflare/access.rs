@@ -17,8 +17,8 @@ use super::auth::{Caller, Schemes, authenticate, needs};
 use super::{CfError, Ctx, Ids, canonical_uuid, envelope};
 use crate::api::body;
 use crate::domain::clock::rfc3339;
-use crate::domain::document::normalize_email;
 use crate::domain::ops::{self, ACCESS_ORGANIZATION, RevokeAccess};
+use crate::domain::tenant::normalize_email;
 use crate::domain::{App, IssuedToken, Principal, Status, Timestamp, TokenKind};
 use crate::store::queries::{PrincipalFilter, Setting};
 

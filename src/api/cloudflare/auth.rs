@@ -19,7 +19,7 @@ use axum::http::header;
 use super::{Ctx, RATE_LIMIT, RATE_WINDOW_SECONDS, RateState, Scope};
 use crate::api::cloudflare::CfError;
 use crate::api::cloudflare::error::code;
-use crate::domain::document::{TenantDocument, normalize_email};
+use crate::domain::tenant::normalize_email;
 use crate::domain::{Actor, Credential, CredentialKind, Tenant, ids, ops};
 
 /// Which credentials an endpoint takes.
@@ -95,10 +95,10 @@ impl Caller {
     pub async fn authorize(&self, ctx: &Ctx, scope: &Scope) -> Result<(), CfError> {
         let allowed = match scope {
             Scope::Account(account) => self.tenant.account_id.eq_ignore_ascii_case(account),
-            Scope::Zone(zone) => match ops::tenant_document(&ctx.state.store, &self.tenant.account_id).await? {
-                TenantDocument::Cloudflare(doc) => doc.zones.iter().any(|z| z.eq_ignore_ascii_case(zone)),
-                TenantDocument::Zoom(_) => false,
-            },
+            Scope::Zone(zone) => {
+                let document = ops::tenant_document(&ctx.state.store, &self.tenant.account_id).await?;
+                super::tenant::zones(&document)?.iter().any(|z| z.eq_ignore_ascii_case(zone))
+            }
         };
         if allowed { Ok(()) } else { Err(CfError::unauthorized_resource()) }
     }

@@ -17,6 +17,7 @@ mod devices;
 mod envelope;
 mod error;
 mod params;
+pub mod tenant;
 mod tokens;
 
 pub use error::CfError;

@@ -13,7 +13,6 @@ use super::ControlError;
 use crate::api::body;
 use crate::app::AppState;
 use crate::domain::clock::rfc3339;
-use crate::domain::document::TenantDocument;
 use crate::domain::ops::{self, LoginKind};
 use crate::domain::{Tenant, TokenState, ids};
 
@@ -43,7 +42,7 @@ pub async fn method_not_allowed() -> ControlError {
     ControlError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
 }
 
-fn tenant_view(tenant: &Tenant, document: &TenantDocument) -> Value {
+fn tenant_view(tenant: &Tenant, document: &Value) -> Value {
     json!({
         "account_id": tenant.account_id,
         "provider": tenant.provider,
@@ -57,10 +56,9 @@ fn tenant_view(tenant: &Tenant, document: &TenantDocument) -> Value {
 
 pub async fn create_tenant(State(state): State<AppState>, body: Body) -> Result<Response> {
     let fields = body::lenient_object(body).await?;
-    let doc: TenantDocument = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| ControlError::invalid(format!("invalid tenant document: {e}")))?;
-    let document = doc.redacted();
-    let tenant = ops::create_tenant(&state.store, &state.clock, doc).await?;
+    let spec = crate::api::tenants::spec(Value::Object(fields))?;
+    let document = spec.document.clone();
+    let tenant = ops::create_tenant(&state.store, &state.clock, spec).await?;
     Ok((StatusCode::CREATED, Json(tenant_view(&tenant, &document))).into_response())
 }
 
@@ -84,8 +82,10 @@ pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<Str
 }
 
 pub async fn reset_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
-    let reset = ops::reset_tenant(&state.store, &state.clock, &tenant).await?;
+    let provider = ops::get_tenant(&state.store, &tenant).await?.provider;
     let document = ops::tenant_document(&state.store, &tenant).await?;
+    let seed = crate::api::tenants::seed_of(provider, &document)?;
+    let reset = ops::reset_tenant(&state.store, &state.clock, &tenant, seed).await?;
     Ok(Json(tenant_view(&reset, &document)))
 }
 

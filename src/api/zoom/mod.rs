@@ -8,6 +8,7 @@ mod error;
 mod oauth;
 mod operations;
 mod sessions;
+pub mod tenant;
 mod users;
 mod views;
 

@@ -14,7 +14,7 @@ use super::operations::{self as op, Label};
 use super::{ZoomError, query_params, views};
 use crate::api::body;
 use crate::app::AppState;
-use crate::domain::document::normalize_email;
+use crate::domain::tenant::normalize_email;
 use crate::domain::{NewPrincipal, Principal, Status, ids, ops};
 
 type Result<T> = std::result::Result<T, ZoomError>;

@@ -1,0 +1,286 @@
+//! The Cloudflare tenant document: an account, its zones, API tokens and global keys, the
+//! Access organization, apps, users and their devices, as the control plane and `--world`
+//! files take it, and what it seeds in the core.
+//!
+//! Secrets arrive in clear (`value`, `key`) and are kept only as their hashes
+//! (`value_sha256`, `key_sha256`). Ids derive from the account and natural keys, so a
+//! reset gives the same ids back.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::domain::ids::{self, hash_secret};
+use crate::domain::ops::{ACCESS_ORGANIZATION, global_key_lookup};
+use crate::domain::tenant::{RateLimits, TenantSeed, TenantSpec, normalize_email};
+use crate::domain::{App, Credential, CredentialKind, Device, Error, NewPrincipal, Provider, Result, Status};
+
+/// A Cloudflare account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CloudflareDocument {
+    pub account_id: String,
+    #[serde(default)]
+    pub rate_limits: RateLimits,
+    #[serde(default)]
+    pub zones: Vec<String>,
+    #[serde(default)]
+    pub api_tokens: Vec<CloudflareApiToken>,
+    #[serde(default)]
+    pub global_keys: Vec<CloudflareGlobalKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub apps: Vec<CloudflareApp>,
+    #[serde(default)]
+    pub users: Vec<CloudflareUser>,
+    #[serde(default)]
+    pub devices: Vec<CloudflareDevice>,
+}
+
+/// A Cloudflare API token with its permission groups.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CloudflareApiToken {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_sha256: Option<String>,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    #[serde(default = "default_status")]
+    pub status: String,
+}
+
+/// A legacy global API key (X-Auth-Email + X-Auth-Key).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CloudflareGlobalKey {
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_sha256: Option<String>,
+}
+
+/// An Access application.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CloudflareApp {
+    pub name: String,
+    #[serde(default)]
+    pub domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub app_type: Option<String>,
+}
+
+/// A Zero Trust user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CloudflareUser {
+    pub email: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A device enrolled in WARP by a user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CloudflareDevice {
+    pub user: String,
+    pub name: String,
+    #[serde(default)]
+    pub os: String,
+}
+
+fn default_status() -> String {
+    "active".to_owned()
+}
+
+/// Reads, validates and redacts a Cloudflare tenant document.
+pub fn spec(document: Value) -> Result<TenantSpec> {
+    let mut doc: CloudflareDocument = serde_json::from_value(document)
+        .map_err(|e| Error::Invalid { field: None, message: format!("invalid tenant document: {e}") })?;
+    validate_cloudflare(&doc)?;
+    for token in &mut doc.api_tokens {
+        if let Some(value) = token.value.take() {
+            token.value_sha256 = Some(hash_secret(&value));
+        }
+    }
+    for key in &mut doc.global_keys {
+        if let Some(value) = key.key.take() {
+            key.key_sha256 = Some(hash_secret(&value));
+        }
+    }
+    let seed = seed(&doc);
+    let mut document = serde_json::to_value(&doc).map_err(|e| Error::Internal(e.to_string()))?;
+    document["provider"] = json!("cloudflare");
+    Ok(TenantSpec {
+        account_id: doc.account_id.clone(),
+        provider: Provider::Cloudflare,
+        plan: "enterprise".to_owned(),
+        rate_limits: doc.rate_limits == RateLimits::On,
+        document,
+        seed,
+    })
+}
+
+/// The seed of a kept (redacted) document, for a reset.
+pub fn seed_of(document: &Value) -> Result<TenantSeed> {
+    Ok(seed(&parse_stored(document)?))
+}
+
+/// The zones of a kept document.
+pub fn zones(document: &Value) -> Result<Vec<String>> {
+    Ok(parse_stored(document)?.zones)
+}
+
+fn parse_stored(document: &Value) -> Result<CloudflareDocument> {
+    serde_json::from_value(document.clone()).map_err(|e| Error::Internal(format!("stored Cloudflare document: {e}")))
+}
+
+/// Users (uuid ids), their devices as registrations, apps with their aud, the
+/// organization as a setting, API tokens (found by hash) and global keys (found by email
+/// and key together) as credentials.
+fn seed(doc: &CloudflareDocument) -> TenantSeed {
+    let account = doc.account_id.as_str();
+    let now = 0;
+    let mut seed = TenantSeed::default();
+    let mut ids_by_email = std::collections::HashMap::new();
+    for user in &doc.users {
+        let email = normalize_email(&user.email).unwrap_or_default();
+        let id = ids::uuid_from(&format!("{account}:user:{email}"));
+        let (first_name, last_name) = match user.name.split_once(' ') {
+            Some((first, last)) => (first.to_owned(), last.to_owned()),
+            None => (user.name.clone(), String::new()),
+        };
+        let mut attributes = Map::new();
+        attributes.insert("name".into(), json!(user.name));
+        seed.principals.push(NewPrincipal {
+            id: id.clone(),
+            email: email.clone(),
+            first_name,
+            last_name,
+            license: 1,
+            role: "member".into(),
+            status: Status::Active,
+            attributes,
+        });
+        ids_by_email.insert(email, id);
+    }
+    for (i, device) in doc.devices.iter().enumerate() {
+        let email = normalize_email(&device.user).unwrap_or_default();
+        seed.devices.push(Device {
+            tenant: account.to_owned(),
+            id: ids::uuid_from(&format!("{account}:registration:{i}:{email}:{}", device.name)),
+            device_id: ids::uuid_from(&format!("{account}:device:{i}:{}", device.name)),
+            principal: ids_by_email[&email].clone(),
+            name: device.name.clone(),
+            os: device.os.clone(),
+            attributes: Map::new(),
+            created_at: now,
+            last_seen_at: None,
+            revoked_at: None,
+        });
+    }
+    for app in &doc.apps {
+        seed.apps.push(App {
+            tenant: account.to_owned(),
+            id: ids::uuid_from(&format!("{account}:app:{}", app.name)),
+            name: app.name.clone(),
+            domain: app.domain.clone(),
+            aud: app.aud.clone().unwrap_or_else(|| ids::aud_from(&format!("{account}:aud:{}", app.name))),
+            kind: app.app_type.clone().unwrap_or_else(|| "self_hosted".into()),
+            created_at: now,
+        });
+    }
+    if let Some(org) = &doc.organization {
+        seed.settings.push((ACCESS_ORGANIZATION.to_owned(), org.clone()));
+    }
+    for (i, token) in doc.api_tokens.iter().enumerate() {
+        let hash = token.value_sha256.clone().unwrap_or_default();
+        seed.credentials.push(Credential {
+            tenant: account.to_owned(),
+            id: token.id.clone().unwrap_or_else(|| ids::hex_id(&format!("{account}:token:{i}:{hash}"))),
+            kind: CredentialKind::CloudflareToken,
+            lookup: hash.clone(),
+            secret_hash: hash,
+            grants: token.permissions.clone(),
+            owner: None,
+            status: token.status.clone(),
+            created_at: now,
+            expires_at: None,
+        });
+    }
+    for key in &doc.global_keys {
+        let email = normalize_email(&key.email).unwrap_or_default();
+        let key_hash = key.key_sha256.clone().unwrap_or_default();
+        seed.credentials.push(Credential {
+            tenant: account.to_owned(),
+            id: ids::hex_id(&format!("{account}:global_key:{email}")),
+            kind: CredentialKind::CloudflareGlobalKey,
+            // Found by email and key together: a global key belongs to a person,
+            // who may hold one in several accounts.
+            lookup: global_key_lookup(&email, &key_hash),
+            secret_hash: key_hash,
+            grants: vec!["*".into()],
+            owner: None,
+            status: "active".into(),
+            created_at: now,
+            expires_at: None,
+        });
+    }
+    seed
+}
+
+fn is_cloudflare_id(id: &str) -> bool {
+    id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn validate_cloudflare(doc: &CloudflareDocument) -> Result<()> {
+    if !is_cloudflare_id(&doc.account_id) {
+        return Err(Error::invalid("account_id", "account_id must be 32 hex characters"));
+    }
+    for (i, zone) in doc.zones.iter().enumerate() {
+        if !is_cloudflare_id(zone) {
+            return Err(Error::invalid(format!("zones[{i}]"), "zone ids are 32 hex characters"));
+        }
+    }
+    for (i, token) in doc.api_tokens.iter().enumerate() {
+        if token.value.as_deref().is_none_or(str::is_empty) && token.value_sha256.is_none() {
+            return Err(Error::invalid(format!("api_tokens[{i}].value"), "value is required"));
+        }
+        if !["active", "disabled", "expired"].contains(&token.status.as_str()) {
+            return Err(Error::invalid(
+                format!("api_tokens[{i}].status"),
+                "status must be active, disabled or expired",
+            ));
+        }
+    }
+    for (i, key) in doc.global_keys.iter().enumerate() {
+        if normalize_email(&key.email).is_none() {
+            return Err(Error::invalid(format!("global_keys[{i}].email"), "invalid email address"));
+        }
+        if key.key.as_deref().is_none_or(str::is_empty) && key.key_sha256.is_none() {
+            return Err(Error::invalid(format!("global_keys[{i}].key"), "key is required"));
+        }
+    }
+    let mut emails = std::collections::HashSet::new();
+    for (i, user) in doc.users.iter().enumerate() {
+        let email = normalize_email(&user.email)
+            .ok_or_else(|| Error::invalid(format!("users[{i}].email"), "invalid email address"))?;
+        if !emails.insert(email) {
+            return Err(Error::invalid(format!("users[{i}].email"), "duplicate email address"));
+        }
+    }
+    for (i, device) in doc.devices.iter().enumerate() {
+        let known = normalize_email(&device.user).is_some_and(|u| emails.contains(&u));
+        if !known {
+            return Err(Error::invalid(format!("devices[{i}].user"), format!("unknown user {}", device.user)));
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    for (i, app) in doc.apps.iter().enumerate() {
+        if app.name.is_empty() || !names.insert(app.name.clone()) {
+            return Err(Error::invalid(format!("apps[{i}].name"), "app names must be present and unique"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! Tenant documents, by provider: each dialect reads its own (`api/<provider>/tenant.rs`)
+//! and hands the core a provider-neutral spec. A new provider adds one arm here.
+
+use serde_json::Value;
+
+use crate::domain::tenant::{TenantSeed, TenantSpec};
+use crate::domain::{Error, Provider, Result};
+
+/// Reads a tenant document (`{"provider": "zoom" | "cloudflare", ...}`): validated, its
+/// secrets replaced by their hashes.
+pub fn spec(document: Value) -> Result<TenantSpec> {
+    let provider = document.get("provider").and_then(Value::as_str).map(str::to_owned);
+    match provider.as_deref().and_then(Provider::parse) {
+        Some(Provider::Zoom) => super::zoom::tenant::spec(document),
+        Some(Provider::Cloudflare) => super::cloudflare::tenant::spec(document),
+        None => Err(Error::Invalid {
+            field: None,
+            message: format!("invalid tenant document: provider must be \"zoom\" or \"cloudflare\", not {provider:?}"),
+        }),
+    }
+}
+
+/// What a kept tenant document seeds, for a reset.
+pub fn seed_of(provider: Provider, document: &Value) -> Result<TenantSeed> {
+    match provider {
+        Provider::Zoom => super::zoom::tenant::seed_of(document),
+        Provider::Cloudflare => super::cloudflare::tenant::seed_of(document),
+    }
+}
