@@ -289,8 +289,7 @@ pub async fn introspect(store: &Store, clock: &Clock, secret: &str) -> Result<Op
 }
 
 fn introspect_in(c: &mut dyn Conn, clock: &Clock, hash: &str) -> Result<Option<Introspection>> {
-    let Some(token) = q::find_token(c, hash)? else { return Ok(None) };
-    let Some(tenant) = q::get_tenant(c, &token.tenant)? else { return Ok(None) };
+    let Some((token, tenant, credential_alive)) = q::find_token_in_context(c, hash)? else { return Ok(None) };
     let now = tenant.now(clock);
     let governed_by_user = token.kind.bound_to_sessions() || token.kind == TokenKind::Warp;
     let principal = match &token.principal {
@@ -302,11 +301,8 @@ fn introspect_in(c: &mut dyn Conn, clock: &Clock, hash: &str) -> Result<Option<I
     if token.expires_at <= now {
         causes.push((token.expires_at, InactiveReason::Expired));
     }
-    if let Some(cred_id) = &token.credential {
-        let alive = q::get_credential_by_id(c, &token.tenant, cred_id)?.is_some_and(|cred| cred.status == "active");
-        if !alive {
-            causes.push((now, InactiveReason::CredentialRevoked));
-        }
+    if credential_alive == Some(false) {
+        causes.push((now, InactiveReason::CredentialRevoked));
     }
     // An app's token names its owner only to resolve `me`; the owner's sessions don't govern it.
     if token.principal.is_some() && governed_by_user {

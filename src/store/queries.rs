@@ -30,14 +30,19 @@ fn json_list(text: &str) -> Vec<String> {
 const TENANT_COLUMNS: &str = "account_id, provider, plan, rate_limits, clock_offset_ms, created_at";
 
 fn tenant_from(row: &Row) -> Result<Tenant> {
-    let provider = Provider::parse(&row.text(1)).ok_or_else(|| StoreError::other("unknown provider"))?;
+    tenant_at(row, 0)
+}
+
+/// A tenant from [`TENANT_COLUMNS`] starting at column `at` (for joins).
+fn tenant_at(row: &Row, at: usize) -> Result<Tenant> {
+    let provider = Provider::parse(&row.text(at + 1)).ok_or_else(|| StoreError::other("unknown provider"))?;
     Ok(Tenant {
-        account_id: row.text(0),
+        account_id: row.text(at),
         provider,
-        plan: row.text(2),
-        rate_limits: row.bool(3),
-        clock_offset_ms: row.int(4),
-        created_at: row.int(5),
+        plan: row.text(at + 2),
+        rate_limits: row.bool(at + 3),
+        clock_offset_ms: row.int(at + 4),
+        created_at: row.int(at + 5),
     })
 }
 
@@ -424,6 +429,25 @@ pub fn insert_token(c: &mut dyn Conn, token: &IssuedToken) -> Result<()> {
         ],
     )?;
     Ok(())
+}
+
+/// A token with its tenant and, if a credential issued it, whether that credential is
+/// still active: what every authenticated request needs, in one query.
+pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<(IssuedToken, Tenant, Option<bool>)>> {
+    let rows = c.query(
+        "SELECT t.hash, t.tenant, t.kind, t.principal, t.credential, t.grants, t.epoch, t.issued_at, t.expires_at,
+                t.subject, t.nonce,
+                n.account_id, n.provider, n.plan, n.rate_limits, n.clock_offset_ms, n.created_at,
+                CASE WHEN t.credential IS NULL THEN NULL WHEN c.status = 'active' THEN 1 ELSE 0 END
+         FROM tokens t
+         JOIN tenants n ON n.account_id = t.tenant
+         LEFT JOIN credentials c ON c.tenant = t.tenant AND c.id = t.credential
+         WHERE t.hash = $1",
+        &[hash.into()],
+    )?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let credential_alive = row.opt_int(17).map(|alive| alive != 0);
+    Ok(Some((token_from(row)?, tenant_at(row, 11)?, credential_alive)))
 }
 
 pub fn find_token(c: &mut dyn Conn, hash: &str) -> Result<Option<IssuedToken>> {

@@ -129,6 +129,11 @@ impl SqliteStore {
 /// WAL frames (pages) beyond which the checkpointer also truncates the WAL: 64 MiB.
 const WAL_TRUNCATE_FRAMES: i64 = 16_384;
 
+/// Runs one of the writer's fixed statements, prepared once and cached.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// Checkpoints the WAL every half second without blocking writers or readers (PASSIVE),
 /// until the store is dropped. Under a steady stream of writes a passive checkpoint never
 /// finds the WAL idle, so it would never restart and grow without bound: past
@@ -160,7 +165,7 @@ fn run_writer(conn: Connection, queue: mpsc::Receiver<Job>) {
             }
         }
         let mut completions = Vec::with_capacity(batch.len());
-        let begun = conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| Error::from(store_err(e)));
+        let begun = run(&conn, "BEGIN IMMEDIATE").map_err(|e| Error::from(store_err(e)));
         if let Err(err) = begun {
             tracing::error!(cause = %err, "sqlite: cannot begin a write transaction");
             // Each job is still answered: run none, fail all.
@@ -170,24 +175,27 @@ fn run_writer(conn: Connection, queue: mpsc::Receiver<Job>) {
             continue;
         }
         for job in batch {
-            if conn.execute_batch("SAVEPOINT job").is_err() {
+            if run(&conn, "SAVEPOINT job").is_err() {
                 continue;
             }
             let ran = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut SqliteConn(&conn))));
             match ran {
                 Ok(completion) => {
-                    let undo = if completion.ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-                    let _ = conn.execute_batch(undo);
+                    if !completion.ok {
+                        let _ = run(&conn, "ROLLBACK TO job");
+                    }
+                    let _ = run(&conn, "RELEASE job");
                     completions.push(completion);
                 }
                 Err(_) => {
                     // The job's reply channel was dropped with it: its caller gets an error.
                     tracing::error!("sqlite: a write panicked; rolled back alone");
-                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    let _ = run(&conn, "ROLLBACK TO job");
+                    let _ = run(&conn, "RELEASE job");
                 }
             }
         }
-        let committed = conn.execute_batch("COMMIT").map_err(|e| Error::from(store_err(e)));
+        let committed = run(&conn, "COMMIT").map_err(|e| Error::from(store_err(e)));
         let commit_error = match committed {
             Ok(()) => None,
             Err(err) => {

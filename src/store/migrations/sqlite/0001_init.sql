@@ -7,7 +7,7 @@ CREATE TABLE tenants (
     clock_offset_ms INTEGER NOT NULL DEFAULT 0,
     document        TEXT NOT NULL,
     created_at      INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 
 -- Principals: the users who hold sessions
 CREATE TABLE principals (
@@ -30,7 +30,7 @@ CREATE TABLE principals (
     last_login_at           INTEGER,
     PRIMARY KEY (tenant, id),
     UNIQUE (tenant, email)
-);
+) WITHOUT ROWID;
 
 -- Credentials API callers authenticate with, secrets only as hashes
 CREATE TABLE credentials (
@@ -45,7 +45,7 @@ CREATE TABLE credentials (
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER,
     PRIMARY KEY (tenant, id)
-);
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX credentials_lookup ON credentials (kind, lookup);
 
 -- Every bearer token userplane issues, by hash
@@ -61,7 +61,7 @@ CREATE TABLE tokens (
     expires_at INTEGER NOT NULL,
     subject    TEXT,
     nonce      TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX tokens_principal ON tokens (tenant, principal, kind);
 
 -- Delegations: delegate acts for principal (Zoom assistants and schedulers)
@@ -72,7 +72,7 @@ CREATE TABLE delegations (
     can_manage_host_private_event INTEGER NOT NULL,
     created_at                    INTEGER NOT NULL,
     PRIMARY KEY (tenant, principal, delegate)
-);
+) WITHOUT ROWID;
 CREATE INDEX delegations_delegate ON delegations (tenant, delegate);
 
 -- Device registrations (WARP)
@@ -88,7 +88,7 @@ CREATE TABLE devices (
     last_seen_at INTEGER,
     revoked_at   INTEGER,
     PRIMARY KEY (tenant, id)
-);
+) WITHOUT ROWID;
 CREATE INDEX devices_principal ON devices (tenant, principal);
 
 -- Applications users log in to (Access apps)
@@ -101,7 +101,7 @@ CREATE TABLE apps (
     kind       TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     PRIMARY KEY (tenant, id)
-);
+) WITHOUT ROWID;
 
 -- Provider-specific singleton settings of a tenant (the Access organization)
 CREATE TABLE settings (
@@ -111,7 +111,7 @@ CREATE TABLE settings (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (tenant, name)
-);
+) WITHOUT ROWID;
 
 -- Each revocation of a principal's sessions: the epoch it started and why, so that
 -- introspection can say exactly when and why a given token died
@@ -123,7 +123,7 @@ CREATE TABLE revocations (
     at        INTEGER NOT NULL,
     reason    TEXT NOT NULL,
     PRIMARY KEY (tenant, principal, scope, epoch)
-);
+) WITHOUT ROWID;
 
 -- The audit journal, written in the transaction of each change
 CREATE TABLE audit (
