@@ -1,7 +1,7 @@
 //! The load benchmark: starts the real `userplane` binary (release) on an SQLite file
 //! (or on `--database-url`), loads the seed calls and `GET /v2/users/{userId}` at 16
 //! connections, and reports each one's throughput and latency as a ratio of the null
-//! route (`GET /_userplane/health`) measured in the same run; plus start-up time, RSS
+//! route (`GET /_userplane/health`) measured in the same run, just before it; plus start-up time, RSS
 //! idle and under load, and the time to create and reset a tenant.
 //!
 //! Run: `cargo bench --bench load` (options after `--`: `--seconds N`, `--connections N`,
@@ -105,6 +105,9 @@ type MakeRequest = Arc<dyn Fn(&Client, &str, usize, u64) -> reqwest::RequestBuil
 
 struct Result {
     name: &'static str,
+    /// The null route's throughput measured just before this route (the machine is
+    /// shared and drifts: each ratio is against its neighbour, not the run's first).
+    null_rps: f64,
     requests: u64,
     errors: u64,
     seconds: f64,
@@ -118,6 +121,7 @@ impl Result {
     }
 }
 
+/// Loads one route (after the null route, for its ratio) if `--only` selects it.
 async fn load(
     name: &'static str,
     bases: &[String],
@@ -125,10 +129,30 @@ async fn load(
     expected: u16,
     make: MakeRequest,
 ) -> Option<Result> {
-    let selected = name.contains("null route") || opts.only.as_ref().is_none_or(|only| name.contains(only.as_str()));
-    if !selected {
+    let null_route = name.contains("null route");
+    if !null_route && opts.only.as_ref().is_some_and(|only| !name.contains(only.as_str())) {
         return None;
     }
+    let null_rps = if null_route {
+        None
+    } else {
+        let health: MakeRequest = Arc::new(|c, base, _, _| c.get(format!("{base}/_userplane/health")));
+        let seconds = (opts.seconds / 2).max(1);
+        Some(measure("null", bases, opts, seconds, 200, health).await.rps())
+    };
+    let mut result = measure(name, bases, opts, opts.seconds, expected, make).await;
+    result.null_rps = null_rps.unwrap_or_else(|| result.rps());
+    Some(result)
+}
+
+async fn measure(
+    name: &'static str,
+    bases: &[String],
+    opts: &Options,
+    seconds: u64,
+    expected: u16,
+    make: MakeRequest,
+) -> Result {
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
@@ -160,7 +184,7 @@ async fn load(
         }));
     }
     let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(opts.seconds)).await;
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
     stop.store(true, Ordering::Relaxed);
     let mut all: Vec<u32> = Vec::new();
     for worker in workers {
@@ -172,14 +196,15 @@ async fn load(
         all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0) as f64
             / 1000.0
     };
-    Some(Result {
+    Result {
         name,
+        null_rps: 0.0,
         requests: all.len() as u64,
         errors: errors.load(Ordering::Relaxed),
         seconds,
         p50_ms: pick(0.50),
         p99_ms: pick(0.99),
-    })
+    }
 }
 
 fn zoom_world(account: &str, users: usize) -> Value {
@@ -342,7 +367,6 @@ async fn main() {
     results.extend(load("POST .../access/organizations/revoke_user", &bases, &opts, 200, revoke_user).await);
 
     sampler.abort();
-    let null_rps = results[0].rps();
     println!();
     println!(
         "userplane load benchmark: {backend}, {} node(s), {} connections, {} s per route, {} cores",
@@ -351,13 +375,14 @@ async fn main() {
         opts.seconds,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
+    println!("(each ratio is against the null route measured just before that route)");
     println!("{:<42} {:>10} {:>8} {:>9} {:>9} {:>8}", "route", "req/s", "ratio", "p50 ms", "p99 ms", "errors");
     for r in &results {
         println!(
             "{:<42} {:>10.0} {:>7.0}% {:>9.2} {:>9.2} {:>8}",
             r.name,
             r.rps(),
-            100.0 * r.rps() / null_rps,
+            100.0 * r.rps() / r.null_rps,
             r.p50_ms,
             r.p99_ms,
             r.errors
