@@ -1,7 +1,9 @@
 //! Tenant documents, by provider: each dialect reads its own (`api/<provider>/tenant.rs`)
 //! and hands the core a provider-neutral spec. A new provider adds one arm here.
 
-use serde_json::Value;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
 use crate::domain::tenant::{TenantSeed, TenantSpec};
 use crate::domain::{Error, Provider, Result};
@@ -26,4 +28,22 @@ pub fn seed_of(provider: Provider, document: &Value) -> Result<TenantSeed> {
         Provider::Zoom => super::zoom::tenant::seed_of(document),
         Provider::Cloudflare => super::cloudflare::tenant::seed_of(document),
     }
+}
+
+/// A dialect's document type read from a request: a shape error is the client's (400).
+pub fn parse<D: DeserializeOwned>(document: Value) -> Result<D> {
+    serde_json::from_value(document)
+        .map_err(|e| Error::Invalid { field: None, message: format!("invalid tenant document: {e}") })
+}
+
+/// A dialect's document type read back from the store: a shape error is ours.
+pub fn parse_stored<D: DeserializeOwned>(document: &Value) -> Result<D> {
+    D::deserialize(document).map_err(|e| Error::Internal(format!("stored tenant document: {e}")))
+}
+
+/// The document to keep (secrets already hashed), tagged with its provider.
+pub fn kept<D: Serialize>(doc: &D, provider: Provider) -> Result<Value> {
+    let mut document = serde_json::to_value(doc).map_err(|e| Error::Internal(e.to_string()))?;
+    document["provider"] = json!(provider.as_str());
+    Ok(document)
 }

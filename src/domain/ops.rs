@@ -20,9 +20,6 @@ pub mod ttl {
     pub const WARP: i64 = 24 * 3_600_000;
 }
 
-/// The name of the settings document holding a Cloudflare Access organization.
-pub const ACCESS_ORGANIZATION: &str = "access_organization";
-
 fn audit(
     c: &mut dyn Conn,
     tenant: &str,
@@ -171,11 +168,6 @@ fn seed(c: &mut dyn Conn, account: &str, seed: &TenantSeed, now: Timestamp) -> R
         q::put_setting(c, account, name, document, now)?;
     }
     Ok(())
-}
-
-/// The lookup key of a global API key: its email and the key's hash, hashed together.
-pub fn global_key_lookup(email: &str, key_hash: &str) -> String {
-    ids::hash_secret(&format!("{}:{key_hash}", email.to_ascii_lowercase()))
 }
 
 // ---------------------------------------------------------------- credentials and tokens
@@ -973,7 +965,7 @@ pub async fn failed_logins(store: &Store, tenant: &str, principal: &str, limit: 
 
 // ---------------------------------------------------------------- settings documents
 
-/// A tenant's named settings document (e.g. [`ACCESS_ORGANIZATION`]), if it has one.
+/// A tenant's named settings document (e.g. a Cloudflare Access organization), if it has one.
 pub async fn get_setting(store: &Store, tenant: &str, name: &str) -> Result<Option<q::Setting>> {
     let (tenant, name) = (tenant.to_owned(), name.to_owned());
     store.read(move |c| Ok(q::get_setting(c, &tenant, &name)?)).await

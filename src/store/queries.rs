@@ -370,25 +370,6 @@ pub fn find_credential(c: &mut dyn Conn, kind: CredentialKind, lookup: &str) -> 
     rows.first().map(credential_from).transpose()
 }
 
-pub fn get_credential_by_id(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<Option<Credential>> {
-    let rows = c.query(
-        &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE tenant = $1 AND id = $2"),
-        &[tenant.into(), id.into()],
-    )?;
-    rows.first().map(credential_from).transpose()
-}
-
-/// Every credential of one kind in a tenant.
-pub fn list_credentials(c: &mut dyn Conn, tenant: &str, kind: CredentialKind) -> Result<Vec<Credential>> {
-    let rows = c.query(
-        &format!(
-            "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE tenant = $1 AND kind = $2 ORDER BY created_at, id"
-        ),
-        &[tenant.into(), kind.as_str().into()],
-    )?;
-    rows.iter().map(credential_from).collect()
-}
-
 // ---------------------------------------------------------------- tokens
 
 const TOKEN_COLUMNS: &str =
@@ -448,11 +429,6 @@ pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<(Iss
     let Some(row) = rows.first() else { return Ok(None) };
     let credential_alive = row.opt_int(17).map(|alive| alive != 0);
     Ok(Some((token_from(row)?, tenant_at(row, 11)?, credential_alive)))
-}
-
-pub fn find_token(c: &mut dyn Conn, hash: &str) -> Result<Option<IssuedToken>> {
-    let rows = c.query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"), &[hash.into()])?;
-    rows.first().map(token_from).transpose()
 }
 
 /// A principal's tokens of one kind issued under `epoch` that have not expired.
@@ -607,23 +583,6 @@ pub fn get_device(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<Option<Dev
         &[tenant.into(), id.into()],
     )?;
     Ok(rows.first().map(device_from))
-}
-
-/// Sets (or, with `None`, clears) a registration's revocation time.
-pub fn set_device_revoked(c: &mut dyn Conn, tenant: &str, id: &str, at: Option<Timestamp>) -> Result<bool> {
-    let changed = c.execute(
-        "UPDATE devices SET revoked_at = $1 WHERE tenant = $2 AND id = $3",
-        &[at.into(), tenant.into(), id.into()],
-    )?;
-    Ok(changed > 0)
-}
-
-/// Revokes every live registration of a principal; returns how many.
-pub fn revoke_principal_devices(c: &mut dyn Conn, tenant: &str, principal: &str, at: Timestamp) -> Result<u64> {
-    c.execute(
-        "UPDATE devices SET revoked_at = $1 WHERE tenant = $2 AND principal = $3 AND revoked_at IS NULL",
-        &[at.into(), tenant.into(), principal.into()],
-    )
 }
 
 pub fn touch_device(c: &mut dyn Conn, tenant: &str, id: &str, at: Timestamp) -> Result<()> {

@@ -14,10 +14,11 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, Schemes, authenticate, needs};
+use super::tenant::ACCESS_ORGANIZATION;
 use super::{CfError, Ctx, Ids, canonical_uuid, envelope};
 use crate::api::body;
 use crate::domain::clock::rfc3339;
-use crate::domain::ops::{self, ACCESS_ORGANIZATION, RevokeAccess};
+use crate::domain::ops::{self, RevokeAccess};
 use crate::domain::tenant::normalize_email;
 use crate::domain::{App, IssuedToken, Principal, Status, Timestamp, TokenKind};
 use crate::store::queries::{PrincipalFilter, Setting};

@@ -133,7 +133,7 @@ pub async fn authenticate(ctx: &Ctx, schemes: Schemes) -> Result<Caller, CfError
         if schemes != Schemes::TokenOrKey {
             return Err(CfError::scheme_not_accepted());
         }
-        let lookup = ops::global_key_lookup(&email, &ids::hash_secret(key));
+        let lookup = super::tenant::global_key_lookup(&email, &ids::hash_secret(key));
         ops::find_credential(store, CredentialKind::CloudflareGlobalKey, &lookup)
             .await?
             .ok_or_else(CfError::unknown_key)?

@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::api::tenants;
 use crate::domain::ids::{self, hash_secret};
-use crate::domain::ops::{ACCESS_ORGANIZATION, global_key_lookup};
 use crate::domain::tenant::{RateLimits, TenantSeed, TenantSpec, normalize_email};
 use crate::domain::{App, Credential, CredentialKind, Device, Error, NewPrincipal, Provider, Result, Status};
 
@@ -94,10 +94,18 @@ fn default_status() -> String {
     "active".to_owned()
 }
 
+/// The name of the settings document holding the Access organization.
+pub const ACCESS_ORGANIZATION: &str = "access_organization";
+
+/// The lookup key of a global API key: its email and the key's hash, hashed together
+/// (a global key belongs to a person, who may hold one in several accounts).
+pub fn global_key_lookup(email: &str, key_hash: &str) -> String {
+    ids::hash_secret(&format!("{}:{key_hash}", email.to_ascii_lowercase()))
+}
+
 /// Reads, validates and redacts a Cloudflare tenant document.
 pub fn spec(document: Value) -> Result<TenantSpec> {
-    let mut doc: CloudflareDocument = serde_json::from_value(document)
-        .map_err(|e| Error::Invalid { field: None, message: format!("invalid tenant document: {e}") })?;
+    let mut doc: CloudflareDocument = tenants::parse(document)?;
     validate_cloudflare(&doc)?;
     for token in &mut doc.api_tokens {
         if let Some(value) = token.value.take() {
@@ -110,8 +118,7 @@ pub fn spec(document: Value) -> Result<TenantSpec> {
         }
     }
     let seed = seed(&doc);
-    let mut document = serde_json::to_value(&doc).map_err(|e| Error::Internal(e.to_string()))?;
-    document["provider"] = json!("cloudflare");
+    let document = tenants::kept(&doc, Provider::Cloudflare)?;
     Ok(TenantSpec {
         account_id: doc.account_id.clone(),
         provider: Provider::Cloudflare,
@@ -124,16 +131,12 @@ pub fn spec(document: Value) -> Result<TenantSpec> {
 
 /// The seed of a kept (redacted) document, for a reset.
 pub fn seed_of(document: &Value) -> Result<TenantSeed> {
-    Ok(seed(&parse_stored(document)?))
+    Ok(seed(&tenants::parse_stored::<CloudflareDocument>(document)?))
 }
 
 /// The zones of a kept document.
 pub fn zones(document: &Value) -> Result<Vec<String>> {
-    Ok(parse_stored(document)?.zones)
-}
-
-fn parse_stored(document: &Value) -> Result<CloudflareDocument> {
-    serde_json::from_value(document.clone()).map_err(|e| Error::Internal(format!("stored Cloudflare document: {e}")))
+    Ok(tenants::parse_stored::<CloudflareDocument>(document)?.zones)
 }
 
 /// Users (uuid ids), their devices as registrations, apps with their aud, the
@@ -141,7 +144,6 @@ fn parse_stored(document: &Value) -> Result<CloudflareDocument> {
 /// and key together) as credentials.
 fn seed(doc: &CloudflareDocument) -> TenantSeed {
     let account = doc.account_id.as_str();
-    let now = 0;
     let mut seed = TenantSeed::default();
     let mut ids_by_email = std::collections::HashMap::new();
     for user in &doc.users {
@@ -175,7 +177,7 @@ fn seed(doc: &CloudflareDocument) -> TenantSeed {
             name: device.name.clone(),
             os: device.os.clone(),
             attributes: Map::new(),
-            created_at: now,
+            created_at: 0, // stamped when the seed is stored
             last_seen_at: None,
             revoked_at: None,
         });
@@ -188,7 +190,7 @@ fn seed(doc: &CloudflareDocument) -> TenantSeed {
             domain: app.domain.clone(),
             aud: app.aud.clone().unwrap_or_else(|| ids::aud_from(&format!("{account}:aud:{}", app.name))),
             kind: app.app_type.clone().unwrap_or_else(|| "self_hosted".into()),
-            created_at: now,
+            created_at: 0, // stamped when the seed is stored
         });
     }
     if let Some(org) = &doc.organization {
@@ -205,7 +207,7 @@ fn seed(doc: &CloudflareDocument) -> TenantSeed {
             grants: token.permissions.clone(),
             owner: None,
             status: token.status.clone(),
-            created_at: now,
+            created_at: 0, // stamped when the seed is stored
             expires_at: None,
         });
     }
@@ -223,7 +225,7 @@ fn seed(doc: &CloudflareDocument) -> TenantSeed {
             grants: vec!["*".into()],
             owner: None,
             status: "active".into(),
-            created_at: now,
+            created_at: 0, // stamped when the seed is stored
             expires_at: None,
         });
     }

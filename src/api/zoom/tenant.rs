@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::api::tenants;
 use crate::domain::ids::{self, hash_secret};
 use crate::domain::tenant::{RateLimits, TenantSeed, TenantSpec, normalize_email};
 use crate::domain::{Credential, CredentialKind, Delegation, Error, NewPrincipal, Provider, Result, Status};
@@ -85,8 +86,7 @@ fn default_status() -> String {
 
 /// Reads, validates and redacts a Zoom tenant document.
 pub fn spec(document: Value) -> Result<TenantSpec> {
-    let mut doc: ZoomDocument = serde_json::from_value(document)
-        .map_err(|e| Error::Invalid { field: None, message: format!("invalid tenant document: {e}") })?;
+    let mut doc: ZoomDocument = tenants::parse(document)?;
     validate_zoom(&doc)?;
     for app in &mut doc.apps {
         if let Some(secret) = app.client_secret.take() {
@@ -94,8 +94,7 @@ pub fn spec(document: Value) -> Result<TenantSpec> {
         }
     }
     let seed = seed(&doc);
-    let mut document = serde_json::to_value(&doc).map_err(|e| Error::Internal(e.to_string()))?;
-    document["provider"] = json!("zoom");
+    let document = tenants::kept(&doc, Provider::Zoom)?;
     Ok(TenantSpec {
         account_id: doc.account_id.clone(),
         provider: Provider::Zoom,
@@ -108,16 +107,13 @@ pub fn spec(document: Value) -> Result<TenantSpec> {
 
 /// The seed of a kept (redacted) document, for a reset.
 pub fn seed_of(document: &Value) -> Result<TenantSeed> {
-    let doc: ZoomDocument =
-        serde_json::from_value(document.clone()).map_err(|e| Error::Internal(format!("stored Zoom document: {e}")))?;
-    Ok(seed(&doc))
+    Ok(seed(&tenants::parse_stored::<ZoomDocument>(document)?))
 }
 
 /// Users (with their Zoom profile as attributes), assistants as delegations, apps as
 /// credentials acting as their owner (the account owner when none is named).
 fn seed(doc: &ZoomDocument) -> TenantSeed {
     let account = doc.account_id.as_str();
-    let now = 0;
     let mut seed = TenantSeed::default();
     let mut ids_by_email = std::collections::HashMap::new();
     for user in &doc.users {
@@ -147,7 +143,7 @@ fn seed(doc: &ZoomDocument) -> TenantSeed {
                 principal: principal.clone(),
                 delegate: delegate.clone(),
                 can_manage_host_private_event: false,
-                created_at: now,
+                created_at: 0, // stamped when the seed is stored
             };
             seed.delegations.push(delegation);
         }
@@ -171,7 +167,7 @@ fn seed(doc: &ZoomDocument) -> TenantSeed {
             grants: app.scopes.clone(),
             owner,
             status: "active".into(),
-            created_at: now,
+            created_at: 0, // stamped when the seed is stored
             expires_at: None,
         });
     }
