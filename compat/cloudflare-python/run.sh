@@ -21,8 +21,17 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s "$here/requirements.txt" "$stamp"; th
 fi
 
 echo "== cloudflare compat: building userplane"
-cargo build --quiet --bin userplane
-binary="$root/target/debug/userplane"
+# Ask cargo where it put the binary (CARGO_TARGET_DIR, a workspace or a config may move it).
+binary="$(cargo build --quiet --bin userplane --message-format=json-render-diagnostics \
+    | "$venv/bin/python" -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "userplane":
+        print(m["executable"])')"
+if [ ! -x "$binary" ]; then
+    echo "cargo built no userplane binary" >&2
+    exit 1
+fi
 
 work="$(mktemp -d)"
 port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
