@@ -136,19 +136,25 @@ async fn load_world(store: &Store, clock: &Clock, config: &ServeConfig) -> Resul
             tenants: Vec<serde_json::Value>,
         }
         let world: World = serde_json::from_str(&text).map_err(|e| format!("world file {}: {e}", path.display()))?;
-        let mut loaded = Vec::new();
+        // Every tenant is read and checked before anything is written, and the new ones
+        // are created in one transaction: a bad file leaves the database as it was.
+        let mut specs = Vec::with_capacity(world.tenants.len());
+        let mut seen = std::collections::HashSet::new();
         for (i, doc) in world.tenants.into_iter().enumerate() {
             let spec = crate::api::tenants::spec(doc)
                 .map_err(|e| format!("world file {}: tenants[{i}]: {e}", path.display()))?;
-            let account = spec.account_id.clone();
-            match ops::create_tenant(store, clock, spec).await {
-                Ok(_) => loaded.push((account, true)),
-                Err(Error::Conflict(_)) if ops::get_tenant(store, &account).await.is_ok() => {
-                    loaded.push((account, false))
-                }
-                Err(err) => return Err(format!("world file {}: tenant {account}: {err}", path.display())),
+            if !seen.insert(spec.account_id.clone()) {
+                return Err(format!(
+                    "world file {}: tenants[{i}]: account {} appears twice",
+                    path.display(),
+                    spec.account_id
+                ));
             }
+            specs.push(spec);
         }
+        let loaded = ops::create_missing_tenants(store, clock, specs)
+            .await
+            .map_err(|e| format!("world file {}: nothing was created: {e}", path.display()))?;
         return Ok(Loaded::World(loaded));
     }
     let existing = ops::list_tenants(store).await.map_err(|e| e.to_string())?;
