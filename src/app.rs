@@ -12,6 +12,7 @@ use crate::config::ServeConfig;
 use crate::demo;
 use crate::domain::{Clock, Error, ids, ops};
 use crate::limits::RateLimiter;
+use crate::retention;
 use crate::store::Store;
 
 /// What every request handler shares.
@@ -41,12 +42,14 @@ pub struct Server {
     pub admin_token: String,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    pruner: retention::Pruner,
 }
 
 impl Server {
     /// Opens the store, loads the world (or the demo world into an empty database),
     /// binds the listener and starts serving in the background.
     pub async fn start(config: &ServeConfig) -> Result<Server, String> {
+        let policy = retention::Policy::from_config(config)?;
         let store = Store::open(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
         let clock = Clock;
         let admin_token = config.admin_token.clone().unwrap_or_else(|| ids::new_secret("upa_"));
@@ -63,6 +66,7 @@ impl Server {
         if !config.quiet {
             demo::print_banner(addr, &admin_token, config.admin_token.is_none(), &loaded);
         }
+        let pruner = retention::Pruner::start(state.store.clone(), clock, policy);
         let (shutdown, signal) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(async move {
@@ -72,7 +76,12 @@ impl Server {
                 })
                 .await
         });
-        Ok(Server { addr, admin_token, shutdown: Some(shutdown), task })
+        Ok(Server { addr, admin_token, shutdown: Some(shutdown), task, pruner })
+    }
+
+    /// Runs a retention pass now (the background one runs every `--prune-every`).
+    pub async fn prune_now(&self) -> Result<retention::Report, Error> {
+        self.pruner.prune_now().await
     }
 
     /// Stops accepting, finishes the requests in flight, and returns.

@@ -432,6 +432,21 @@ pub fn find_revocation(
     Ok(rows.first().map(|r| (r.int(0), r.text(1))))
 }
 
+/// Retention: deletes up to `limit` of a tenant's revocations made before `before` that
+/// no remaining token can need (introspection reads the revocation that ended a token's
+/// epoch, so one is kept while any token of an older epoch of that principal remains).
+pub fn prune_revocations(c: &mut dyn Conn, tenant: &str, before: Timestamp, limit: u32) -> Result<u64> {
+    c.execute(
+        "DELETE FROM revocations WHERE tenant = $1 AND (principal, scope, epoch) IN
+             (SELECT r.principal, r.scope, r.epoch FROM revocations r
+              WHERE r.tenant = $1 AND r.at < $2
+                AND NOT EXISTS (SELECT 1 FROM tokens t
+                                WHERE t.tenant = r.tenant AND t.principal = r.principal AND t.epoch < r.epoch)
+              ORDER BY r.at LIMIT $3)",
+        &[tenant.into(), before.into(), i64::from(limit).into()],
+    )
+}
+
 pub fn delete_principal(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<bool> {
     c.execute(
         "DELETE FROM delegations WHERE tenant = $1 AND (principal = $2 OR delegate = $2)",
@@ -588,6 +603,16 @@ pub fn find_token_by_nonce(
         &[tenant.into(), principal.into(), nonce.into()],
     )?;
     rows.first().map(token_from).transpose()
+}
+
+/// Retention: deletes up to `limit` of a tenant's tokens that expired before `before`;
+/// returns how many went.
+pub fn prune_expired_tokens(c: &mut dyn Conn, tenant: &str, before: Timestamp, limit: u32) -> Result<u64> {
+    c.execute(
+        "DELETE FROM tokens WHERE hash IN
+             (SELECT hash FROM tokens WHERE tenant = $1 AND expires_at < $2 ORDER BY expires_at LIMIT $3)",
+        &[tenant.into(), before.into(), i64::from(limit).into()],
+    )
 }
 
 // ---------------------------------------------------------------- delegations
@@ -820,6 +845,22 @@ pub fn list_audit(c: &mut dyn Conn, tenant: &str, after: i64, limit: i64) -> Res
             detail: serde_json::from_str(&r.text(6)).unwrap_or(Json::Null),
         })
         .collect())
+}
+
+/// Retention: deletes the oldest of a tenant's journal records, up to `limit`, as long
+/// as each is older than `before`. Only a prefix in sequence order goes (a reset moves
+/// the clock back, so `at` is not monotonic): the journal never gets holes, and "since
+/// the last reset" stays right for whatever remains. Returns how many went.
+pub fn prune_audit(c: &mut dyn Conn, tenant: &str, before: Timestamp, limit: u32) -> Result<u64> {
+    let oldest = c.query(
+        "SELECT seq, at FROM audit WHERE tenant = $1 ORDER BY seq LIMIT $2",
+        &[tenant.into(), i64::from(limit).into()],
+    )?;
+    let last = oldest.iter().take_while(|r| r.int(1) < before).last().map(|r| r.int(0));
+    match last {
+        Some(seq) => c.execute("DELETE FROM audit WHERE tenant = $1 AND seq <= $2", &[tenant.into(), seq.into()]),
+        None => Ok(0),
+    }
 }
 
 // ---------------------------------------------------------------- rate windows

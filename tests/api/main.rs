@@ -18,4 +18,5 @@ mod offboard_fakes;
 mod offboard_harness;
 mod offboard_userplane;
 mod pagination;
+mod retention;
 mod zoom;

@@ -26,4 +26,7 @@ CREATE INDEX principals_status_email ON principals (tenant, status, email);
 CREATE INDEX principals_status_role_email ON principals (tenant, status, role, email);
 
 -- Retention: a tenant's expired tokens, oldest first
-CREATE INDEX tokens_expiry ON tokens (tenant, expires_at)
+CREATE INDEX tokens_expiry ON tokens (tenant, expires_at);
+
+-- Retention: a tenant's revocations, oldest first
+CREATE INDEX revocations_at ON revocations (tenant, at)
