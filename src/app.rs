@@ -12,6 +12,7 @@ use crate::config::ServeConfig;
 use crate::demo;
 use crate::domain::{Clock, Error, ids, ops};
 use crate::limits::RateLimiter;
+use crate::retention;
 use crate::store::Store;
 
 /// What every request handler shares.
@@ -41,12 +42,14 @@ pub struct Server {
     pub admin_token: String,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    pruner: retention::Pruner,
 }
 
 impl Server {
     /// Opens the store, loads the world (or the demo world into an empty database),
     /// binds the listener and starts serving in the background.
     pub async fn start(config: &ServeConfig) -> Result<Server, String> {
+        let policy = retention::Policy::from_config(config)?;
         let store = Store::open(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
         let clock = Clock;
         let admin_token = config.admin_token.clone().unwrap_or_else(|| ids::new_secret("upa_"));
@@ -63,6 +66,7 @@ impl Server {
         if !config.quiet {
             demo::print_banner(addr, &admin_token, config.admin_token.is_none(), &loaded);
         }
+        let pruner = retention::Pruner::start(state.store.clone(), clock, policy);
         let (shutdown, signal) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(async move {
@@ -72,7 +76,12 @@ impl Server {
                 })
                 .await
         });
-        Ok(Server { addr, admin_token, shutdown: Some(shutdown), task })
+        Ok(Server { addr, admin_token, shutdown: Some(shutdown), task, pruner })
+    }
+
+    /// Runs a retention pass now (the background one runs every `--prune-every`).
+    pub async fn prune_now(&self) -> Result<retention::Report, Error> {
+        self.pruner.prune_now().await
     }
 
     /// Stops accepting, finishes the requests in flight, and returns.
@@ -136,19 +145,25 @@ async fn load_world(store: &Store, clock: &Clock, config: &ServeConfig) -> Resul
             tenants: Vec<serde_json::Value>,
         }
         let world: World = serde_json::from_str(&text).map_err(|e| format!("world file {}: {e}", path.display()))?;
-        let mut loaded = Vec::new();
+        // Every tenant is read and checked before anything is written, and the new ones
+        // are created in one transaction: a bad file leaves the database as it was.
+        let mut specs = Vec::with_capacity(world.tenants.len());
+        let mut seen = std::collections::HashSet::new();
         for (i, doc) in world.tenants.into_iter().enumerate() {
             let spec = crate::api::tenants::spec(doc)
                 .map_err(|e| format!("world file {}: tenants[{i}]: {e}", path.display()))?;
-            let account = spec.account_id.clone();
-            match ops::create_tenant(store, clock, spec).await {
-                Ok(_) => loaded.push((account, true)),
-                Err(Error::Conflict(_)) if ops::get_tenant(store, &account).await.is_ok() => {
-                    loaded.push((account, false))
-                }
-                Err(err) => return Err(format!("world file {}: tenant {account}: {err}", path.display())),
+            if !seen.insert(spec.account_id.clone()) {
+                return Err(format!(
+                    "world file {}: tenants[{i}]: account {} appears twice",
+                    path.display(),
+                    spec.account_id
+                ));
             }
+            specs.push(spec);
         }
+        let loaded = ops::create_missing_tenants(store, clock, specs)
+            .await
+            .map_err(|e| format!("world file {}: nothing was created: {e}", path.display()))?;
         return Ok(Loaded::World(loaded));
     }
     let existing = ops::list_tenants(store).await.map_err(|e| e.to_string())?;

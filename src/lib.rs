@@ -21,5 +21,7 @@ pub mod demo;
 pub mod domain;
 /// Rate limiting counters (the dialects decide windows, limits and wire).
 pub mod limits;
+/// Retention: expired tokens, old revocations and journal records pruned in the background.
+pub mod retention;
 /// Persistence: one store over SQLite (embedded) and PostgreSQL, one function per query.
 pub mod store;

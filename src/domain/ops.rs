@@ -37,27 +37,56 @@ fn audit(
 /// Creates a tenant and seeds its world (a dialect made the spec from its document).
 pub async fn create_tenant(store: &Store, clock: &Clock, spec: TenantSpec) -> Result<Tenant> {
     let now = clock.now(0);
+    store.write(move |c| create_in(c, &spec, now)).await
+}
+
+/// Creates those of a world's tenants that do not exist yet, all in one transaction:
+/// a failure creates none of them. Returns each account id and whether it was created
+/// now (an existing tenant keeps its state).
+pub async fn create_missing_tenants(
+    store: &Store,
+    clock: &Clock,
+    specs: Vec<TenantSpec>,
+) -> Result<Vec<(String, bool)>> {
+    let now = clock.now(0);
+    let specs = std::sync::Arc::new(specs);
+    let attempt = |specs: std::sync::Arc<Vec<TenantSpec>>| {
+        store.write(move |c| {
+            let mut loaded = Vec::with_capacity(specs.len());
+            for spec in specs.iter() {
+                let exists = q::get_tenant(c, &spec.account_id)?.is_some();
+                if !exists {
+                    create_in(c, spec, now)?;
+                }
+                loaded.push((spec.account_id.clone(), !exists));
+            }
+            Ok(loaded)
+        })
+    };
+    match attempt(specs.clone()).await {
+        // Another node loading the same world committed some of these tenants first:
+        // once more, and they are found existing (a real conflict fails again).
+        Err(Error::Conflict(_)) => attempt(specs).await,
+        other => other,
+    }
+}
+
+fn create_in(c: &mut dyn Conn, spec: &TenantSpec, now: Timestamp) -> Result<Tenant> {
     let tenant = Tenant {
-        account_id: spec.account_id,
+        account_id: spec.account_id.clone(),
         provider: spec.provider,
-        plan: spec.plan,
+        plan: spec.plan.clone(),
         rate_limits: spec.rate_limits,
         clock_offset_ms: 0,
         created_at: now,
     };
-    let (document, seed_data) = (spec.document, spec.seed);
-    let stored = tenant.clone();
-    store
-        .write(move |c| {
-            if q::get_tenant(c, &tenant.account_id)?.is_some() {
-                return Err(Error::Conflict(format!("tenant {} already exists", tenant.account_id)));
-            }
-            q::insert_tenant(c, &tenant, &document)?;
-            seed(c, &tenant.account_id, &seed_data, now).map_err(credential_conflict)?;
-            audit(c, &tenant.account_id, now, &Actor::admin(), "tenant.created", &tenant.account_id, json!({}))
-        })
-        .await?;
-    Ok(stored)
+    if q::get_tenant(c, &tenant.account_id)?.is_some() {
+        return Err(Error::Conflict(format!("tenant {} already exists", tenant.account_id)));
+    }
+    q::insert_tenant(c, &tenant, &spec.document)?;
+    seed(c, &tenant.account_id, &spec.seed, now).map_err(credential_conflict)?;
+    audit(c, &tenant.account_id, now, &Actor::admin(), "tenant.created", &tenant.account_id, json!({}))?;
+    Ok(tenant)
 }
 
 fn credential_conflict(err: Error) -> Error {
@@ -147,11 +176,45 @@ pub async fn journal(store: &Store, account_id: &str, after: i64, limit: i64) ->
         .await
 }
 
+/// What one retention batch removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub tokens: u64,
+    pub revocations: u64,
+    pub audit: u64,
+}
+
+/// One retention batch of a tenant, in one transaction, by the tenant's own clock: up to
+/// `limit` tokens that expired more than `retain_tokens_ms` ago, as many revocations from
+/// before then that no remaining token needs, and as many of the oldest journal records
+/// from more than `retain_audit_ms` ago. A token still alive (revoked or not) is never
+/// removed: introspection answers it honestly until it expires, and for
+/// `retain_tokens_ms` after that.
+pub async fn prune_batch(
+    store: &Store,
+    clock: &Clock,
+    account_id: &str,
+    retain_tokens_ms: i64,
+    retain_audit_ms: i64,
+    limit: u32,
+) -> Result<Pruned> {
+    let (account_id, clock) = (account_id.to_owned(), *clock);
+    store
+        .write(move |c| {
+            let Some(tenant) = q::get_tenant(c, &account_id)? else { return Ok(Pruned::default()) };
+            let now = tenant.now(&clock);
+            let tokens_before = now.saturating_sub(retain_tokens_ms);
+            let tokens = q::prune_expired_tokens(c, &account_id, tokens_before, limit)?;
+            let revocations = q::prune_revocations(c, &account_id, tokens_before, limit)?;
+            let audit = q::prune_audit(c, &account_id, now.saturating_sub(retain_audit_ms), limit)?;
+            Ok(Pruned { tokens, revocations, audit })
+        })
+        .await
+}
+
 /// Stores a tenant's seed, every object stamped with the tenant and `now`.
 fn seed(c: &mut dyn Conn, account: &str, seed: &TenantSeed, now: Timestamp) -> Result<()> {
-    for principal in &seed.principals {
-        q::insert_principal(c, account, principal, now)?;
-    }
+    q::insert_principals(c, account, &seed.principals, now)?;
     for delegation in &seed.delegations {
         q::insert_delegation(c, account, &Delegation { created_at: now, ..delegation.clone() })?;
     }
@@ -357,20 +420,41 @@ fn resolve_in(c: &mut dyn Conn, tenant: &str, key: &str) -> Result<Principal> {
     found.ok_or_else(|| Error::not_found("user", key))
 }
 
-/// A page of users in email order after `after_email`, and the total that match.
+/// Where a page of users starts: after an email (a page token), or after skipping so
+/// many users (a page number).
+#[derive(Debug, Clone)]
+pub enum PageStart {
+    After(String),
+    Skip(u64),
+}
+
+/// A page of the users of one status (and optionally one role: `owner`, `admin`,
+/// `member`) in email order: up to `size` + 1 users (the extra one says there is more),
+/// and how many the status (and role) holds. Its cost follows `size`, not the tenant:
+/// the total comes from maintained counters, the start from the index.
 pub async fn list_principals(
     store: &Store,
     tenant: &str,
-    status: Option<Status>,
-    search: Option<String>,
-    after_email: String,
-    limit: i64,
+    status: Status,
+    role: Option<String>,
+    start: PageStart,
+    size: u32,
 ) -> Result<(Vec<Principal>, i64)> {
     let tenant = tenant.to_owned();
     store
         .read(move |c| {
-            let page = q::list_principals(c, &tenant, status, search.as_deref(), &after_email, limit)?;
-            let total = q::count_principals(c, &tenant, status, search.as_deref())?;
+            let scope = q::StatusScope { status, role: role.as_deref() };
+            let total = q::count_principals(c, &tenant, scope)?;
+            let after = match start {
+                PageStart::After(email) => email,
+                PageStart::Skip(0) => String::new(),
+                PageStart::Skip(n) if n >= u64::try_from(total).unwrap_or(0) => return Ok((Vec::new(), total)),
+                PageStart::Skip(n) => match q::email_at(c, &tenant, scope, n - 1)? {
+                    Some(email) => email,
+                    None => return Ok((Vec::new(), total)),
+                },
+            };
+            let page = q::list_principals(c, &tenant, scope, &after, size.saturating_add(1))?;
             Ok((page, total))
         })
         .await
@@ -909,33 +993,23 @@ pub async fn list_apps(store: &Store, tenant: &str) -> Result<Vec<App>> {
     store.read(move |c| Ok(q::list_apps(c, &tenant)?)).await
 }
 
-/// A page of users by offset with the filters given, the total that match, and the
-/// number of live device registrations of each user on the page.
+/// A page of users `skip` from the start with the filters given, the total that match,
+/// and the number of live device registrations of each user on the page.
 pub async fn page_principals(
     store: &Store,
     tenant: &str,
     filter: q::PrincipalFilter,
-    offset: i64,
-    limit: i64,
+    skip: u64,
+    limit: u32,
 ) -> Result<(Vec<(Principal, i64)>, i64)> {
     let tenant = tenant.to_owned();
     store
         .read(move |c| {
-            let page = q::page_principals(c, &tenant, &filter, offset, limit)?;
             let total = q::count_filtered_principals(c, &tenant, &filter)?;
-            let counts: std::collections::HashMap<String, i64> = if page.is_empty() {
-                Default::default()
-            } else {
-                q::live_device_counts(c, &tenant)?.into_iter().collect()
-            };
-            let page = page
-                .into_iter()
-                .map(|p| {
-                    let n = counts.get(&p.id).copied().unwrap_or(0);
-                    (p, n)
-                })
-                .collect();
-            Ok((page, total))
+            if skip >= u64::try_from(total).unwrap_or(0) {
+                return Ok((Vec::new(), total));
+            }
+            Ok((q::page_principals(c, &tenant, &filter, skip, limit)?, total))
         })
         .await
 }

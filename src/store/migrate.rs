@@ -14,6 +14,11 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("migrations/sqlite/0002_rate_windows.sql"),
         include_str!("migrations/postgres/0002_rate_windows.sql"),
     ),
+    (
+        "0004_documents_counts_retention",
+        include_str!("migrations/sqlite/0004_documents_counts_retention.sql"),
+        include_str!("migrations/postgres/0004_documents_counts_retention.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded. The caller holds a transaction.

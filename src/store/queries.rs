@@ -25,8 +25,8 @@ fn json_list(text: &str) -> Vec<String> {
 
 // ---------------------------------------------------------------- tenants
 
-// The document is not among the columns: requests read the tenant row all the time and
-// need none of it; only create, reset and the control plane's views do.
+// The document lives in its own table (`tenant_documents`): requests read the tenant
+// row all the time and need none of it; only create, reset and the control plane do.
 const TENANT_COLUMNS: &str = "account_id, provider, plan, rate_limits, clock_offset_ms, created_at";
 
 fn tenant_from(row: &Row) -> Result<Tenant> {
@@ -48,7 +48,7 @@ fn tenant_at(row: &Row, at: usize) -> Result<Tenant> {
 
 /// A tenant's (redacted) document: what it was created from, and what a reset restores.
 pub fn get_tenant_document(c: &mut dyn Conn, account_id: &str) -> Result<Option<Json>> {
-    let rows = c.query("SELECT document FROM tenants WHERE account_id = $1", &[account_id.into()])?;
+    let rows = c.query("SELECT document FROM tenant_documents WHERE account_id = $1", &[account_id.into()])?;
     rows.first()
         .map(|r| serde_json::from_str(&r.text(0)).map_err(|e| StoreError::other(format!("tenant document: {e}"))))
         .transpose()
@@ -56,17 +56,20 @@ pub fn get_tenant_document(c: &mut dyn Conn, account_id: &str) -> Result<Option<
 
 pub fn insert_tenant(c: &mut dyn Conn, tenant: &Tenant, document: &Json) -> Result<()> {
     c.execute(
-        "INSERT INTO tenants (account_id, provider, plan, rate_limits, clock_offset_ms, document, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO tenants (account_id, provider, plan, rate_limits, clock_offset_ms, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             tenant.account_id.as_str().into(),
             tenant.provider.as_str().into(),
             tenant.plan.as_str().into(),
             tenant.rate_limits.into(),
             tenant.clock_offset_ms.into(),
-            json_text(document).into(),
             tenant.created_at.into(),
         ],
+    )?;
+    c.execute(
+        "INSERT INTO tenant_documents (account_id, document) VALUES ($1, $2)",
+        &[tenant.account_id.as_str().into(), json_text(document).into()],
     )?;
     Ok(())
 }
@@ -80,10 +83,7 @@ pub fn get_tenant(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> 
 /// transaction ends, so concurrent changes from several nodes (clock advances, resets)
 /// queue instead of overwriting each other.
 pub fn get_tenant_for_update(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> {
-    let lock = match c.backend() {
-        super::Backend::Postgres => " FOR UPDATE",
-        super::Backend::Sqlite => "",
-    };
+    let lock = for_update(c);
     let rows =
         c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE account_id = $1{lock}"), &[account_id.into()])?;
     rows.first().map(tenant_from).transpose()
@@ -96,7 +96,17 @@ pub fn list_tenants(c: &mut dyn Conn) -> Result<Vec<Tenant>> {
 
 /// Deletes everything a tenant holds except the tenant row itself (for reset and delete).
 pub fn clear_tenant_state(c: &mut dyn Conn, account_id: &str) -> Result<()> {
-    for table in ["tokens", "revocations", "delegations", "devices", "apps", "settings", "credentials", "principals"] {
+    for table in [
+        "tokens",
+        "revocations",
+        "delegations",
+        "devices",
+        "apps",
+        "settings",
+        "credentials",
+        "principals",
+        "principal_counts",
+    ] {
         c.execute(&format!("DELETE FROM {table} WHERE tenant = $1"), &[account_id.into()])?;
     }
     Ok(())
@@ -105,6 +115,7 @@ pub fn clear_tenant_state(c: &mut dyn Conn, account_id: &str) -> Result<()> {
 pub fn delete_tenant(c: &mut dyn Conn, account_id: &str) -> Result<bool> {
     clear_tenant_state(c, account_id)?;
     c.execute("DELETE FROM audit WHERE tenant = $1", &[account_id.into()])?;
+    c.execute("DELETE FROM tenant_documents WHERE account_id = $1", &[account_id.into()])?;
     Ok(c.execute("DELETE FROM tenants WHERE account_id = $1", &[account_id.into()])? > 0)
 }
 
@@ -141,25 +152,89 @@ fn principal_from(row: &Row) -> Principal {
     }
 }
 
+fn principal_row(tenant: &str, p: &NewPrincipal, now: Timestamp) -> Vec<Value> {
+    vec![
+        tenant.into(),
+        p.id.as_str().into(),
+        p.email.as_str().into(),
+        p.first_name.as_str().into(),
+        p.last_name.as_str().into(),
+        p.license.into(),
+        p.role.as_str().into(),
+        p.status.as_str().into(),
+        json_text(&p.attributes).into(),
+        now.into(),
+        now.into(),
+    ]
+}
+
+const INSERT_PRINCIPALS: &str = "INSERT INTO principals (tenant, id, email, first_name, last_name, license, role, \
+     status, attributes, created_at, updated_at)";
+
 pub fn insert_principal(c: &mut dyn Conn, tenant: &str, p: &NewPrincipal, now: Timestamp) -> Result<()> {
+    insert_principals(c, tenant, std::slice::from_ref(p), now)
+}
+
+/// Inserts many principals with few statements (a world of 100k users is a few hundred
+/// multi-row inserts) and counts them in [`principal_counts`](count_principals).
+pub fn insert_principals(c: &mut dyn Conn, tenant: &str, principals: &[NewPrincipal], now: Timestamp) -> Result<()> {
+    insert_rows(c, INSERT_PRINCIPALS, principals.iter().map(|p| principal_row(tenant, p, now)))?;
+    let mut counts: std::collections::BTreeMap<(&str, &str), i64> = Default::default();
+    for p in principals {
+        *counts.entry((p.status.as_str(), p.role.as_str())).or_default() += 1;
+    }
+    for ((status, role), n) in counts {
+        add_to_count(c, tenant, status, role, n)?;
+    }
+    Ok(())
+}
+
+/// Rows per multi-row INSERT: few statements for a large world, well under both
+/// backends' limits on bound parameters (SQLite 32,766; PostgreSQL 65,535).
+const ROWS_PER_INSERT: usize = 500;
+
+/// `head VALUES (...), (...), ...` in chunks of [`ROWS_PER_INSERT`] rows of equal width.
+fn insert_rows(c: &mut dyn Conn, head: &str, rows: impl Iterator<Item = Vec<Value>>) -> Result<()> {
+    let mut rows = rows.peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        let width = chunk[0].len();
+        let mut sql = String::with_capacity(head.len() + chunk.len() * width * 6);
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        for i in 0..chunk.len() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for j in 0..width {
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('$');
+                sql.push_str(&(i * width + j + 1).to_string());
+            }
+            sql.push(')');
+        }
+        let params: Vec<Value> = chunk.into_iter().flatten().collect();
+        c.execute(&sql, &params)?;
+    }
+    Ok(())
+}
+
+/// Adds `n` (negative to remove) to the number of a tenant's principals with this status and role.
+fn add_to_count(c: &mut dyn Conn, tenant: &str, status: &str, role: &str, n: i64) -> Result<()> {
     c.execute(
-        "INSERT INTO principals (tenant, id, email, first_name, last_name, license, role, status, attributes,
-                                 created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-        &[
-            tenant.into(),
-            p.id.as_str().into(),
-            p.email.as_str().into(),
-            p.first_name.as_str().into(),
-            p.last_name.as_str().into(),
-            p.license.into(),
-            p.role.as_str().into(),
-            p.status.as_str().into(),
-            json_text(&p.attributes).into(),
-            now.into(),
-        ],
+        "INSERT INTO principal_counts (tenant, status, role, n) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant, status, role) DO UPDATE SET n = principal_counts.n + excluded.n",
+        &[tenant.into(), status.into(), role.into(), n.into()],
     )?;
     Ok(())
+}
+
+/// ` FOR UPDATE` on PostgreSQL (SQLite has one writer, and no such clause).
+fn for_update(c: &dyn Conn) -> &'static str {
+    match c.backend() {
+        super::Backend::Postgres => " FOR UPDATE",
+        super::Backend::Sqlite => "",
+    }
 }
 
 pub fn get_principal(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<Option<Principal>> {
@@ -174,10 +249,7 @@ pub fn get_principal(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<Option<
 /// transaction ends, so concurrent updates from other nodes queue instead of losing
 /// each other's changes (SQLite has one writer already).
 pub fn get_principal_for_update(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<Option<Principal>> {
-    let lock = match c.backend() {
-        super::Backend::Postgres => " FOR UPDATE",
-        super::Backend::Sqlite => "",
-    };
+    let lock = for_update(c);
     let rows = c.query(
         &format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE tenant = $1 AND id = $2{lock}"),
         &[tenant.into(), id.into()],
@@ -193,41 +265,76 @@ pub fn find_principal_by_email(c: &mut dyn Conn, tenant: &str, email: &str) -> R
     Ok(rows.first().map(principal_from))
 }
 
-/// A page of principals in email order, after `after_email`, optionally by status and
-/// by a case-insensitive search on email and name.
+/// Which principals a status page lists: one status and, optionally, one role.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusScope<'a> {
+    pub status: Status,
+    pub role: Option<&'a str>,
+}
+
+impl StatusScope<'_> {
+    /// The WHERE clause (served by the `principals_status[_role]_email` indexes) and its
+    /// parameters; further parameters start at `$len + 1`.
+    fn condition(&self, tenant: &str) -> (&'static str, Vec<Value>) {
+        let mut params = vec![tenant.into(), self.status.as_str().into()];
+        match self.role {
+            Some(role) => {
+                params.push(role.into());
+                ("tenant = $1 AND status = $2 AND role = $3", params)
+            }
+            None => ("tenant = $1 AND status = $2", params),
+        }
+    }
+}
+
+/// How many principals a scope holds, from the maintained counters (no scan).
+pub fn count_principals(c: &mut dyn Conn, tenant: &str, scope: StatusScope) -> Result<i64> {
+    let (condition, params) = scope.condition(tenant);
+    let rows = c.query(
+        &format!("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM principal_counts WHERE {condition}"),
+        &params,
+    )?;
+    Ok(rows.first().map_or(0, |r| r.int(0)))
+}
+
+/// The email of the principal at `index` (from 0) of a scope in email order: where a
+/// numbered page starts. Walks the index only, never loads the rows it skips.
+pub fn email_at(c: &mut dyn Conn, tenant: &str, scope: StatusScope, index: u64) -> Result<Option<String>> {
+    let (condition, mut params) = scope.condition(tenant);
+    params.push(offset_value(index));
+    let n = params.len();
+    let rows = c.query(
+        &format!("SELECT email FROM principals WHERE {condition} ORDER BY email LIMIT 1 OFFSET ${n}"),
+        &params,
+    )?;
+    Ok(rows.first().map(|r| r.text(0)))
+}
+
+/// Up to `limit` principals of a scope in email order after `after_email` (a keyset page).
 pub fn list_principals(
     c: &mut dyn Conn,
     tenant: &str,
-    status: Option<Status>,
-    search: Option<&str>,
+    scope: StatusScope,
     after_email: &str,
-    limit: i64,
+    limit: u32,
 ) -> Result<Vec<Principal>> {
-    let status: Value = status.map(|s| s.as_str()).into();
-    let pattern: Value = search.map(|s| format!("%{}%", s.to_ascii_lowercase())).into();
+    let (condition, mut params) = scope.condition(tenant);
+    params.push(after_email.into());
+    params.push(i64::from(limit).into());
+    let (after, limit) = (params.len() - 1, params.len());
     let rows = c.query(
         &format!(
-            "SELECT {PRINCIPAL_COLUMNS} FROM principals
-             WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2) AND email > $3
-               AND (CAST($4 AS TEXT) IS NULL OR lower(email) LIKE $4 OR lower(first_name || ' ' || last_name) LIKE $4)
-             ORDER BY email LIMIT $5"
+            "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE {condition} AND email > ${after}
+             ORDER BY email LIMIT ${limit}"
         ),
-        &[tenant.into(), status, after_email.into(), pattern, limit.into()],
+        &params,
     )?;
     Ok(rows.iter().map(principal_from).collect())
 }
 
-/// How many principals match (same filters as [`list_principals`]).
-pub fn count_principals(c: &mut dyn Conn, tenant: &str, status: Option<Status>, search: Option<&str>) -> Result<i64> {
-    let status: Value = status.map(|s| s.as_str()).into();
-    let pattern: Value = search.map(|s| format!("%{}%", s.to_ascii_lowercase())).into();
-    let rows = c.query(
-        "SELECT count(*) FROM principals
-         WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2)
-           AND (CAST($3 AS TEXT) IS NULL OR lower(email) LIKE $3 OR lower(first_name || ' ' || last_name) LIKE $3)",
-        &[tenant.into(), status, pattern],
-    )?;
-    Ok(rows.first().map_or(0, |r| r.int(0)))
+/// An OFFSET as bound: past `i64::MAX` is past any table's end anyway.
+fn offset_value(offset: u64) -> Value {
+    i64::try_from(offset).unwrap_or(i64::MAX).into()
 }
 
 /// Every principal of a tenant (for summaries; tenants are small).
@@ -236,8 +343,16 @@ pub fn all_principals(c: &mut dyn Conn, tenant: &str) -> Result<Vec<Principal>> 
     Ok(rows.iter().map(principal_from).collect())
 }
 
-/// Stores a principal's profile, status and license as given.
+/// Stores a principal's profile, status and license as given, keeping the counters
+/// right when its status or role changes.
 pub fn update_principal(c: &mut dyn Conn, p: &Principal) -> Result<bool> {
+    let lock = for_update(c);
+    let before = c.query(
+        &format!("SELECT status, role FROM principals WHERE tenant = $1 AND id = $2{lock}"),
+        &[p.tenant.as_str().into(), p.id.as_str().into()],
+    )?;
+    let Some(before) = before.first() else { return Ok(false) };
+    let (old_status, old_role) = (before.text(0), before.text(1));
     let changed = c.execute(
         "UPDATE principals SET email = $1, first_name = $2, last_name = $3, license = $4, role = $5, status = $6,
                 attributes = $7, updated_at = $8, last_login_at = $9
@@ -256,6 +371,10 @@ pub fn update_principal(c: &mut dyn Conn, p: &Principal) -> Result<bool> {
             p.id.as_str().into(),
         ],
     )?;
+    if changed > 0 && (old_status != p.status.as_str() || old_role != p.role) {
+        add_to_count(c, &p.tenant, &old_status, &old_role, -1)?;
+        add_to_count(c, &p.tenant, p.status.as_str(), &p.role, 1)?;
+    }
     Ok(changed > 0)
 }
 
@@ -313,13 +432,34 @@ pub fn find_revocation(
     Ok(rows.first().map(|r| (r.int(0), r.text(1))))
 }
 
+/// Retention: deletes up to `limit` of a tenant's revocations made before `before` that
+/// no remaining token can need (introspection reads the revocation that ended a token's
+/// epoch, so one is kept while any token of an older epoch of that principal remains).
+pub fn prune_revocations(c: &mut dyn Conn, tenant: &str, before: Timestamp, limit: u32) -> Result<u64> {
+    c.execute(
+        "DELETE FROM revocations WHERE tenant = $1 AND (principal, scope, epoch) IN
+             (SELECT r.principal, r.scope, r.epoch FROM revocations r
+              WHERE r.tenant = $1 AND r.at < $2
+                AND NOT EXISTS (SELECT 1 FROM tokens t
+                                WHERE t.tenant = r.tenant AND t.principal = r.principal AND t.epoch < r.epoch)
+              ORDER BY r.at LIMIT $3)",
+        &[tenant.into(), before.into(), i64::from(limit).into()],
+    )
+}
+
 pub fn delete_principal(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<bool> {
     c.execute(
         "DELETE FROM delegations WHERE tenant = $1 AND (principal = $2 OR delegate = $2)",
         &[tenant.into(), id.into()],
     )?;
     c.execute("DELETE FROM devices WHERE tenant = $1 AND principal = $2", &[tenant.into(), id.into()])?;
-    Ok(c.execute("DELETE FROM principals WHERE tenant = $1 AND id = $2", &[tenant.into(), id.into()])? > 0)
+    let deleted = c.query(
+        "DELETE FROM principals WHERE tenant = $1 AND id = $2 RETURNING status, role",
+        &[tenant.into(), id.into()],
+    )?;
+    let Some(row) = deleted.first() else { return Ok(false) };
+    add_to_count(c, tenant, &row.text(0), &row.text(1), -1)?;
+    Ok(true)
 }
 
 // ---------------------------------------------------------------- credentials
@@ -463,6 +603,16 @@ pub fn find_token_by_nonce(
         &[tenant.into(), principal.into(), nonce.into()],
     )?;
     rows.first().map(token_from).transpose()
+}
+
+/// Retention: deletes up to `limit` of a tenant's tokens that expired before `before`;
+/// returns how many went.
+pub fn prune_expired_tokens(c: &mut dyn Conn, tenant: &str, before: Timestamp, limit: u32) -> Result<u64> {
+    c.execute(
+        "DELETE FROM tokens WHERE hash IN
+             (SELECT hash FROM tokens WHERE tenant = $1 AND expires_at < $2 ORDER BY expires_at LIMIT $3)",
+        &[tenant.into(), before.into(), i64::from(limit).into()],
+    )
 }
 
 // ---------------------------------------------------------------- delegations
@@ -697,6 +847,22 @@ pub fn list_audit(c: &mut dyn Conn, tenant: &str, after: i64, limit: i64) -> Res
         .collect())
 }
 
+/// Retention: deletes the oldest of a tenant's journal records, up to `limit`, as long
+/// as each is older than `before`. Only a prefix in sequence order goes (a reset moves
+/// the clock back, so `at` is not monotonic): the journal never gets holes, and "since
+/// the last reset" stays right for whatever remains. Returns how many went.
+pub fn prune_audit(c: &mut dyn Conn, tenant: &str, before: Timestamp, limit: u32) -> Result<u64> {
+    let oldest = c.query(
+        "SELECT seq, at FROM audit WHERE tenant = $1 ORDER BY seq LIMIT $2",
+        &[tenant.into(), i64::from(limit).into()],
+    )?;
+    let last = oldest.iter().take_while(|r| r.int(1) < before).last().map(|r| r.int(0));
+    match last {
+        Some(seq) => c.execute("DELETE FROM audit WHERE tenant = $1 AND seq <= $2", &[tenant.into(), seq.into()]),
+        None => Ok(0),
+    }
+}
+
 // ---------------------------------------------------------------- rate windows
 
 /// Counts one request against `key` in the window starting at `window_start`, unless
@@ -748,54 +914,82 @@ pub struct PrincipalFilter {
 }
 
 impl PrincipalFilter {
-    fn params(&self) -> [Value; 3] {
-        [
-            self.email.as_ref().map(|e| e.to_ascii_lowercase()).into(),
-            self.name.as_ref().map(|n| n.trim().to_lowercase()).into(),
-            self.search.as_ref().map(|s| format!("%{}%", s.to_lowercase())).into(),
-        ]
+    /// The WHERE clause and its parameters, naming only the filters given (so that an
+    /// exact email is an index lookup, and no filter walks the email index in order).
+    fn condition(&self, tenant: &str) -> (String, Vec<Value>) {
+        let mut sql = String::from("tenant = $1");
+        let mut params: Vec<Value> = vec![tenant.into()];
+        if let Some(email) = &self.email {
+            params.push(email.to_ascii_lowercase().into());
+            sql.push_str(&format!(" AND email = ${}", params.len()));
+        }
+        if let Some(name) = &self.name {
+            params.push(name.trim().to_lowercase().into());
+            sql.push_str(&format!(" AND lower(trim(first_name || ' ' || last_name)) = ${}", params.len()));
+        }
+        if let Some(search) = &self.search {
+            params.push(format!("%{}%", search.to_lowercase()).into());
+            let n = params.len();
+            sql.push_str(&format!(" AND (lower(email) LIKE ${n} OR lower(first_name || ' ' || last_name) LIKE ${n})"));
+        }
+        (sql, params)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.email.is_none() && self.name.is_none() && self.search.is_none()
     }
 }
 
-const PRINCIPAL_FILTER: &str = "tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR email = $2)
-       AND (CAST($3 AS TEXT) IS NULL OR lower(trim(first_name || ' ' || last_name)) = $3)
-       AND (CAST($4 AS TEXT) IS NULL OR lower(email) LIKE $4 OR lower(first_name || ' ' || last_name) LIKE $4)";
-
-/// A page of principals in email order, by offset (for page-numbered lists).
+/// A page of principals in email order, `skip` from the start (page-numbered lists),
+/// each with its number of live (unrevoked) device registrations. The start is found on
+/// the email index without loading the rows skipped; the page is then a keyset read.
 pub fn page_principals(
     c: &mut dyn Conn,
     tenant: &str,
     filter: &PrincipalFilter,
-    offset: i64,
-    limit: i64,
-) -> Result<Vec<Principal>> {
-    let [email, name, search] = filter.params();
+    skip: u64,
+    limit: u32,
+) -> Result<Vec<(Principal, i64)>> {
+    let (condition, mut params) = filter.condition(tenant);
+    let mut after = String::new();
+    if skip > 0 {
+        let mut start = params.clone();
+        start.push(offset_value(skip - 1));
+        let n = start.len();
+        let rows = c.query(
+            &format!("SELECT email FROM principals WHERE {condition} ORDER BY email LIMIT 1 OFFSET ${n}"),
+            &start,
+        )?;
+        match rows.first() {
+            Some(row) => after = row.text(0),
+            None => return Ok(Vec::new()),
+        }
+    }
+    params.push(after.into());
+    params.push(i64::from(limit).into());
+    let (after, limit) = (params.len() - 1, params.len());
     let rows = c.query(
         &format!(
-            "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE {PRINCIPAL_FILTER} ORDER BY email LIMIT $5 OFFSET $6"
+            "SELECT {PRINCIPAL_COLUMNS},
+                    (SELECT count(*) FROM devices d
+                     WHERE d.tenant = principals.tenant AND d.principal = principals.id AND d.revoked_at IS NULL)
+             FROM principals WHERE {condition} AND email > ${after} ORDER BY email LIMIT ${limit}"
         ),
-        &[tenant.into(), email, name, search, limit.into(), offset.into()],
+        &params,
     )?;
-    Ok(rows.iter().map(principal_from).collect())
+    Ok(rows.iter().map(|r| (principal_from(r), r.int(17))).collect())
 }
 
-/// How many principals match a [`PrincipalFilter`].
+/// How many principals match a [`PrincipalFilter`]: from the counters without filters,
+/// else counted (an exact email is one index lookup; a name or search scans the tenant).
 pub fn count_filtered_principals(c: &mut dyn Conn, tenant: &str, filter: &PrincipalFilter) -> Result<i64> {
-    let [email, name, search] = filter.params();
-    let rows = c.query(
-        &format!("SELECT count(*) FROM principals WHERE {PRINCIPAL_FILTER}"),
-        &[tenant.into(), email, name, search],
-    )?;
+    let rows = if filter.is_empty() {
+        c.query("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM principal_counts WHERE tenant = $1", &[tenant.into()])?
+    } else {
+        let (condition, params) = filter.condition(tenant);
+        c.query(&format!("SELECT count(*) FROM principals WHERE {condition}"), &params)?
+    };
     Ok(rows.first().map_or(0, |r| r.int(0)))
-}
-
-/// The number of unrevoked device registrations of each principal of a tenant.
-pub fn live_device_counts(c: &mut dyn Conn, tenant: &str) -> Result<Vec<(String, i64)>> {
-    let rows = c.query(
-        "SELECT principal, count(*) FROM devices WHERE tenant = $1 AND revoked_at IS NULL GROUP BY principal",
-        &[tenant.into()],
-    )?;
-    Ok(rows.iter().map(|r| (r.text(0), r.int(1))).collect())
 }
 
 /// Stores a registration's revocation time, last-seen time and attributes as given.

@@ -17,4 +17,6 @@ mod offboard;
 mod offboard_fakes;
 mod offboard_harness;
 mod offboard_userplane;
+mod pagination;
+mod retention;
 mod zoom;

@@ -228,15 +228,13 @@ fn user_view(p: &Principal, live_devices: i64) -> Value {
 pub async fn list_users(ctx: Ctx, ids: Ids) -> Result<Response> {
     let caller = caller(&ctx, &ids, needs::USERS_READ).await?;
     let params = ctx.params()?;
-    let page = params.int("page", 1, 1_000_000)?.unwrap_or(1);
-    let per_page = params.int("per_page", 1, 1000)?.unwrap_or(1000);
+    let page = params.page_number(1000, 1000)?;
     let filter =
         PrincipalFilter { email: params.text("email"), name: params.text("name"), search: params.text("search") };
     let (users, total) =
-        ops::page_principals(&ctx.state.store, &caller.tenant.account_id, filter, (page - 1) * per_page, per_page)
-            .await?;
+        ops::page_principals(&ctx.state.store, &caller.tenant.account_id, filter, page.skip(), page.per_page).await?;
     let items = users.iter().map(|(p, devices)| user_view(p, *devices)).collect();
-    Ok(envelope::page(items, page, per_page, total))
+    Ok(envelope::page(items, page.page.into(), page.per_page.into(), total))
 }
 
 /// The user named by the path, or 404 12135.

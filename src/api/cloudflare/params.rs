@@ -3,6 +3,24 @@
 
 use super::CfError;
 
+/// The highest `page` a page-numbered list takes.
+pub const MAX_PAGE: u32 = 1_000_000;
+
+/// A page of a page-numbered list, in range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageNumber {
+    /// From 1.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl PageNumber {
+    /// How many items come before this page (cannot overflow: both factors are u32).
+    pub fn skip(self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.per_page)
+    }
+}
+
 /// The parsed query string.
 pub struct Params(Vec<(String, String)>);
 
@@ -47,6 +65,26 @@ impl Params {
                 _ => Err(CfError::invalid(format!("{name} must be an integer from {min} to {max}"))),
             },
         }
+    }
+
+    /// An unsigned integer within `min..=max` (parsed as such: no sign, no overflow).
+    pub fn uint(&self, name: &str, min: u32, max: u32) -> Result<Option<u32>, CfError> {
+        match self.text(name) {
+            None => Ok(None),
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+                _ => Err(CfError::invalid(format!("{name} must be an integer from {min} to {max}"))),
+            },
+        }
+    }
+
+    /// `page` (from 1 to [`MAX_PAGE`], default 1) and `per_page` (from 1 to `max_per_page`,
+    /// default `default_per_page`) of a page-numbered list.
+    pub fn page_number(&self, default_per_page: u32, max_per_page: u32) -> Result<PageNumber, CfError> {
+        Ok(PageNumber {
+            page: self.uint("page", 1, MAX_PAGE)?.unwrap_or(1),
+            per_page: self.uint("per_page", 1, max_per_page)?.unwrap_or(default_per_page),
+        })
     }
 
     /// One of the allowed words.

@@ -20,16 +20,24 @@ use crate::domain::{NewPrincipal, Principal, Status, ids, ops};
 type Result<T> = std::result::Result<T, ZoomError>;
 
 const PAGE_TOKEN_TTL_MS: i64 = 15 * 60 * 1000;
+/// `page_size`: 30 unless given; larger values are taken as this, Zoom's maximum.
+const DEFAULT_PAGE_SIZE: u32 = 30;
+const MAX_PAGE_SIZE: u32 = 2000;
+/// The highest `page_number` taken (Zoom's integers are int32).
+const MAX_PAGE_NUMBER: u32 = i32::MAX as u32;
+/// The longest `after` a page token may carry (an email is at most 128 bytes).
+const MAX_TOKEN_AFTER: usize = 256;
 
 /// What a `next_page_token` carries: the filter, where the last page ended, and when it
-/// was issued (tokens expire after 15 minutes, as Zoom's do).
+/// was issued (tokens expire after 15 minutes, as Zoom's do). A client can forge one of
+/// its own account, so every field is checked as if it came from the query.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct PageToken {
     account: String,
     status: String,
     role: Option<String>,
     after: String,
-    page: i64,
+    page: u32,
     issued: i64,
 }
 
@@ -45,8 +53,74 @@ fn invalid_page_token() -> ZoomError {
     ZoomError::bad_request(300, "The next page token is invalid or expired.")
 }
 
+/// Zoom's `role_id` as the role userplane stores.
+fn role_named(role_id: &str) -> Option<&'static str> {
+    match role_id {
+        "0" => Some("owner"),
+        "1" => Some("admin"),
+        "2" => Some("member"),
+        _ => None,
+    }
+}
+
+/// What a list request asks for, each part in range.
+struct ListRequest {
+    status: Status,
+    role_id: Option<String>,
+    start: ops::PageStart,
+    page_number: u32,
+}
+
+/// Reads a page token: of this account, unexpired, and every field in range.
+fn from_page_token(raw: &str, account: &str, now: i64) -> Result<ListRequest> {
+    let token = decode_page_token(raw).ok_or_else(invalid_page_token)?;
+    let age = now.checked_sub(token.issued);
+    let fresh = age.is_some_and(|age| (-60_000..=PAGE_TOKEN_TTL_MS).contains(&age));
+    let status = Status::parse(&token.status);
+    let role_ok = token.role.as_deref().is_none_or(|r| role_named(r).is_some());
+    let page_ok = (2..=MAX_PAGE_NUMBER).contains(&token.page);
+    match status {
+        Some(status)
+            if token.account == account && fresh && role_ok && page_ok && token.after.len() <= MAX_TOKEN_AFTER =>
+        {
+            Ok(ListRequest {
+                status,
+                role_id: token.role,
+                start: ops::PageStart::After(token.after),
+                page_number: token.page,
+            })
+        }
+        _ => Err(invalid_page_token()),
+    }
+}
+
+/// Reads `status`, `role_id` and `page_number` from the query.
+fn from_query(params: &std::collections::HashMap<String, String>, page_size: u32) -> Result<ListRequest> {
+    let status = match params.get("status") {
+        None => Status::Active,
+        Some(raw) => Status::parse(raw).ok_or_else(|| ZoomError::validation(["status"]))?,
+    };
+    let role_id = params.get("role_id").cloned().filter(|r| !r.is_empty());
+    if role_id.as_deref().is_some_and(|r| role_named(r).is_none()) {
+        return Err(ZoomError::validation(["role_id"]));
+    }
+    let page_number = match params.get("page_number") {
+        None => 1,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE_NUMBER).contains(n))
+            .ok_or_else(|| ZoomError::validation(["page_number"]))?,
+    };
+    // Both factors are u32: the product fits in u64.
+    let skip = u64::from(page_number - 1) * u64::from(page_size);
+    Ok(ListRequest { status, role_id, start: ops::PageStart::Skip(skip), page_number })
+}
+
 /// `GET /users`: `status` (active by default), `role_id`, `page_size` (30, at most
-/// 2000), `next_page_token` or the deprecated `page_number`.
+/// 2000), `next_page_token` or the deprecated `page_number` (1 to 2^31 - 1). A page
+/// costs its size, however deep: the total comes from counters, a page number's start
+/// from the index, a page token's from its last email.
 pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
@@ -58,89 +132,38 @@ pub async fn list_users(
     let account = caller.tenant.account_id.clone();
 
     let page_size = match params.get("page_size") {
-        None => 30,
-        Some(raw) => match raw.parse::<i64>() {
-            Ok(n) if n >= 1 => n.min(2000),
+        None => DEFAULT_PAGE_SIZE,
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(n) if n >= 1 => u32::try_from(n).unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE),
             _ => return Err(ZoomError::validation(["page_size"])),
         },
     };
-    let (status, role, after, page_number) = match params.get("next_page_token").filter(|t| !t.is_empty()) {
-        Some(raw) => {
-            let token = decode_page_token(raw).ok_or_else(invalid_page_token)?;
-            if token.account != account || now - token.issued > PAGE_TOKEN_TTL_MS || now < token.issued - 60_000 {
-                return Err(invalid_page_token());
-            }
-            (token.status, token.role, token.after, token.page)
-        }
-        None => {
-            let status = params.get("status").cloned().unwrap_or_else(|| "active".into());
-            if Status::parse(&status).is_none() {
-                return Err(ZoomError::validation(["status"]));
-            }
-            let role = params.get("role_id").cloned().filter(|r| !r.is_empty());
-            if role.as_deref().is_some_and(|r| !["0", "1", "2"].contains(&r)) {
-                return Err(ZoomError::validation(["role_id"]));
-            }
-            let page_number = match params.get("page_number") {
-                None => 1,
-                Some(raw) => {
-                    raw.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| ZoomError::validation(["page_number"]))?
-                }
-            };
-            (status, role, String::new(), page_number)
-        }
+    let request = match params.get("next_page_token").filter(|t| !t.is_empty()) {
+        Some(raw) => from_page_token(raw, &account, now)?,
+        None => from_query(&params, page_size)?,
     };
-    let status_filter = Status::parse(&status);
-
-    let (page, total, has_more) = if let Some(role) = &role {
-        // Role filters are rare and tenants small: filter in memory.
-        let mut all: Vec<Principal> = ops::all_principals(&state.store, &account)
-            .await?
-            .into_iter()
-            .filter(|p| Some(p.status) == status_filter && views::role(p).0 == role)
-            .collect();
-        all.sort_by(|a, b| a.email.cmp(&b.email));
-        let total = all.len() as i64;
-        let start = if after.is_empty() {
-            ((page_number - 1) * page_size).min(total) as usize
-        } else {
-            all.iter().position(|p| p.email > after).unwrap_or(all.len())
-        };
-        let rest = &all[start..];
-        let has_more = rest.len() as i64 > page_size;
-        (rest.iter().take(page_size as usize).cloned().collect::<Vec<_>>(), total, has_more)
-    } else {
-        let mut after = after.clone();
-        if after.is_empty() && page_number > 1 {
-            // The deprecated page_number: skip to that page through the email order.
-            let skip = (page_number - 1) * page_size;
-            let (skipped, _) =
-                ops::list_principals(&state.store, &account, status_filter, None, String::new(), skip).await?;
-            after = skipped.last().map(|p| p.email.clone()).unwrap_or_else(|| "\u{10ffff}".into());
-        }
-        let (mut page, total) =
-            ops::list_principals(&state.store, &account, status_filter, None, after, page_size + 1).await?;
-        let has_more = page.len() as i64 > page_size;
-        page.truncate(page_size as usize);
-        (page, total, has_more)
-    };
+    let role = request.role_id.as_deref().and_then(role_named).map(str::to_owned);
+    let (mut page, total) =
+        ops::list_principals(&state.store, &account, request.status, role, request.start, page_size).await?;
+    let has_more = page.len() > page_size as usize;
+    page.truncate(page_size as usize);
 
     let next_page_token = match (has_more, page.last()) {
         (true, Some(last)) => encode_page_token(&PageToken {
             account: account.clone(),
-            status: status.clone(),
-            role: role.clone(),
+            status: request.status.as_str().to_owned(),
+            role: request.role_id.clone(),
             after: last.email.clone(),
-            page: page_number + 1,
+            page: request.page_number.saturating_add(1).min(MAX_PAGE_NUMBER),
             issued: now,
         }),
         _ => String::new(),
     };
-    let page_count = (total + page_size - 1) / page_size;
+    let page_count = u64::try_from(total).unwrap_or(0).div_ceil(u64::from(page_size));
     Ok(Json(json!({
         "next_page_token": next_page_token,
         "page_count": page_count,
-        "page_number": page_number,
+        "page_number": request.page_number,
         "page_size": page_size,
         "total_records": total,
         "users": page.iter().map(|p| views::list_item(p, now)).collect::<Vec<_>>(),
