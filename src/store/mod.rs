@@ -104,6 +104,8 @@ pub enum Backend {
 #[error("{message}")]
 pub struct StoreError {
     pub unique_violation: bool,
+    /// The disk (or the database's quota) is full: SQLITE_FULL, PostgreSQL 53100.
+    pub storage_full: bool,
     /// The database refused a value as such (PostgreSQL: a NUL character in text).
     pub invalid_input: bool,
     pub message: String,
@@ -111,14 +113,18 @@ pub struct StoreError {
 
 impl StoreError {
     pub fn other(message: impl Into<String>) -> Self {
-        StoreError { unique_violation: false, invalid_input: false, message: message.into() }
+        StoreError { unique_violation: false, storage_full: false, invalid_input: false, message: message.into() }
     }
 }
 
+/// The database's own text stays in `Internal` / `StorageFull` (for the log); a conflict
+/// or an invalid value gets words of ours, since dialects may show those to clients.
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         if err.unique_violation {
-            Error::Conflict(err.message)
+            Error::Conflict("a value that must be unique is already used".into())
+        } else if err.storage_full {
+            Error::StorageFull(err.message)
         } else if err.invalid_input {
             Error::Invalid { field: None, message: "text must not contain NUL characters".into() }
         } else {

@@ -71,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(wire))
+        .layer(axum::middleware::from_fn(crate::api::log_failures))
 }
 
 /// `/client/v4/` itself, which a nested router does not see: for `.route` next to the nest.

@@ -29,4 +29,5 @@ pub fn router(state: AppState) -> Router<AppState> {
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::map_response(error::render_framework_errors))
+        .layer(axum::middleware::from_fn(crate::api::log_failures))
 }

@@ -10,7 +10,7 @@ use super::operations::{self, Label, Operation};
 use crate::api::bearer;
 use crate::app::AppState;
 use crate::domain::clock::{rfc3339, start_of_day};
-use crate::domain::{Actor, InactiveReason, Principal, Provider, Tenant, TokenKind, TokenState, ops};
+use crate::domain::{Actor, Error, InactiveReason, Principal, Provider, Tenant, TokenKind, TokenState, ops};
 
 /// An authenticated Zoom API caller.
 pub struct Caller {
@@ -63,20 +63,24 @@ impl Caller {
             let me = self.me.as_deref().ok_or_else(|| ZoomError::user_not_found(user_id))?;
             return ops::resolve_principal(&state.store, account, me)
                 .await
-                .map_err(|_| ZoomError::user_not_found(user_id));
+                .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::user_not_found(user_id)));
         }
         if op.allows(&self.scopes, false) {
             return ops::resolve_principal(&state.store, account, user_id)
                 .await
-                .map_err(|_| ZoomError::user_not_found(user_id));
+                .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::user_not_found(user_id)));
         }
         // A user-level scope reaches only the caller's own user, named by id or email.
         if op.allows(&self.scopes, true)
             && let Some(me) = &self.me
-            && let Ok(principal) = ops::resolve_principal(&state.store, account, me).await
-            && (principal.id == user_id || principal.email.eq_ignore_ascii_case(user_id))
         {
-            return Ok(principal);
+            match ops::resolve_principal(&state.store, account, me).await {
+                Ok(principal) if principal.id == user_id || principal.email.eq_ignore_ascii_case(user_id) => {
+                    return Ok(principal);
+                }
+                Ok(_) | Err(Error::NotFound { .. }) => {}
+                Err(err) => return Err(err.into()),
+            }
         }
         Err(missing_scope(op, false))
     }
