@@ -28,6 +28,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/_userplane", crate::api::control::router(state.clone()))
+        .route("/_userplane/", crate::api::control::root_route())
         .nest("/client/v4", crate::api::cloudflare::router())
         .route("/client/v4/", crate::api::cloudflare::root_route())
         .merge(crate::api::zoom::router())
@@ -53,9 +54,9 @@ impl Server {
         let loaded = load_world(&store, &clock, config).await?;
         let state = AppState {
             limits: Arc::new(RateLimiter::for_store(&store)),
+            admin_token_hash: Arc::new(store.secrets().hash(&admin_token)),
             store,
             clock,
-            admin_token_hash: Arc::new(ids::hash_secret(&admin_token)),
         };
         let listener =
             TcpListener::bind(&config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
@@ -138,7 +139,7 @@ async fn load_world(store: &Store, clock: &Clock, config: &ServeConfig) -> Resul
         let world: World = serde_json::from_str(&text).map_err(|e| format!("world file {}: {e}", path.display()))?;
         let mut loaded = Vec::new();
         for (i, doc) in world.tenants.into_iter().enumerate() {
-            let spec = crate::api::tenants::spec(doc)
+            let spec = crate::api::tenants::spec(doc, store.secrets())
                 .map_err(|e| format!("world file {}: tenants[{i}]: {e}", path.display()))?;
             let account = spec.account_id.clone();
             match ops::create_tenant(store, clock, spec).await {

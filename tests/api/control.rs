@@ -36,10 +36,11 @@ async fn tenants_are_created_listed_read_and_deleted() {
     assert_eq!(created["account_id"], account);
     assert_eq!(created["provider"], "zoom");
     assert_eq!(created["plan"], "pro");
-    // Secrets are never echoed back, only their hashes.
+    // Secrets are never echoed back, nor their hashes: only whether one is set.
     let text = created.to_string();
     assert!(!text.contains("admin-secret"), "{text}");
-    assert!(text.contains("client_secret_sha256"));
+    assert!(!text.contains("_hash") && !text.contains("_sha256"), "{text}");
+    assert_eq!(created["document"]["apps"][0]["client_secret_set"], true, "{text}");
 
     let listed: Value = app.admin(Method::GET, "/tenants", None).await.json().await.unwrap();
     assert!(listed["tenants"].as_array().unwrap().iter().any(|t| t["account_id"] == account));

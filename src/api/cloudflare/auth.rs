@@ -20,7 +20,7 @@ use super::{Ctx, RATE_LIMIT, RATE_WINDOW_SECONDS, RateState, Scope};
 use crate::api::cloudflare::CfError;
 use crate::api::cloudflare::error::code;
 use crate::domain::tenant::normalize_email;
-use crate::domain::{Actor, Credential, CredentialKind, Tenant, ids, ops};
+use crate::domain::{Actor, Credential, CredentialKind, Tenant, ops};
 
 /// Which credentials an endpoint takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +133,7 @@ pub async fn authenticate(ctx: &Ctx, schemes: Schemes) -> Result<Caller, CfError
         if schemes != Schemes::TokenOrKey {
             return Err(CfError::scheme_not_accepted());
         }
-        let lookup = super::tenant::global_key_lookup(&email, &ids::hash_secret(key));
+        let lookup = super::tenant::global_key_lookup(store.secrets(), &email, &store.secrets().hash(key));
         ops::find_credential(store, CredentialKind::CloudflareGlobalKey, &lookup)
             .await?
             .ok_or_else(CfError::unknown_key)?
@@ -144,7 +144,7 @@ pub async fn authenticate(ctx: &Ctx, schemes: Schemes) -> Result<Caller, CfError
                 "Invalid format for Authorization header",
             )])
         })?;
-        let found = ops::find_credential(store, CredentialKind::CloudflareToken, &ids::hash_secret(token)).await?;
+        let found = ops::find_credential(store, CredentialKind::CloudflareToken, &store.secrets().hash(token)).await?;
         match found {
             Some(found) => found,
             None if schemes == Schemes::Verify => return Err(CfError::invalid_api_token()),

@@ -72,9 +72,9 @@ pub async fn add_assistants(
             .filter(|k| !k.is_empty())
             .ok_or_else(|| ZoomError::validation([format!("assistants[{i}]")]))?;
         let can_manage = entry.get("can_manage_host_private_event").and_then(Value::as_bool).unwrap_or(false);
-        let assistant = ops::resolve_principal(&state.store, &account, key)
-            .await
-            .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::bad_request(200, format!("Can't find user {key}."))))?;
+        let assistant = ops::resolve_principal(&state.store, &account, key).await.map_err(|e| {
+            ZoomError::unless_not_found(e, || ZoomError::bad_request(200, format!("Can't find user {key}.")))
+        })?;
         if assistant.id == user.id {
             return Err(ZoomError::bad_request(200, "Can't assign scheduling privilege to yourself."));
         }

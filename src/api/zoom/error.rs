@@ -125,7 +125,9 @@ impl From<Error> for ZoomError {
             Error::NotFound { id, .. } => ZoomError::user_not_found(&id),
             // Handlers that know the email answer `email_taken` themselves; the
             // conflict's own text may be the database's and is not shown.
-            Error::Conflict(_) => ZoomError::new(StatusCode::CONFLICT, 1005, "The request conflicts with existing data."),
+            Error::Conflict(_) => {
+                ZoomError::new(StatusCode::CONFLICT, 1005, "The request conflicts with existing data.")
+            }
             Error::Invalid { field: Some(field), .. } => ZoomError::validation([field]),
             Error::Invalid { field: None, message } => ZoomError::bad_request(300, message),
             Error::Forbidden(message) | Error::Refused(message) => ZoomError::bad_request(200, message),

@@ -14,7 +14,7 @@ use crate::api::{InternalFailure, body};
 use crate::app::AppState;
 use crate::domain::error::STORAGE_FULL_RETRY_AFTER_SECONDS;
 use crate::domain::ops::{self, ttl};
-use crate::domain::{Actor, CredentialKind, Error, Provider, TokenKind, ids};
+use crate::domain::{Actor, CredentialKind, Error, Provider, TokenKind};
 
 fn oauth_error(error: &str, reason: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"reason": reason, "error": error}))).into_response()
@@ -78,7 +78,7 @@ pub async fn token(
         Ok(found) => found,
         Err(err) => return server_error(err),
     };
-    let Some((app, tenant)) = found.filter(|(app, _)| ids::secret_matches(&secret, &app.secret_hash)) else {
+    let Some((app, tenant)) = found.filter(|(app, _)| state.store.secrets().matches(&secret, &app.secret_hash)) else {
         return oauth_error("invalid_client", "Invalid client_id or client_secret");
     };
     let Some(account_id) = param("account_id").filter(|a| !a.is_empty()) else {

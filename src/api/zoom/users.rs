@@ -239,12 +239,12 @@ pub async fn create_user(
         attributes,
     };
     let taken = new.email.clone();
-    let created = ops::create_principal(&state.store, &state.clock, &caller.tenant, new, &caller.actor)
-        .await
-        .map_err(|e| match e {
+    let created = ops::create_principal(&state.store, &state.clock, &caller.tenant, new, &caller.actor).await.map_err(
+        |e| match e {
             Error::Conflict(_) => ZoomError::email_taken(&taken),
             other => other.into(),
-        })?;
+        },
+    )?;
     let body = json!({
         "id": created.id,
         "first_name": created.first_name,
