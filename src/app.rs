@@ -22,6 +22,8 @@ pub struct AppState {
     /// The control plane's token, hashed.
     pub admin_token_hash: Arc<String>,
     pub limits: Arc<RateLimiter>,
+    /// Counts failed authentication per address and credential (see `api::throttle`).
+    pub auth_throttle: Arc<crate::api::throttle::AuthThrottle>,
 }
 
 /// Every route of the server.
@@ -54,6 +56,7 @@ impl Server {
         let loaded = load_world(&store, &clock, config).await?;
         let state = AppState {
             limits: Arc::new(RateLimiter::for_store(&store)),
+            auth_throttle: Arc::new(crate::api::throttle::AuthThrottle::new(config.auth_throttle_limits())),
             admin_token_hash: Arc::new(store.secrets().hash(&admin_token)),
             store,
             clock,
@@ -67,7 +70,7 @@ impl Server {
         let (shutdown, signal) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let _ = signal.await;
                 })

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::ControlError;
 use crate::api::body;
+use crate::api::throttle::SourceAddress;
 use crate::app::AppState;
 use crate::domain::clock::rfc3339;
 use crate::domain::ops::{self, LoginKind};
@@ -18,15 +19,28 @@ use crate::domain::{Tenant, TokenState};
 
 type Result<T> = std::result::Result<T, ControlError>;
 
-/// Lets a request through only with the admin token (compared in constant time).
+/// Lets a request through only with the admin token (compared in constant time). A
+/// wrong token counts against the source address: past the limit it is answered 429.
 pub async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let authorized = crate::api::bearer(request.headers())
-        .is_some_and(|t| state.store.secrets().matches(t, &state.admin_token_hash));
-    if !authorized {
-        return ControlError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required")
-            .into_response();
+    let presented = crate::api::bearer(request.headers());
+    if presented.is_some_and(|t| state.store.secrets().matches(t, &state.admin_token_hash)) {
+        return next.run(request).await;
     }
-    next.run(request).await
+    if presented.is_some()
+        && let Some(seconds) = state.auth_throttle.failed(&[SourceAddress::of(request.extensions()).key()])
+    {
+        return ControlError {
+            retry_after: Some(seconds),
+            ..ControlError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_failed_attempts",
+                "too many wrong admin tokens from this address; try again later",
+            )
+        }
+        .into_response();
+    }
+    ControlError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required")
+        .into_response()
 }
 
 /// The null route: answers at once, does no work.

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use super::ZoomError;
 use super::operations::{self, Label, Operation};
 use crate::api::bearer;
+use crate::api::throttle::SourceAddress;
 use crate::app::AppState;
 use crate::domain::clock::{rfc3339, start_of_day};
 use crate::domain::{Actor, Error, InactiveReason, Principal, Provider, Tenant, TokenKind, TokenState, ops};
@@ -26,8 +27,14 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ZoomError> {
         let token = bearer(&parts.headers).ok_or_else(|| ZoomError::invalid_token(false))?;
-        let found =
-            ops::introspect(&state.store, &state.clock, token).await?.ok_or_else(|| ZoomError::invalid_token(false))?;
+        let Some(found) = ops::introspect(&state.store, &state.clock, token).await? else {
+            // A token userplane never issued: a guess, counted against the address.
+            let address = SourceAddress::of(&parts.extensions).key();
+            return Err(match state.auth_throttle.failed(&[address]) {
+                Some(seconds) => ZoomError::too_many_failed_attempts(seconds),
+                None => ZoomError::invalid_token(false),
+            });
+        };
         let api_token = matches!(found.token.kind, TokenKind::OauthAccess | TokenKind::UserOauth);
         if found.tenant.provider != Provider::Zoom || !api_token {
             return Err(ZoomError::invalid_token(false));

@@ -78,6 +78,12 @@ impl ZoomError {
         .with_header("retry-after", STORAGE_FULL_RETRY_AFTER_SECONDS.to_string())
     }
 
+    /// 429: too many wrong credentials from this address (or for this client id).
+    pub fn too_many_failed_attempts(retry_after_seconds: u64) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, 429, "Too many failed authentication attempts. Try again later.")
+            .with_header("retry-after", retry_after_seconds.to_string())
+    }
+
     /// 409 1005: the email is taken in this account.
     pub fn email_taken(email: &str) -> Self {
         Self::new(StatusCode::CONFLICT, 1005, format!("Email \"{email}\" has already been used."))

@@ -10,6 +10,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use super::ZoomError;
+use crate::api::throttle::SourceAddress;
 use crate::api::{InternalFailure, body};
 use crate::app::AppState;
 use crate::domain::error::STORAGE_FULL_RETRY_AFTER_SECONDS;
@@ -51,6 +53,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 /// Issues a one-hour access token to an app of the account, with the app's scopes.
 pub async fn token(
     State(state): State<AppState>,
+    address: SourceAddress,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -79,6 +82,11 @@ pub async fn token(
         Err(err) => return server_error(err),
     };
     let Some((app, tenant)) = found.filter(|(app, _)| state.store.secrets().matches(&secret, &app.secret_hash)) else {
+        // Counted against the address and the client id: past the limit, a 429.
+        let keys = [address.key(), Some(format!("zoom_client:{client_id}"))];
+        if let Some(seconds) = state.auth_throttle.failed(&keys) {
+            return ZoomError::too_many_failed_attempts(seconds).into_response();
+        }
         return oauth_error("invalid_client", "Invalid client_id or client_secret");
     };
     let Some(account_id) = param("account_id").filter(|a| !a.is_empty()) else {
