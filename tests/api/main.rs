@@ -4,6 +4,7 @@
 //! The backend comes from `USERPLANE_TEST_DATABASE_URL` (a PostgreSQL URL runs the
 //! whole suite on PostgreSQL); by default each test gets its own SQLite file.
 
+mod auth_throttle;
 mod cloudflare;
 mod cloudflare_auth;
 mod cloudflare_devices;
