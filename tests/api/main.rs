@@ -19,4 +19,5 @@ mod offboard;
 mod offboard_fakes;
 mod offboard_harness;
 mod offboard_userplane;
+mod secrets;
 mod zoom;
