@@ -23,12 +23,15 @@ pub struct AppState {
     /// The control plane's token, hashed.
     pub admin_token_hash: Arc<String>,
     pub limits: Arc<RateLimiter>,
+    /// Counts failed authentication per address and credential (see `api::throttle`).
+    pub auth_throttle: Arc<crate::api::throttle::AuthThrottle>,
 }
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/_userplane", crate::api::control::router(state.clone()))
+        .route("/_userplane/", crate::api::control::root_route())
         .nest("/client/v4", crate::api::cloudflare::router())
         .route("/client/v4/", crate::api::cloudflare::root_route())
         .merge(crate::api::zoom::router())
@@ -56,9 +59,10 @@ impl Server {
         let loaded = load_world(&store, &clock, config).await?;
         let state = AppState {
             limits: Arc::new(RateLimiter::for_store(&store)),
+            auth_throttle: Arc::new(crate::api::throttle::AuthThrottle::new(config.auth_throttle_limits())),
+            admin_token_hash: Arc::new(store.secrets().hash(&admin_token)),
             store,
             clock,
-            admin_token_hash: Arc::new(ids::hash_secret(&admin_token)),
         };
         let listener =
             TcpListener::bind(&config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
@@ -70,7 +74,7 @@ impl Server {
         let (shutdown, signal) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let _ = signal.await;
                 })
@@ -150,7 +154,7 @@ async fn load_world(store: &Store, clock: &Clock, config: &ServeConfig) -> Resul
         let mut specs = Vec::with_capacity(world.tenants.len());
         let mut seen = std::collections::HashSet::new();
         for (i, doc) in world.tenants.into_iter().enumerate() {
-            let spec = crate::api::tenants::spec(doc)
+            let spec = crate::api::tenants::spec(doc, store.secrets())
                 .map_err(|e| format!("world file {}: tenants[{i}]: {e}", path.display()))?;
             if !seen.insert(spec.account_id.clone()) {
                 return Err(format!(

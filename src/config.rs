@@ -26,6 +26,13 @@ pub struct ServeConfig {
     /// Do not load the demo world into an empty database.
     #[arg(long, env = "USERPLANE_NO_DEMO")]
     pub no_demo: bool,
+    /// Wrong credentials an address (or a client id / key email) may send per window
+    /// before they are answered 429; 0 turns the throttle off. A right credential always passes.
+    #[arg(long, env = "USERPLANE_AUTH_FAILURE_LIMIT", default_value_t = 20)]
+    pub auth_failure_limit: u32,
+    /// The window of `--auth-failure-limit`, in seconds.
+    #[arg(long, env = "USERPLANE_AUTH_FAILURE_WINDOW", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub auth_failure_window: u64,
     /// Print nothing at start but errors (the banner and credentials are skipped).
     #[arg(long, short)]
     pub quiet: bool,
@@ -83,6 +90,16 @@ impl ServeConfig {
             retain_tokens_for: Duration::from_secs(7 * 86_400),
             retain_audit_for: Duration::from_secs(90 * 86_400),
             prune_every: Duration::from_secs(600),
+            auth_failure_limit: 20,
+            auth_failure_window: 60,
+        }
+    }
+
+    /// The failed-authentication throttle's limits.
+    pub fn auth_throttle_limits(&self) -> crate::api::throttle::ThrottleLimits {
+        crate::api::throttle::ThrottleLimits {
+            max_failures: self.auth_failure_limit,
+            window: std::time::Duration::from_secs(self.auth_failure_window),
         }
     }
 }

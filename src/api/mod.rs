@@ -6,9 +6,13 @@ pub mod body;
 pub mod cloudflare;
 pub mod control;
 pub mod tenants;
+pub mod throttle;
 pub mod zoom;
 
+use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::Response;
 
 /// The bearer token of an `Authorization: Bearer ...` header, if that is what it holds.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -20,4 +24,22 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// Whether a response already carries a JSON body (ours) rather than a framework default.
 pub fn is_json(headers: &HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/json"))
+}
+
+/// The cause of a 5xx answer, for the log only: a dialect's error attaches it to its
+/// response (the body stays generic), and [`log_failures`] logs it once.
+#[derive(Debug, Clone)]
+pub struct InternalFailure(pub String);
+
+/// Logs the failure behind an answer once, with the request's method and path. Each
+/// dialect's router has this layer. (The request id, once the HTTP layer sets one as a
+/// request extension, belongs in this line too.)
+pub async fn log_failures(request: Request, next: Next) -> Response {
+    let uri = request.extensions().get::<OriginalUri>().map_or(request.uri(), |original| &original.0);
+    let (method, path) = (request.method().clone(), uri.path().to_owned());
+    let response = next.run(request).await;
+    if let Some(InternalFailure(cause)) = response.extensions().get::<InternalFailure>() {
+        tracing::error!(%method, %path, status = response.status().as_u16(), %cause, "internal failure");
+    }
+    response
 }

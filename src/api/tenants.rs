@@ -5,28 +5,29 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::domain::ids::SecretHasher;
 use crate::domain::tenant::{TenantSeed, TenantSpec};
 use crate::domain::{Error, Provider, Result};
 
 /// Reads a tenant document (`{"provider": "zoom" | "cloudflare", ...}`): validated, its
 /// secrets replaced by their hashes.
-pub fn spec(document: Value) -> Result<TenantSpec> {
-    let provider = document.get("provider").and_then(Value::as_str).map(str::to_owned);
-    match provider.as_deref().and_then(Provider::parse) {
-        Some(Provider::Zoom) => super::zoom::tenant::spec(document),
-        Some(Provider::Cloudflare) => super::cloudflare::tenant::spec(document),
-        None => Err(Error::Invalid {
-            field: None,
-            message: format!("invalid tenant document: provider must be \"zoom\" or \"cloudflare\", not {provider:?}"),
-        }),
+pub fn spec(document: Value, secrets: &SecretHasher) -> Result<TenantSpec> {
+    let provider = document.get("provider").cloned().unwrap_or(Value::Null);
+    match provider.as_str().and_then(Provider::parse) {
+        Some(Provider::Zoom) => super::zoom::tenant::spec(document, secrets),
+        Some(Provider::Cloudflare) => super::cloudflare::tenant::spec(document, secrets),
+        None if provider.is_null() => {
+            Err(Error::invalid("provider", "provider is required: \"zoom\" or \"cloudflare\""))
+        }
+        None => Err(Error::invalid("provider", format!("provider must be \"zoom\" or \"cloudflare\", not {provider}"))),
     }
 }
 
 /// What a kept tenant document seeds, for a reset.
-pub fn seed_of(provider: Provider, document: &Value) -> Result<TenantSeed> {
+pub fn seed_of(provider: Provider, document: &Value, secrets: &SecretHasher) -> Result<TenantSeed> {
     match provider {
         Provider::Zoom => super::zoom::tenant::seed_of(document),
-        Provider::Cloudflare => super::cloudflare::tenant::seed_of(document),
+        Provider::Cloudflare => super::cloudflare::tenant::seed_of(document, secrets),
     }
 }
 

@@ -281,7 +281,7 @@ pub async fn issue_token(
         (_, None) => 0,
     };
     let token = IssuedToken {
-        hash: ids::hash_secret(&secret),
+        hash: store.secrets().hash(&secret),
         tenant: tenant.account_id.clone(),
         kind,
         principal: principal.map(|p| p.id.clone()),
@@ -338,7 +338,7 @@ pub struct Introspection {
 /// Looks a bearer token up and decides whether it is still good, and if not why.
 /// `None` means userplane never issued it.
 pub async fn introspect(store: &Store, clock: &Clock, secret: &str) -> Result<Option<Introspection>> {
-    let hash = ids::hash_secret(secret);
+    let hash = store.secrets().hash(secret);
     let clock = *clock;
     store.read(move |c| introspect_in(c, &clock, &hash)).await
 }

@@ -19,6 +19,11 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("migrations/sqlite/0004_documents_counts_retention.sql"),
         include_str!("migrations/postgres/0004_documents_counts_retention.sql"),
     ),
+    (
+        "0005_secret_key",
+        include_str!("migrations/sqlite/0005_secret_key.sql"),
+        include_str!("migrations/postgres/0005_secret_key.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded. The caller holds a transaction.

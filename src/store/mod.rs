@@ -22,6 +22,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use crate::domain::Error;
+use crate::domain::ids::SecretHasher;
 
 /// A value bound to, or read from, a query.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +105,8 @@ pub enum Backend {
 #[error("{message}")]
 pub struct StoreError {
     pub unique_violation: bool,
+    /// The disk (or the database's quota) is full: SQLITE_FULL, PostgreSQL 53100.
+    pub storage_full: bool,
     /// The database refused a value as such (PostgreSQL: a NUL character in text).
     pub invalid_input: bool,
     pub message: String,
@@ -111,14 +114,18 @@ pub struct StoreError {
 
 impl StoreError {
     pub fn other(message: impl Into<String>) -> Self {
-        StoreError { unique_violation: false, invalid_input: false, message: message.into() }
+        StoreError { unique_violation: false, storage_full: false, invalid_input: false, message: message.into() }
     }
 }
 
+/// The database's own text stays in `Internal` / `StorageFull` (for the log); a conflict
+/// or an invalid value gets words of ours, since dialects may show those to clients.
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         if err.unique_violation {
-            Error::Conflict(err.message)
+            Error::Conflict("a value that must be unique is already used".into())
+        } else if err.storage_full {
+            Error::StorageFull(err.message)
         } else if err.invalid_input {
             Error::Invalid { field: None, message: "text must not contain NUL characters".into() }
         } else {
@@ -139,22 +146,58 @@ pub trait Conn {
 
 /// The store: cheap to clone, shared by every request.
 #[derive(Clone)]
-pub enum Store {
+pub struct Store {
+    db: Db,
+    /// Hashes secrets under this installation's key (read from the database at open).
+    secrets: SecretHasher,
+}
+
+#[derive(Clone)]
+enum Db {
     Sqlite(Arc<sqlite::SqliteStore>),
     Postgres(Arc<self::postgres::PgStore>),
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and runs the migrations.
+    /// Opens (creating if needed) the database at `url`, runs the migrations and reads
+    /// the installation key (creating it on a new database).
     ///
     /// `postgres://…` or `postgresql://…` select PostgreSQL (several nodes may share
     /// it); `sqlite://PATH`, `sqlite:PATH` or a bare path select SQLite.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Store::Postgres(self::postgres::PgStore::open(url).await?));
-        }
-        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-        Ok(Store::Sqlite(Arc::new(sqlite::SqliteStore::open(path)?)))
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Db::Postgres(self::postgres::PgStore::open(url).await?)
+        } else {
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+            Db::Sqlite(Arc::new(sqlite::SqliteStore::open(path)?))
+        };
+        let mut store = Store { db, secrets: SecretHasher::unkeyed() };
+        store.secrets = store.installation_key().await?;
+        Ok(store)
+    }
+
+    /// The installation key: created once (the first node to open a new database wins,
+    /// the others read it), kept in `installation_secret`. The 0005 migration leaves an
+    /// empty key in a database that already held tenants: its hashes stay plain SHA-256.
+    async fn installation_key(&self) -> Result<SecretHasher, StoreError> {
+        let candidate = SecretHasher::new_stored_key();
+        let stored = self
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO installation_secret (id, hmac_key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+                    &[Value::Text(candidate)],
+                )?;
+                let rows = c.query("SELECT hmac_key FROM installation_secret WHERE id = 1", &[])?;
+                Ok(rows.first().map(|row| row.text(0)).unwrap_or_default())
+            })
+            .await
+            .map_err(|e| StoreError::other(format!("installation key: {e}")))?;
+        SecretHasher::from_stored(&stored).map_err(StoreError::other)
+    }
+
+    /// How secrets are hashed in this database.
+    pub fn secrets(&self) -> &SecretHasher {
+        &self.secrets
     }
 
     /// Runs `f` on a read connection. Each statement sees every write committed before
@@ -164,10 +207,10 @@ impl Store {
         F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        match self {
+        match &self.db {
             // SQLite answers in microseconds: run inline rather than pay a thread hop.
-            Store::Sqlite(db) => db.read(f),
-            Store::Postgres(db) => db.read(f).await,
+            Db::Sqlite(db) => db.read(f),
+            Db::Postgres(db) => db.read(f).await,
         }
     }
 
@@ -177,17 +220,17 @@ impl Store {
         F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        match self {
-            Store::Sqlite(db) => db.write(f).await,
-            Store::Postgres(db) => db.write(f).await,
+        match &self.db {
+            Db::Sqlite(db) => db.write(f).await,
+            Db::Postgres(db) => db.write(f).await,
         }
     }
 
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
-        match self {
-            Store::Sqlite(_) => Backend::Sqlite,
-            Store::Postgres(_) => Backend::Postgres,
+        match &self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
         }
     }
 }

@@ -80,7 +80,8 @@ fn store_err(err: postgres::Error) -> StoreError {
             message
         }
     };
-    StoreError { unique_violation, invalid_input, message }
+    let storage_full = code == Some(&SqlState::DISK_FULL);
+    StoreError { unique_violation, storage_full, invalid_input, message }
 }
 
 impl PgStore {

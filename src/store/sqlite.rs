@@ -43,7 +43,8 @@ fn store_err(err: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(e, _) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     );
-    StoreError { unique_violation, invalid_input: false, message: format!("sqlite: {err}") }
+    let storage_full = err.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
+    StoreError { unique_violation, storage_full, invalid_input: false, message: format!("sqlite: {err}") }
 }
 
 fn connect(path: &str) -> Result<Connection, StoreError> {
@@ -205,7 +206,7 @@ fn run_writer(conn: Connection, queue: mpsc::Receiver<Job>) {
             }
         };
         for completion in completions {
-            (completion.finish)(commit_error.as_ref().map(|e| Error::Internal(e.to_string())));
+            (completion.finish)(commit_error.clone());
         }
     }
 }

@@ -36,10 +36,11 @@ async fn tenants_are_created_listed_read_and_deleted() {
     assert_eq!(created["account_id"], account);
     assert_eq!(created["provider"], "zoom");
     assert_eq!(created["plan"], "pro");
-    // Secrets are never echoed back, only their hashes.
+    // Secrets are never echoed back, nor their hashes: only whether one is set.
     let text = created.to_string();
     assert!(!text.contains("admin-secret"), "{text}");
-    assert!(text.contains("client_secret_sha256"));
+    assert!(!text.contains("_hash") && !text.contains("_sha256"), "{text}");
+    assert_eq!(created["document"]["apps"][0]["client_secret_set"], true, "{text}");
 
     let listed: Value = app.admin(Method::GET, "/tenants", None).await.json().await.unwrap();
     assert!(listed["tenants"].as_array().unwrap().iter().any(|t| t["account_id"] == account));
@@ -188,4 +189,68 @@ async fn unknown_control_routes_and_methods_get_json_errors() {
     let response = app.admin(Method::PATCH, "/tenants", None).await;
     assert_eq!(response.status(), 405);
     assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn every_path_under_the_control_plane_answers_in_its_shape() {
+    let app = TestApp::spawn().await;
+    for path in ["/_userplane/", "/_userplane", "/_userplane/nope/deeper", "/_userplane//tenants"] {
+        for token in [None, Some(crate::helpers::ADMIN_TOKEN)] {
+            let mut request = app.http.get(app.url(path));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            assert!(status == 404 || status == 401, "{path}: {status}");
+            let body: Value = response.json().await.unwrap();
+            assert!(body["error"]["code"].is_string(), "{path}: {body}");
+            assert!(body.get("code").is_none(), "{path}: Zoom's shape: {body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn tenant_documents_name_their_unknown_fields_and_keep_free_form_attributes() {
+    let app = TestApp::spawn().await;
+    let mut typo = zoom_world(&unique("typo"), "pro", "off");
+    typo["users"][1]["rolee"] = json!("admin");
+    let cf = |extra: Value| {
+        let mut doc = json!({"provider": "cloudflare", "account_id": crate::helpers::unique_hex32(),
+                             "users": [{"email": "jdoe@example.com", "name": "Jane Doe"}]});
+        if let (Some(fields), Value::Object(extra)) = (doc.as_object_mut(), extra) {
+            fields.extend(extra);
+        }
+        doc
+    };
+    let cases = [
+        (typo, "rolee"),
+        (json!({"provider": "zoom", "account_id": unique("a"), "rate_limit": "off"}), "rate_limit"),
+        (
+            json!({"provider": "zoom", "account_id": unique("a"), "apps": [{"client_id": "c", "client_secret": "s", "scope": []}]}),
+            "scope",
+        ),
+        (cf(json!({"users": [{"email": "jdoe@example.com", "nmae": "Jane"}]})), "nmae"),
+        (cf(json!({"api_tokens": [{"value": "t", "permisions": []}]})), "permisions"),
+        (cf(json!({"zone": []})), "zone"),
+        (json!({"provider": "okta", "account_id": "x"}), "okta"),
+    ];
+    for (doc, named) in cases {
+        let response = app.admin(Method::POST, "/tenants", Some(doc.clone())).await;
+        assert_eq!(response.status(), 400, "{doc}");
+        let body: Value = response.json().await.unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{doc}: {message}");
+        assert!(!message.contains("Some(") && !message.contains("None"), "Rust debug text: {message}");
+        let account = doc["account_id"].as_str().unwrap();
+        assert_eq!(app.admin(Method::GET, &format!("/tenants/{account}"), None).await.status(), 404, "not created");
+    }
+    // Free-form fields go under "attributes" and are kept as given.
+    let account = unique("attrs");
+    let mut doc = zoom_world(&account, "pro", "off");
+    doc["users"][2]["attributes"] = json!({"team": "blue", "badge": 42});
+    doc["users"][2]["timezone"] = json!("Europe/Paris");
+    let created = app.create_tenant(doc).await;
+    assert_eq!(created["document"]["users"][2]["attributes"], json!({"team": "blue", "badge": 42}));
+    assert_eq!(created["document"]["users"][2]["timezone"], "Europe/Paris");
 }

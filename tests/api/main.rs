@@ -4,6 +4,7 @@
 //! The backend comes from `USERPLANE_TEST_DATABASE_URL` (a PostgreSQL URL runs the
 //! whole suite on PostgreSQL); by default each test gets its own SQLite file.
 
+mod auth_throttle;
 mod cloudflare;
 mod cloudflare_auth;
 mod cloudflare_devices;
@@ -12,6 +13,7 @@ mod control;
 mod demo;
 mod durability;
 mod helpers;
+mod honest_errors;
 mod multinode;
 mod offboard;
 mod offboard_fakes;
@@ -19,4 +21,5 @@ mod offboard_harness;
 mod offboard_userplane;
 mod pagination;
 mod retention;
+mod secrets;
 mod zoom;

@@ -248,7 +248,7 @@ async fn a_login_racing_a_deactivation_never_brings_the_user_back() {
     };
     let stores = [Store::open(&db.url).await.unwrap(), Store::open(&db.url).await.unwrap()];
     let account = unique("mn");
-    let doc = userplane::api::tenants::spec(zoom_world(&account, "pro", "off")).unwrap();
+    let doc = userplane::api::tenants::spec(zoom_world(&account, "pro", "off"), stores[0].secrets()).unwrap();
     let tenant = ops::create_tenant(&stores[0], &Clock, doc).await.unwrap();
     let alex = ops::resolve_principal(&stores[0], &account, "alex@example.com").await.unwrap().id;
     for round in 0..10 {

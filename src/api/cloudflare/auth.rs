@@ -20,7 +20,7 @@ use super::{Ctx, RATE_LIMIT, RATE_WINDOW_SECONDS, RateState, Scope};
 use crate::api::cloudflare::CfError;
 use crate::api::cloudflare::error::code;
 use crate::domain::tenant::normalize_email;
-use crate::domain::{Actor, Credential, CredentialKind, Tenant, ids, ops};
+use crate::domain::{Actor, Credential, CredentialKind, Tenant, ops};
 
 /// Which credentials an endpoint takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,10 +133,11 @@ pub async fn authenticate(ctx: &Ctx, schemes: Schemes) -> Result<Caller, CfError
         if schemes != Schemes::TokenOrKey {
             return Err(CfError::scheme_not_accepted());
         }
-        let lookup = super::tenant::global_key_lookup(&email, &ids::hash_secret(key));
-        ops::find_credential(store, CredentialKind::CloudflareGlobalKey, &lookup)
-            .await?
-            .ok_or_else(CfError::unknown_key)?
+        let lookup = super::tenant::global_key_lookup(store.secrets(), &email, &store.secrets().hash(key));
+        match ops::find_credential(store, CredentialKind::CloudflareGlobalKey, &lookup).await? {
+            Some(found) => found,
+            None => return Err(failed(ctx, Some(format!("cf_key:{email}")), CfError::unknown_key())),
+        }
     } else if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
             CfError::invalid_headers(vec![(
@@ -144,11 +145,11 @@ pub async fn authenticate(ctx: &Ctx, schemes: Schemes) -> Result<Caller, CfError
                 "Invalid format for Authorization header",
             )])
         })?;
-        let found = ops::find_credential(store, CredentialKind::CloudflareToken, &ids::hash_secret(token)).await?;
+        let found = ops::find_credential(store, CredentialKind::CloudflareToken, &store.secrets().hash(token)).await?;
         match found {
             Some(found) => found,
-            None if schemes == Schemes::Verify => return Err(CfError::invalid_api_token()),
-            None => return Err(CfError::invalid_token()),
+            None if schemes == Schemes::Verify => return Err(failed(ctx, None, CfError::invalid_api_token())),
+            None => return Err(failed(ctx, None, CfError::invalid_token())),
         }
     } else {
         return Err(CfError::missing_credentials());
@@ -158,6 +159,15 @@ pub async fn authenticate(ctx: &Ctx, schemes: Schemes) -> Result<Caller, CfError
         return Err(CfError::invalid_token());
     }
     Ok(Caller { credential, tenant })
+}
+
+/// A credential that matches nothing: counted against the address (and the key's email);
+/// past the limit the answer is 429 971 with `Retry-After` instead of `refusal`.
+fn failed(ctx: &Ctx, credential: Option<String>, refusal: CfError) -> CfError {
+    match ctx.state.auth_throttle.failed(&[ctx.source.key(), credential]) {
+        Some(seconds) => CfError { retry_after: Some(seconds), ..CfError::rate_limited() },
+        None => refusal,
+    }
 }
 
 /// Counts the request in the credential's 300-second window (aligned on the tenant's

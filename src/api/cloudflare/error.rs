@@ -10,8 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::api::InternalFailure;
 use crate::api::body::BodyError;
 use crate::domain::Error;
+use crate::domain::error::STORAGE_FULL_RETRY_AFTER_SECONDS;
 
 /// Codes used on the wire.
 pub mod code {
@@ -50,11 +52,20 @@ pub struct ErrorItem {
 pub struct CfError {
     pub status: StatusCode,
     pub errors: Vec<ErrorItem>,
+    /// `Retry-After`, in seconds (the rate limit's comes from the wire layer).
+    pub retry_after: Option<u64>,
+    /// The cause of a 5xx, for the log (never in the body).
+    pub failure: Option<String>,
 }
 
 impl CfError {
     pub fn new(status: StatusCode, code: u32, message: impl Into<String>) -> Self {
-        CfError { status, errors: vec![ErrorItem { code, message: message.into(), chain: Vec::new() }] }
+        CfError {
+            status,
+            errors: vec![ErrorItem { code, message: message.into(), chain: Vec::new() }],
+            retry_after: None,
+            failure: None,
+        }
     }
 
     /// 400 9106: no credentials at all (or only half of a key pair).
@@ -75,6 +86,8 @@ impl CfError {
                 message: "Invalid request headers".into(),
                 chain: chain.into_iter().map(|(c, m)| (c, m.to_owned())).collect(),
             }],
+            retry_after: None,
+            failure: None,
         }
     }
 
@@ -121,6 +134,8 @@ impl CfError {
                 },
                 ErrorItem { code: code::NO_ROUTE, message: "No route for that URI".into(), chain: Vec::new() },
             ],
+            retry_after: None,
+            failure: None,
         }
     }
 
@@ -172,6 +187,18 @@ impl CfError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "An unknown error has occurred")
     }
 
+    /// 503 with `Retry-After`: userplane's storage is full, nothing was written.
+    pub fn storage_full() -> Self {
+        CfError {
+            retry_after: Some(STORAGE_FULL_RETRY_AFTER_SECONDS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::INTERNAL,
+                "Service temporarily unavailable (storage full); please retry later",
+            )
+        }
+    }
+
     /// The envelope body.
     pub fn body(&self) -> Value {
         let errors: Vec<Value> = self
@@ -192,7 +219,14 @@ impl CfError {
 
 impl IntoResponse for CfError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        if let Some(cause) = self.failure {
+            response.extensions_mut().insert(InternalFailure(cause));
+        }
+        response
     }
 }
 
@@ -205,10 +239,8 @@ impl From<Error> for CfError {
             Error::Conflict(message) => CfError::conflict(message),
             Error::Forbidden(_) => CfError::unauthorized_resource(),
             Error::Refused(message) => CfError::conflict(message),
-            Error::Internal(cause) => {
-                tracing::error!(%cause, "cloudflare dialect: internal error");
-                CfError::internal()
-            }
+            Error::StorageFull(cause) => CfError { failure: Some(cause), ..CfError::storage_full() },
+            Error::Internal(cause) => CfError { failure: Some(cause), ..CfError::internal() },
         }
     }
 }

@@ -71,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(wire))
+        .layer(axum::middleware::from_fn(crate::api::log_failures))
 }
 
 /// `/client/v4/` itself, which a nested router does not see: for `.route` next to the nest.
@@ -164,6 +165,8 @@ pub struct Ctx {
     pub state: AppState,
     pub headers: HeaderMap,
     pub query: String,
+    /// Where the request comes from, for the failed-authentication throttle.
+    pub source: crate::api::throttle::SourceAddress,
     slot: RateSlot,
 }
 
@@ -175,6 +178,7 @@ impl FromRequestParts<AppState> for Ctx {
             state: state.clone(),
             headers: parts.headers.clone(),
             query: parts.uri.query().unwrap_or("").to_owned(),
+            source: crate::api::throttle::SourceAddress::of(&parts.extensions),
             slot: parts.extensions.get::<RateSlot>().cloned().unwrap_or_default(),
         })
     }

@@ -2,21 +2,28 @@
 //! Access organization, apps, users and their devices, as the control plane and `--world`
 //! files take it, and what it seeds in the core.
 //!
-//! Secrets arrive in clear (`value`, `key`) and are kept only as their hashes
-//! (`value_sha256`, `key_sha256`). Ids derive from the account and natural keys, so a
-//! reset gives the same ids back.
+//! Secrets arrive in clear (`value`, `key`) and are kept only as their keyed hashes
+//! (`value_hash`, `key_hash`, see [`SecretHasher`]). Ids derive from the account and
+//! natural keys, so a reset gives the same ids back.
+//!
+//! Field names are checked: an unknown one is an error naming it. Free-form fields of a
+//! user go under `"attributes": {...}`; the organization is a free-form settings object.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::api::tenants;
-use crate::domain::ids::{self, hash_secret};
+use crate::domain::ids::{self, SecretHasher};
 use crate::domain::tenant::{RateLimits, TenantSeed, TenantSpec, normalize_email};
 use crate::domain::{App, Credential, CredentialKind, Device, Error, NewPrincipal, Provider, Result, Status};
 
 /// A Cloudflare account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CloudflareDocument {
+    /// Always "cloudflare" (checked by the dispatcher; written back when the document is kept).
+    #[serde(default, skip_serializing)]
+    pub provider: Option<String>,
     pub account_id: String,
     #[serde(default)]
     pub rate_limits: RateLimits,
@@ -38,13 +45,16 @@ pub struct CloudflareDocument {
 
 /// A Cloudflare API token with its permission groups.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CloudflareApiToken {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_sha256: Option<String>,
+    /// The kept document's hash of the token (never taken from a client; databases from
+    /// before keyed hashes named it `value_sha256`).
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "value_sha256")]
+    pub value_hash: Option<String>,
     #[serde(default)]
     pub permissions: Vec<String>,
     #[serde(default = "default_status")]
@@ -53,16 +63,20 @@ pub struct CloudflareApiToken {
 
 /// A legacy global API key (X-Auth-Email + X-Auth-Key).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CloudflareGlobalKey {
     pub email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_sha256: Option<String>,
+    /// The kept document's hash of the key (never taken from a client; databases from
+    /// before keyed hashes named it `key_sha256`).
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "key_sha256")]
+    pub key_hash: Option<String>,
 }
 
 /// An Access application.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CloudflareApp {
     pub name: String,
     #[serde(default)]
@@ -75,14 +89,19 @@ pub struct CloudflareApp {
 
 /// A Zero Trust user.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CloudflareUser {
     pub email: String,
     #[serde(default)]
     pub name: String,
+    /// Free-form fields of the author's own, kept on the user as given.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
 }
 
 /// A device enrolled in WARP by a user.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CloudflareDevice {
     pub user: String,
     pub name: String,
@@ -99,25 +118,25 @@ pub const ACCESS_ORGANIZATION: &str = "access_organization";
 
 /// The lookup key of a global API key: its email and the key's hash, hashed together
 /// (a global key belongs to a person, who may hold one in several accounts).
-pub fn global_key_lookup(email: &str, key_hash: &str) -> String {
-    ids::hash_secret(&format!("{}:{key_hash}", email.to_ascii_lowercase()))
+pub fn global_key_lookup(secrets: &SecretHasher, email: &str, key_hash: &str) -> String {
+    secrets.hash(&format!("{}:{key_hash}", email.to_ascii_lowercase()))
 }
 
 /// Reads, validates and redacts a Cloudflare tenant document.
-pub fn spec(document: Value) -> Result<TenantSpec> {
+pub fn spec(document: Value, secrets: &SecretHasher) -> Result<TenantSpec> {
     let mut doc: CloudflareDocument = tenants::parse(document)?;
     validate_cloudflare(&doc)?;
     for token in &mut doc.api_tokens {
         if let Some(value) = token.value.take() {
-            token.value_sha256 = Some(hash_secret(&value));
+            token.value_hash = Some(secrets.hash(&value));
         }
     }
     for key in &mut doc.global_keys {
         if let Some(value) = key.key.take() {
-            key.key_sha256 = Some(hash_secret(&value));
+            key.key_hash = Some(secrets.hash(&value));
         }
     }
-    let seed = seed(&doc);
+    let seed = seed(&doc, secrets);
     let document = tenants::kept(&doc, Provider::Cloudflare)?;
     Ok(TenantSpec {
         account_id: doc.account_id.clone(),
@@ -130,8 +149,8 @@ pub fn spec(document: Value) -> Result<TenantSpec> {
 }
 
 /// The seed of a kept (redacted) document, for a reset.
-pub fn seed_of(document: &Value) -> Result<TenantSeed> {
-    Ok(seed(&tenants::parse_stored::<CloudflareDocument>(document)?))
+pub fn seed_of(document: &Value, secrets: &SecretHasher) -> Result<TenantSeed> {
+    Ok(seed(&tenants::parse_stored::<CloudflareDocument>(document)?, secrets))
 }
 
 /// The zones of a kept document.
@@ -142,7 +161,7 @@ pub fn zones(document: &Value) -> Result<Vec<String>> {
 /// Users (uuid ids), their devices as registrations, apps with their aud, the
 /// organization as a setting, API tokens (found by hash) and global keys (found by email
 /// and key together) as credentials.
-fn seed(doc: &CloudflareDocument) -> TenantSeed {
+fn seed(doc: &CloudflareDocument, secrets: &SecretHasher) -> TenantSeed {
     let account = doc.account_id.as_str();
     let mut seed = TenantSeed::default();
     let mut ids_by_email = std::collections::HashMap::new();
@@ -153,7 +172,7 @@ fn seed(doc: &CloudflareDocument) -> TenantSeed {
             Some((first, last)) => (first.to_owned(), last.to_owned()),
             None => (user.name.clone(), String::new()),
         };
-        let mut attributes = Map::new();
+        let mut attributes = user.attributes.clone();
         attributes.insert("name".into(), json!(user.name));
         seed.principals.push(NewPrincipal {
             id: id.clone(),
@@ -197,7 +216,7 @@ fn seed(doc: &CloudflareDocument) -> TenantSeed {
         seed.settings.push((ACCESS_ORGANIZATION.to_owned(), org.clone()));
     }
     for (i, token) in doc.api_tokens.iter().enumerate() {
-        let hash = token.value_sha256.clone().unwrap_or_default();
+        let hash = token.value_hash.clone().unwrap_or_default();
         seed.credentials.push(Credential {
             tenant: account.to_owned(),
             id: token.id.clone().unwrap_or_else(|| ids::hex_id(&format!("{account}:token:{i}:{hash}"))),
@@ -213,14 +232,14 @@ fn seed(doc: &CloudflareDocument) -> TenantSeed {
     }
     for key in &doc.global_keys {
         let email = normalize_email(&key.email).unwrap_or_default();
-        let key_hash = key.key_sha256.clone().unwrap_or_default();
+        let key_hash = key.key_hash.clone().unwrap_or_default();
         seed.credentials.push(Credential {
             tenant: account.to_owned(),
             id: ids::hex_id(&format!("{account}:global_key:{email}")),
             kind: CredentialKind::CloudflareGlobalKey,
             // Found by email and key together: a global key belongs to a person,
             // who may hold one in several accounts.
-            lookup: global_key_lookup(&email, &key_hash),
+            lookup: global_key_lookup(secrets, &email, &key_hash),
             secret_hash: key_hash,
             grants: vec!["*".into()],
             owner: None,
@@ -246,7 +265,10 @@ fn validate_cloudflare(doc: &CloudflareDocument) -> Result<()> {
         }
     }
     for (i, token) in doc.api_tokens.iter().enumerate() {
-        if token.value.as_deref().is_none_or(str::is_empty) && token.value_sha256.is_none() {
+        if token.value_hash.is_some() {
+            return Err(Error::invalid(format!("api_tokens[{i}].value_hash"), "give value, not a hash"));
+        }
+        if token.value.as_deref().is_none_or(str::is_empty) {
             return Err(Error::invalid(format!("api_tokens[{i}].value"), "value is required"));
         }
         if !["active", "disabled", "expired"].contains(&token.status.as_str()) {
@@ -260,7 +282,10 @@ fn validate_cloudflare(doc: &CloudflareDocument) -> Result<()> {
         if normalize_email(&key.email).is_none() {
             return Err(Error::invalid(format!("global_keys[{i}].email"), "invalid email address"));
         }
-        if key.key.as_deref().is_none_or(str::is_empty) && key.key_sha256.is_none() {
+        if key.key_hash.is_some() {
+            return Err(Error::invalid(format!("global_keys[{i}].key_hash"), "give key, not a hash"));
+        }
+        if key.key.as_deref().is_none_or(str::is_empty) {
             return Err(Error::invalid(format!("global_keys[{i}].key"), "key is required"));
         }
     }

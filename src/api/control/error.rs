@@ -5,8 +5,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::api::InternalFailure;
 use crate::api::body::BodyError;
 use crate::domain::Error;
+use crate::domain::error::STORAGE_FULL_RETRY_AFTER_SECONDS;
 
 /// An error of the control plane, rendered as its JSON body.
 #[derive(Debug)]
@@ -14,11 +16,15 @@ pub struct ControlError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// `Retry-After`, in seconds.
+    pub retry_after: Option<u64>,
+    /// The cause of a 5xx, for the log (never in the body).
+    pub failure: Option<String>,
 }
 
 impl ControlError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ControlError { status, code, message: message.into() }
+        ControlError { status, code, message: message.into(), retry_after: None, failure: None }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -29,7 +35,14 @@ impl ControlError {
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        if let Some(cause) = self.failure {
+            response.extensions_mut().insert(InternalFailure(cause));
+        }
+        response
     }
 }
 
@@ -44,10 +57,19 @@ impl From<Error> for ControlError {
             Error::Invalid { field: None, message } => Self::invalid(message),
             Error::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
             Error::Refused(message) => Self::new(StatusCode::CONFLICT, "refused", message),
-            Error::Internal(cause) => {
-                tracing::error!(%cause, "control plane: internal error");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
-            }
+            Error::StorageFull(cause) => ControlError {
+                retry_after: Some(STORAGE_FULL_RETRY_AFTER_SECONDS),
+                failure: Some(cause),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_full",
+                    "userplane's storage is full; nothing was changed. Try again later.",
+                )
+            },
+            Error::Internal(cause) => ControlError {
+                failure: Some(cause),
+                ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            },
         }
     }
 }

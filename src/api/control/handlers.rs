@@ -11,22 +11,36 @@ use serde_json::{Value, json};
 
 use super::ControlError;
 use crate::api::body;
+use crate::api::throttle::SourceAddress;
 use crate::app::AppState;
 use crate::domain::clock::rfc3339;
 use crate::domain::ops::{self, LoginKind};
-use crate::domain::{Tenant, TokenState, ids};
+use crate::domain::{Tenant, TokenState};
 
 type Result<T> = std::result::Result<T, ControlError>;
 
-/// Lets a request through only with the admin token (compared in constant time).
+/// Lets a request through only with the admin token (compared in constant time). A
+/// wrong token counts against the source address: past the limit it is answered 429.
 pub async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let authorized =
-        crate::api::bearer(request.headers()).is_some_and(|t| ids::secret_matches(t, &state.admin_token_hash));
-    if !authorized {
-        return ControlError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required")
-            .into_response();
+    let presented = crate::api::bearer(request.headers());
+    if presented.is_some_and(|t| state.store.secrets().matches(t, &state.admin_token_hash)) {
+        return next.run(request).await;
     }
-    next.run(request).await
+    if presented.is_some()
+        && let Some(seconds) = state.auth_throttle.failed(&[SourceAddress::of(request.extensions()).key()])
+    {
+        return ControlError {
+            retry_after: Some(seconds),
+            ..ControlError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_failed_attempts",
+                "too many wrong admin tokens from this address; try again later",
+            )
+        }
+        .into_response();
+    }
+    ControlError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required")
+        .into_response()
 }
 
 /// The null route: answers at once, does no work.
@@ -42,6 +56,7 @@ pub async fn method_not_allowed() -> ControlError {
     ControlError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
 }
 
+/// A tenant as the control plane shows it: the document without its secrets' hashes.
 fn tenant_view(tenant: &Tenant, document: &Value) -> Value {
     json!({
         "account_id": tenant.account_id,
@@ -50,13 +65,30 @@ fn tenant_view(tenant: &Tenant, document: &Value) -> Value {
         "rate_limits": if tenant.rate_limits { "on" } else { "off" },
         "clock_offset_seconds": tenant.clock_offset_ms / 1000,
         "created_at": rfc3339(tenant.created_at),
-        "document": document,
+        "document": without_hashes(document),
     })
+}
+
+/// The document with every kept hash (`<name>_hash`, or `<name>_sha256` in a document
+/// from before keyed hashes) replaced by `"<name>_set": true`: whether a secret is set,
+/// never the hash, which would let anyone test guesses of the secret offline.
+fn without_hashes(document: &Value) -> Value {
+    match document {
+        Value::Object(map) => map
+            .iter()
+            .map(|(name, value)| match name.strip_suffix("_hash").or_else(|| name.strip_suffix("_sha256")) {
+                Some(stem) => (format!("{stem}_set"), json!(!value.is_null())),
+                None => (name.clone(), without_hashes(value)),
+            })
+            .collect(),
+        Value::Array(items) => items.iter().map(without_hashes).collect(),
+        other => other.clone(),
+    }
 }
 
 pub async fn create_tenant(State(state): State<AppState>, body: Body) -> Result<Response> {
     let fields = body::lenient_object(body).await?;
-    let spec = crate::api::tenants::spec(Value::Object(fields))?;
+    let spec = crate::api::tenants::spec(Value::Object(fields), state.store.secrets())?;
     let document = spec.document.clone();
     let tenant = ops::create_tenant(&state.store, &state.clock, spec).await?;
     Ok((StatusCode::CREATED, Json(tenant_view(&tenant, &document))).into_response())
@@ -84,7 +116,7 @@ pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<Str
 pub async fn reset_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     let provider = ops::get_tenant(&state.store, &tenant).await?.provider;
     let document = ops::tenant_document(&state.store, &tenant).await?;
-    let seed = crate::api::tenants::seed_of(provider, &document)?;
+    let seed = crate::api::tenants::seed_of(provider, &document, state.store.secrets())?;
     let reset = ops::reset_tenant(&state.store, &state.clock, &tenant, seed).await?;
     Ok(Json(tenant_view(&reset, &document)))
 }
@@ -123,7 +155,7 @@ pub async fn create_session(State(state): State<AppState>, Path(tenant): Path<St
         },
         (kind, provider) => {
             return Err(ControlError::invalid(format!(
-                "unknown session kind {kind:?} for a {} tenant (zoom: sso, user_oauth; cloudflare: access, warp)",
+                "unknown session kind \"{kind}\" for a {} tenant (zoom: sso, user_oauth; cloudflare: access, warp)",
                 provider.as_str()
             )));
         }

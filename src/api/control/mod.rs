@@ -12,6 +12,12 @@ use axum::routing::{get, post};
 
 use crate::app::AppState;
 
+/// `/_userplane/` itself, which a nested router does not see: for `.route` next to the
+/// nest, so that it answers in the control plane's shape, not Zoom's.
+pub fn root_route() -> axum::routing::MethodRouter<AppState> {
+    axum::routing::any(handlers::not_found)
+}
+
 /// The control plane's routes, to be nested under `/_userplane`.
 pub fn router(state: AppState) -> Router<AppState> {
     let guarded = Router::new()
@@ -29,4 +35,5 @@ pub fn router(state: AppState) -> Router<AppState> {
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::map_response(error::render_framework_errors))
+        .layer(axum::middleware::from_fn(crate::api::log_failures))
 }

@@ -8,9 +8,10 @@ use axum::http::request::Parts;
 use super::ZoomError;
 use super::operations::{self, Label, Operation};
 use crate::api::bearer;
+use crate::api::throttle::SourceAddress;
 use crate::app::AppState;
 use crate::domain::clock::{rfc3339, start_of_day};
-use crate::domain::{Actor, InactiveReason, Principal, Provider, Tenant, TokenKind, TokenState, ops};
+use crate::domain::{Actor, Error, InactiveReason, Principal, Provider, Tenant, TokenKind, TokenState, ops};
 
 /// An authenticated Zoom API caller.
 pub struct Caller {
@@ -26,8 +27,14 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ZoomError> {
         let token = bearer(&parts.headers).ok_or_else(|| ZoomError::invalid_token(false))?;
-        let found =
-            ops::introspect(&state.store, &state.clock, token).await?.ok_or_else(|| ZoomError::invalid_token(false))?;
+        let Some(found) = ops::introspect(&state.store, &state.clock, token).await? else {
+            // A token userplane never issued: a guess, counted against the address.
+            let address = SourceAddress::of(&parts.extensions).key();
+            return Err(match state.auth_throttle.failed(&[address]) {
+                Some(seconds) => ZoomError::too_many_failed_attempts(seconds),
+                None => ZoomError::invalid_token(false),
+            });
+        };
         let api_token = matches!(found.token.kind, TokenKind::OauthAccess | TokenKind::UserOauth);
         if found.tenant.provider != Provider::Zoom || !api_token {
             return Err(ZoomError::invalid_token(false));
@@ -63,20 +70,24 @@ impl Caller {
             let me = self.me.as_deref().ok_or_else(|| ZoomError::user_not_found(user_id))?;
             return ops::resolve_principal(&state.store, account, me)
                 .await
-                .map_err(|_| ZoomError::user_not_found(user_id));
+                .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::user_not_found(user_id)));
         }
         if op.allows(&self.scopes, false) {
             return ops::resolve_principal(&state.store, account, user_id)
                 .await
-                .map_err(|_| ZoomError::user_not_found(user_id));
+                .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::user_not_found(user_id)));
         }
         // A user-level scope reaches only the caller's own user, named by id or email.
         if op.allows(&self.scopes, true)
             && let Some(me) = &self.me
-            && let Ok(principal) = ops::resolve_principal(&state.store, account, me).await
-            && (principal.id == user_id || principal.email.eq_ignore_ascii_case(user_id))
         {
-            return Ok(principal);
+            match ops::resolve_principal(&state.store, account, me).await {
+                Ok(principal) if principal.id == user_id || principal.email.eq_ignore_ascii_case(user_id) => {
+                    return Ok(principal);
+                }
+                Ok(_) | Err(Error::NotFound { .. }) => {}
+                Err(err) => return Err(err.into()),
+            }
         }
         Err(missing_scope(op, false))
     }

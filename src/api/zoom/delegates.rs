@@ -72,9 +72,9 @@ pub async fn add_assistants(
             .filter(|k| !k.is_empty())
             .ok_or_else(|| ZoomError::validation([format!("assistants[{i}]")]))?;
         let can_manage = entry.get("can_manage_host_private_event").and_then(Value::as_bool).unwrap_or(false);
-        let assistant = ops::resolve_principal(&state.store, &account, key)
-            .await
-            .map_err(|_| ZoomError::bad_request(200, format!("Can't find user {key}.")))?;
+        let assistant = ops::resolve_principal(&state.store, &account, key).await.map_err(|e| {
+            ZoomError::unless_not_found(e, || ZoomError::bad_request(200, format!("Can't find user {key}.")))
+        })?;
         if assistant.id == user.id {
             return Err(ZoomError::bad_request(200, "Can't assign scheduling privilege to yourself."));
         }
@@ -125,7 +125,7 @@ pub async fn delete_assistant(
     let user = caller.target(&state, &op::DELETE_ASSISTANTS, &user_id).await?;
     let assistant = ops::resolve_principal(&state.store, &caller.tenant.account_id, &assistant_id)
         .await
-        .map_err(|_| ZoomError::user_not_found(&assistant_id))?;
+        .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::user_not_found(&assistant_id)))?;
     ops::remove_delegations(
         &state.store,
         &state.clock,
@@ -176,7 +176,7 @@ pub async fn delete_scheduler(
     let user = caller.target(&state, &op::DELETE_SCHEDULERS, &user_id).await?;
     let scheduler = ops::resolve_principal(&state.store, &caller.tenant.account_id, &scheduler_id)
         .await
-        .map_err(|_| ZoomError::user_not_found(&scheduler_id))?;
+        .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::user_not_found(&scheduler_id)))?;
     ops::remove_delegations(
         &state.store,
         &state.clock,

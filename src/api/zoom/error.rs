@@ -6,8 +6,10 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::api::InternalFailure;
 use crate::api::body::BodyError;
 use crate::domain::Error;
+use crate::domain::error::STORAGE_FULL_RETRY_AFTER_SECONDS;
 
 /// A Zoom API error, ready to render.
 #[derive(Debug)]
@@ -18,11 +20,13 @@ pub struct ZoomError {
     /// Field-level detail for `300 Validation Failed.`
     pub fields: Vec<(String, String)>,
     pub headers: Vec<(HeaderName, String)>,
+    /// The cause of a 5xx, for the log (never in the body).
+    pub failure: Option<String>,
 }
 
 impl ZoomError {
     pub fn new(status: StatusCode, code: i64, message: impl Into<String>) -> Self {
-        ZoomError { status, code, message: message.into(), fields: Vec::new(), headers: Vec::new() }
+        ZoomError { status, code, message: message.into(), fields: Vec::new(), headers: Vec::new(), failure: None }
     }
 
     /// 404 1001: the user named in the path does not exist (in this account).
@@ -53,8 +57,45 @@ impl ZoomError {
         Self::new(StatusCode::NOT_FOUND, 2300, "This API endpoint is not recognized.")
     }
 
-    pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, 500, "Internal server error.")
+    /// 500: a failure of userplane; `cause` goes to the log only.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        ZoomError {
+            failure: Some(cause.into()),
+            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, 500, "Internal server error.")
+        }
+    }
+
+    /// 503 with `Retry-After`: userplane's storage is full, nothing was written.
+    pub fn storage_full(cause: impl Into<String>) -> Self {
+        ZoomError {
+            failure: Some(cause.into()),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                503,
+                "The service is temporarily unavailable (storage full). Try again later.",
+            )
+        }
+        .with_header("retry-after", STORAGE_FULL_RETRY_AFTER_SECONDS.to_string())
+    }
+
+    /// 429: too many wrong credentials from this address (or for this client id).
+    pub fn too_many_failed_attempts(retry_after_seconds: u64) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, 429, "Too many failed authentication attempts. Try again later.")
+            .with_header("retry-after", retry_after_seconds.to_string())
+    }
+
+    /// 409 1005: the email is taken in this account.
+    pub fn email_taken(email: &str) -> Self {
+        Self::new(StatusCode::CONFLICT, 1005, format!("Email \"{email}\" has already been used."))
+    }
+
+    /// A domain error, except that not-found becomes `not_found` (a handler's own answer
+    /// for a missing user); a failure of userplane stays a 5xx whatever the handler expected.
+    pub fn unless_not_found(err: Error, not_found: impl FnOnce() -> ZoomError) -> ZoomError {
+        match err {
+            Error::NotFound { .. } => not_found(),
+            other => other.into(),
+        }
     }
 
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -76,6 +117,9 @@ impl IntoResponse for ZoomError {
                 response.headers_mut().insert(name, value);
             }
         }
+        if let Some(cause) = self.failure {
+            response.extensions_mut().insert(InternalFailure(cause));
+        }
         response
     }
 }
@@ -85,16 +129,16 @@ impl From<Error> for ZoomError {
     fn from(err: Error) -> Self {
         match err {
             Error::NotFound { id, .. } => ZoomError::user_not_found(&id),
-            Error::Conflict(email) => {
-                ZoomError::new(StatusCode::CONFLICT, 1005, format!("Email \"{email}\" has already been used."))
+            // Handlers that know the email answer `email_taken` themselves; the
+            // conflict's own text may be the database's and is not shown.
+            Error::Conflict(_) => {
+                ZoomError::new(StatusCode::CONFLICT, 1005, "The request conflicts with existing data.")
             }
             Error::Invalid { field: Some(field), .. } => ZoomError::validation([field]),
             Error::Invalid { field: None, message } => ZoomError::bad_request(300, message),
             Error::Forbidden(message) | Error::Refused(message) => ZoomError::bad_request(200, message),
-            Error::Internal(cause) => {
-                tracing::error!(%cause, "zoom: internal error");
-                ZoomError::internal()
-            }
+            Error::StorageFull(cause) => ZoomError::storage_full(cause),
+            Error::Internal(cause) => ZoomError::internal(cause),
         }
     }
 }

@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/oauth/token", post(oauth::token))
         .nest("/v2", v2)
         .layer(axum::middleware::map_response(error::render_framework_errors))
+        .layer(axum::middleware::from_fn(crate::api::log_failures))
 }
 
 /// Any path Zoom does not have: 404 `{"code": 2300, ...}`.

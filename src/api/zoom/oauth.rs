@@ -10,13 +10,33 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::api::body;
+use super::ZoomError;
+use crate::api::throttle::SourceAddress;
+use crate::api::{InternalFailure, body};
 use crate::app::AppState;
+use crate::domain::error::STORAGE_FULL_RETRY_AFTER_SECONDS;
 use crate::domain::ops::{self, ttl};
-use crate::domain::{Actor, CredentialKind, Provider, TokenKind, ids};
+use crate::domain::{Actor, CredentialKind, Error, Provider, TokenKind};
 
 fn oauth_error(error: &str, reason: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"reason": reason, "error": error}))).into_response()
+}
+
+/// A failure of userplane, in the OAuth shape: 503 `temporarily_unavailable` with
+/// `Retry-After` when the storage is full, else 500 `server_error`; the cause is logged.
+fn server_error(err: Error) -> Response {
+    let mut response = match &err {
+        Error::StorageFull(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, STORAGE_FULL_RETRY_AFTER_SECONDS.to_string())],
+            Json(json!({"reason": "Temporarily unavailable", "error": "temporarily_unavailable"})),
+        )
+            .into_response(),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"reason": "Internal error", "error": "server_error"})))
+            .into_response(),
+    };
+    response.extensions_mut().insert(InternalFailure(format!("oauth: {err}")));
+    response
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -33,6 +53,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 /// Issues a one-hour access token to an app of the account, with the app's scopes.
 pub async fn token(
     State(state): State<AppState>,
+    address: SourceAddress,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -58,16 +79,14 @@ pub async fn token(
     };
     let found = match ops::find_credential(&state.store, CredentialKind::ZoomApp, &client_id).await {
         Ok(found) => found,
-        Err(err) => {
-            tracing::error!(cause = %err, "oauth: credential lookup failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({"reason": "Internal error", "error": "server_error"})),
-            )
-                .into_response();
-        }
+        Err(err) => return server_error(err),
     };
-    let Some((app, tenant)) = found.filter(|(app, _)| ids::secret_matches(&secret, &app.secret_hash)) else {
+    let Some((app, tenant)) = found.filter(|(app, _)| state.store.secrets().matches(&secret, &app.secret_hash)) else {
+        // Counted against the address and the client id: past the limit, a 429.
+        let keys = [address.key(), Some(format!("zoom_client:{client_id}"))];
+        if let Some(seconds) = state.auth_throttle.failed(&keys) {
+            return ZoomError::too_many_failed_attempts(seconds).into_response();
+        }
         return oauth_error("invalid_client", "Invalid client_id or client_secret");
     };
     let Some(account_id) = param("account_id").filter(|a| !a.is_empty()) else {
@@ -79,8 +98,13 @@ pub async fn token(
     if app.status != "active" {
         return oauth_error("invalid_client", "The app is deactivated");
     }
+    // An owner deleted since the app was made leaves the app without `me`.
     let owner = match &app.owner {
-        Some(id) => ops::resolve_principal(&state.store, &tenant.account_id, id).await.ok(),
+        Some(id) => match ops::resolve_principal(&state.store, &tenant.account_id, id).await {
+            Ok(owner) => Some(owner),
+            Err(Error::NotFound { .. }) => None,
+            Err(err) => return server_error(err),
+        },
         None => None,
     };
     let actor = Actor(format!("zoom_app:{client_id}"));
@@ -99,14 +123,7 @@ pub async fn token(
     .await;
     let (token, _) = match issued {
         Ok(issued) => issued,
-        Err(err) => {
-            tracing::error!(cause = %err, "oauth: issuing a token failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({"reason": "Internal error", "error": "server_error"})),
-            )
-                .into_response();
-        }
+        Err(err) => return server_error(err),
     };
     // api_url: where this account's API lives; for userplane, the host the client used.
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");

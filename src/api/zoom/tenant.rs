@@ -1,21 +1,29 @@
 //! The Zoom tenant document: an account, its Server-to-Server OAuth apps and its users,
 //! as the control plane and `--world` files take it, and what it seeds in the core.
 //!
-//! Secrets arrive in clear (`client_secret`) and are kept only as their hashes
-//! (`client_secret_sha256`). User ids derive from the account and the email, so a reset
-//! gives the same ids back.
+//! Secrets arrive in clear (`client_secret`) and are kept only as their keyed hashes
+//! (`client_secret_hash`, see [`SecretHasher`]). User ids derive from the account and the
+//! email, so a reset gives the same ids back.
+//!
+//! Field names are checked: an unknown one is an error naming it. A user takes Zoom's
+//! profile fields ([`USER_PROFILE_FIELDS`]) as given, and anything else under
+//! `"attributes": {...}`, kept on the user as given.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::api::tenants;
-use crate::domain::ids::{self, hash_secret};
+use crate::domain::ids::{self, SecretHasher};
 use crate::domain::tenant::{RateLimits, TenantSeed, TenantSpec, normalize_email};
 use crate::domain::{Credential, CredentialKind, Delegation, Error, NewPrincipal, Provider, Result, Status};
 
 /// A Zoom account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ZoomDocument {
+    /// Always "zoom" (checked by the dispatcher; written back when the document is kept).
+    #[serde(default, skip_serializing)]
+    pub provider: Option<String>,
     pub account_id: String,
     #[serde(default = "default_plan")]
     pub plan: String,
@@ -33,12 +41,15 @@ fn default_plan() -> String {
 
 /// A Server-to-Server OAuth app.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ZoomApp {
     pub client_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret_sha256: Option<String>,
+    /// The kept document's hash of the secret (never taken from a client; databases from
+    /// before keyed hashes named it `client_secret_sha256`).
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "client_secret_sha256")]
+    pub client_secret_hash: Option<String>,
     #[serde(default)]
     pub scopes: Vec<String>,
     /// Email of the user the app acts as for `me`; the account owner when absent.
@@ -69,10 +80,48 @@ pub struct ZoomUser {
     /// Emails of this user's assistants.
     #[serde(default)]
     pub assistants: Vec<String>,
-    /// Any other profile field (timezone, dept, pmi, ...), kept as given.
+    /// Free-form fields of the author's own, kept on the user as given.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
+    /// Zoom profile fields ([`USER_PROFILE_FIELDS`]: timezone, dept, pmi, ...), kept as
+    /// given. (A flattened map cannot deny unknown fields: [`spec`] checks the names.)
     #[serde(flatten)]
     pub profile: Map<String, Value>,
 }
+
+/// The Zoom profile fields a user in a document may carry besides the typed ones: what
+/// Zoom's user object returns and `PATCH /users/{userId}` takes.
+pub const USER_PROFILE_FIELDS: &[&str] = &[
+    "display_name",
+    "timezone",
+    "language",
+    "dept",
+    "company",
+    "job_title",
+    "location",
+    "manager",
+    "cost_center",
+    "pronouns",
+    "pronouns_option",
+    "vanity_name",
+    "vanity_url",
+    "about_me",
+    "linkedin_url",
+    "cms_user_id",
+    "group_id",
+    "group_ids",
+    "host_key",
+    "pmi",
+    "use_pmi",
+    "phone_number",
+    "phone_numbers",
+    "custom_attributes",
+    "division_ids",
+    "employee_unique_id",
+    "plan_united_type",
+    "zoom_one_type",
+    "sso",
+];
 
 fn default_user_type() -> i64 {
     1
@@ -85,12 +134,12 @@ fn default_status() -> String {
 }
 
 /// Reads, validates and redacts a Zoom tenant document.
-pub fn spec(document: Value) -> Result<TenantSpec> {
+pub fn spec(document: Value, secrets: &SecretHasher) -> Result<TenantSpec> {
     let mut doc: ZoomDocument = tenants::parse(document)?;
     validate_zoom(&doc)?;
     for app in &mut doc.apps {
         if let Some(secret) = app.client_secret.take() {
-            app.client_secret_sha256 = Some(hash_secret(&secret));
+            app.client_secret_hash = Some(secrets.hash(&secret));
         }
     }
     let seed = seed(&doc);
@@ -119,7 +168,8 @@ fn seed(doc: &ZoomDocument) -> TenantSeed {
     for user in &doc.users {
         let email = normalize_email(&user.email).unwrap_or_default();
         let id = user.id.clone().unwrap_or_else(|| ids::zoom_id(&format!("{account}:{email}")));
-        let mut attributes = user.profile.clone();
+        let mut attributes = user.attributes.clone();
+        attributes.extend(user.profile.clone());
         attributes.insert("zoom_room".into(), json!(user.zoom_room));
         attributes.insert("upcoming_events".into(), json!(user.upcoming_events));
         attributes.entry("pmi").or_insert_with(|| json!(ids::pmi(&id)));
@@ -163,7 +213,7 @@ fn seed(doc: &ZoomDocument) -> TenantSeed {
             id: app.client_id.clone(),
             kind: CredentialKind::ZoomApp,
             lookup: app.client_id.clone(),
-            secret_hash: app.client_secret_sha256.clone().unwrap_or_default(),
+            secret_hash: app.client_secret_hash.clone().unwrap_or_default(),
             grants: app.scopes.clone(),
             owner,
             status: "active".into(),
@@ -186,6 +236,12 @@ fn validate_zoom(doc: &ZoomDocument) -> Result<()> {
     }
     let mut emails = std::collections::HashSet::new();
     for (i, user) in doc.users.iter().enumerate() {
+        if let Some(unknown) = user.profile.keys().find(|k| !USER_PROFILE_FIELDS.contains(&k.as_str())) {
+            return Err(Error::invalid(
+                format!("users[{i}].{unknown}"),
+                format!("unknown field \"{unknown}\" (free-form fields go in \"attributes\")"),
+            ));
+        }
         let email = normalize_email(&user.email)
             .ok_or_else(|| Error::invalid(format!("users[{i}].email"), "invalid email address"))?;
         if !emails.insert(email) {
@@ -214,7 +270,10 @@ fn validate_zoom(doc: &ZoomDocument) -> Result<()> {
         if app.client_id.is_empty() || !client_ids.insert(app.client_id.clone()) {
             return Err(Error::invalid(format!("apps[{i}].client_id"), "client_id must be present and unique"));
         }
-        if app.client_secret.is_none() && app.client_secret_sha256.is_none() {
+        if app.client_secret_hash.is_some() {
+            return Err(Error::invalid(format!("apps[{i}].client_secret_hash"), "give client_secret, not a hash"));
+        }
+        if app.client_secret.as_deref().is_none_or(str::is_empty) {
             return Err(Error::invalid(format!("apps[{i}].client_secret"), "client_secret is required"));
         }
         if let Some(owner) = &app.owner {

@@ -15,7 +15,7 @@ use super::{ZoomError, query_params, views};
 use crate::api::body;
 use crate::app::AppState;
 use crate::domain::tenant::normalize_email;
-use crate::domain::{NewPrincipal, Principal, Status, ids, ops};
+use crate::domain::{Error, NewPrincipal, Principal, Status, ids, ops};
 
 type Result<T> = std::result::Result<T, ZoomError>;
 
@@ -261,7 +261,13 @@ pub async fn create_user(
         status: if action == "create" { Status::Pending } else { Status::Active },
         attributes,
     };
-    let created = ops::create_principal(&state.store, &state.clock, &caller.tenant, new, &caller.actor).await?;
+    let taken = new.email.clone();
+    let created = ops::create_principal(&state.store, &state.clock, &caller.tenant, new, &caller.actor).await.map_err(
+        |e| match e {
+            Error::Conflict(_) => ZoomError::email_taken(&taken),
+            other => other.into(),
+        },
+    )?;
     let body = json!({
         "id": created.id,
         "first_name": created.first_name,
@@ -442,9 +448,9 @@ pub async fn delete_user(
         if transfer.eq_ignore_ascii_case(&user.email) {
             return Err(ZoomError::bad_request(300, "The transfer email cannot be the same as the user's email."));
         }
-        if ops::resolve_principal(&state.store, &caller.tenant.account_id, transfer).await.is_err() {
-            return Err(ZoomError::user_not_found(transfer));
-        }
+        ops::resolve_principal(&state.store, &caller.tenant.account_id, transfer)
+            .await
+            .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::user_not_found(transfer)))?;
     } else if user.flag("upcoming_events") {
         return Err(ZoomError::bad_request(
             300,
@@ -468,7 +474,11 @@ pub async fn check_email(
         .filter(|e| !e.is_empty())
         .ok_or_else(|| ZoomError::bad_request(300, "Email is required."))?;
     let email = normalize_email(email).ok_or_else(|| ZoomError::validation(["email"]))?;
-    let existed = ops::resolve_principal(&state.store, &caller.tenant.account_id, &email).await.is_ok();
+    let existed = match ops::resolve_principal(&state.store, &caller.tenant.account_id, &email).await {
+        Ok(_) => true,
+        Err(Error::NotFound { .. }) => false,
+        Err(err) => return Err(err.into()),
+    };
     Ok(Json(json!({"existed_email": existed})))
 }
 
