@@ -19,4 +19,5 @@ mod offboard_harness;
 mod offboard_userplane;
 mod pagination;
 mod retention;
+mod world;
 mod zoom;
