@@ -372,8 +372,13 @@ pub fn update_principal(c: &mut dyn Conn, p: &Principal) -> Result<bool> {
         ],
     )?;
     if changed > 0 && (old_status != p.status.as_str() || old_role != p.role) {
-        add_to_count(c, &p.tenant, &old_status, &old_role, -1)?;
-        add_to_count(c, &p.tenant, p.status.as_str(), &p.role, 1)?;
+        // Counter rows are always locked in key order: two nodes moving users in
+        // opposite directions (activate, deactivate) then queue instead of deadlocking.
+        let mut moves = [((old_status.as_str(), old_role.as_str()), -1), ((p.status.as_str(), p.role.as_str()), 1)];
+        moves.sort();
+        for ((status, role), n) in moves {
+            add_to_count(c, &p.tenant, status, role, n)?;
+        }
     }
     Ok(changed > 0)
 }

@@ -22,4 +22,5 @@ mod offboard_userplane;
 mod pagination;
 mod retention;
 mod secrets;
+mod world;
 mod zoom;
