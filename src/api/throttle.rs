@@ -22,8 +22,10 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use hashlink::LruCache;
+use sha2::{Digest, Sha256};
 
-/// Keys (addresses and credential names) tracked at most: about 100 bytes each.
+/// Keys (addresses and credential names) tracked at most. Each is kept as its SHA-256,
+/// so an entry costs under 100 bytes however long the client id it counts.
 pub const CAPACITY: usize = 10_000;
 
 /// How many wrong credentials a key may send per window before it is answered 429.
@@ -37,7 +39,7 @@ pub struct ThrottleLimits {
 /// The failure counters, shared by every dialect.
 pub struct AuthThrottle {
     limits: ThrottleLimits,
-    windows: Mutex<LruCache<String, Window>>,
+    windows: Mutex<LruCache<[u8; 32], Window>>,
 }
 
 struct Window {
@@ -60,10 +62,11 @@ impl AuthThrottle {
         let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut wait: Option<Duration> = None;
         for key in keys.iter().flatten() {
-            if !windows.contains_key(key) {
-                windows.insert(key.clone(), Window { started: now, failures: 0 });
+            let key: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+            if !windows.contains_key(&key) {
+                windows.insert(key, Window { started: now, failures: 0 });
             }
-            let Some(window) = windows.get_mut(key) else { continue };
+            let Some(window) = windows.get_mut(&key) else { continue };
             if now.duration_since(window.started) >= self.limits.window {
                 *window = Window { started: now, failures: 0 };
             }

@@ -234,3 +234,23 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_text_stays_out_of_errors_a_client_may_see() {
+        let unique = StoreError {
+            unique_violation: true,
+            storage_full: false,
+            invalid_input: false,
+            message: "sqlite: UNIQUE constraint failed: principals.tenant, principals.email".into(),
+        };
+        let Error::Conflict(message) = Error::from(unique) else { panic!("a conflict") };
+        assert!(!message.contains("UNIQUE") && !message.contains("principals"), "{message}");
+        let full = StoreError { storage_full: true, unique_violation: false, ..StoreError::other("disk") };
+        assert!(matches!(Error::from(full), Error::StorageFull(_)));
+        assert!(matches!(Error::from(StoreError::other("boom")), Error::Internal(_)));
+    }
+}

@@ -220,6 +220,14 @@ async fn a_full_disk_is_503_with_retry_after_and_nothing_half_applied() {
     let account = unique("full");
     app.create_tenant(zoom_world(&account, "pro", "off")).await;
     let admin = bearer_for(&app, &format!("{account}-admin"), "admin-secret").await;
+    let cf_account = unique_hex32();
+    let cf_token = unique("cffull");
+    app.create_tenant(json!({
+        "provider": "cloudflare", "account_id": cf_account, "rate_limits": "off",
+        "api_tokens": [{"value": cf_token, "permissions": ["Access: Organizations, Identity Providers, and Groups Write"]}],
+        "users": [{"email": "jdoe@example.com", "name": "Jane Doe"}]
+    }))
+    .await;
     let filler = disk.fill();
 
     // Writes big enough to need new pages: a tenant with many users, users created.
@@ -259,6 +267,39 @@ async fn a_full_disk_is_503_with_retry_after_and_nothing_half_applied() {
     let response =
         app.http.get(app.url(&format!("/v2/users/email?email={email}"))).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"existed_email": false}), "not half-created");
+
+    // The disk stays full: the OAuth endpoint and Cloudflare say so in their own shapes.
+    let mut oauth_refused = None;
+    for _ in 0..50 {
+        let response = zoom_token(&app, &format!("{account}-admin"), "admin-secret").await;
+        if response.status() != 200 {
+            oauth_refused = Some(body_of(response).await);
+            break;
+        }
+    }
+    let (status, retry_after, body) = oauth_refused.expect("a full disk refuses to issue a token");
+    assert_eq!((status, body["error"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("temporarily_unavailable")));
+    assert!(retry_after.is_some(), "{body}");
+    let revoke = format!("/client/v4/accounts/{cf_account}/access/organizations/revoke_user");
+    let mut cf_refused = None;
+    for _ in 0..50 {
+        let response = app
+            .http
+            .post(app.url(&revoke))
+            .bearer_auth(&cf_token)
+            .json(&json!({"email": "jdoe@example.com"}))
+            .send()
+            .await
+            .unwrap();
+        if response.status() != 200 {
+            cf_refused = Some(body_of(response).await);
+            break;
+        }
+    }
+    let (status, retry_after, body) = cf_refused.expect("a full disk refuses revoke_user");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!((body["success"].as_bool(), body["result"].is_null()), (Some(false), true), "{body}");
+    assert!(retry_after.is_some(), "{body}");
 
     std::fs::remove_file(filler).unwrap();
     let again = app.admin(Method::POST, "/tenants", Some(big)).await;

@@ -58,7 +58,7 @@ async fn nodes_starting_together_migrate_once_and_load_the_demo_once() {
         .iter()
         .map(|r| r.text(0))
         .collect::<Vec<_>>();
-    assert_eq!(applied, ["0001_init", "0002_rate_windows", "0004_documents_counts_retention"]);
+    assert_eq!(applied, ["0001_init", "0002_rate_windows", "0004_documents_counts_retention", "0005_secret_key"]);
     // The demo world is a Zoom and a Cloudflare account.
     assert_eq!(ops::list_tenants(&store).await.unwrap().len(), 2, "the demo world, once");
     for server in servers {
