@@ -14,6 +14,11 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("migrations/sqlite/0002_rate_windows.sql"),
         include_str!("migrations/postgres/0002_rate_windows.sql"),
     ),
+    (
+        "0003_device_generations_and_rate_leases",
+        include_str!("migrations/sqlite/0003_device_generations_and_rate_leases.sql"),
+        include_str!("migrations/postgres/0003_device_generations_and_rate_leases.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded. The caller holds a transaction.
