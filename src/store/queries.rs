@@ -794,20 +794,21 @@ pub fn lease_rate_window(
     wanted: i64,
 ) -> Result<Option<RateLease>> {
     let rows = c.query(
-        "INSERT INTO rate_windows (key, window_start, window_ms, hits, granted) VALUES ($1, $2, $3, $5, $5)
+        "INSERT INTO rate_windows (key, window_start, window_ms, hits, granted) VALUES ($1, $2, $3, $4, $4)
          ON CONFLICT (key) DO UPDATE SET
              granted = CASE WHEN rate_windows.window_start < excluded.window_start THEN excluded.granted
-                            WHEN $4 - rate_windows.hits < excluded.granted THEN $4 - rate_windows.hits
+                            WHEN $5 - rate_windows.hits < excluded.granted THEN $5 - rate_windows.hits
                             ELSE excluded.granted END,
              hits = CASE WHEN rate_windows.window_start < excluded.window_start THEN excluded.hits
-                         WHEN $4 - rate_windows.hits < excluded.granted THEN $4
+                         WHEN $5 - rate_windows.hits < excluded.granted THEN $5
                          ELSE rate_windows.hits + excluded.granted END,
              window_start = CASE WHEN rate_windows.window_start < excluded.window_start
                                  THEN excluded.window_start ELSE rate_windows.window_start END,
              window_ms = excluded.window_ms
-         WHERE rate_windows.window_start < excluded.window_start OR rate_windows.hits < $4
+         WHERE rate_windows.window_start < excluded.window_start OR rate_windows.hits < $5
          RETURNING hits, window_start, granted",
-        &[key.into(), window_start.into(), window_ms.into(), limit.into(), wanted.clamp(1, limit.max(1)).into()],
+        // SQLite numbers `$N` parameters in order of first appearance: $4 comes before $5.
+        &[key.into(), window_start.into(), window_ms.into(), wanted.clamp(1, limit.max(1)).into(), limit.into()],
     )?;
     Ok(rows.first().map(|r| RateLease { hits: r.int(0), window_start: r.int(1), granted: r.int(2) }))
 }
