@@ -6,8 +6,16 @@
 //!
 //! A tenant's limit is the account's, whichever node serves it: on SQLite (one node)
 //! the counters live in this process; on PostgreSQL they live in the database
-//! (`rate_windows`, one atomic upsert per hit), so every node counts against the same
-//! window. Both sit behind the same `async fn hit`.
+//! (`rate_windows`), so every node counts against the same window. Both sit behind
+//! the same `async fn hit`.
+//!
+//! On PostgreSQL a node does not write the shared counter for every request: it leases
+//! a share of what is left in the window (a sixteenth, at least one hit) with one
+//! atomic upsert, and grants from its lease in memory until it is spent. Leases never
+//! add up to more than the limit, so the nodes together never let more through; a lease
+//! left unspent (a node that stops seeing a key's traffic) holds back at most a
+//! sixteenth of what was left when it was taken. Near the limit leases shrink to one
+//! hit, and a full window is refused in memory until it ends.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -43,6 +51,28 @@ pub struct RateLimiter {
 struct Shared {
     store: Store,
     last_sweep: AtomicI64,
+    leases: Mutex<HashMap<String, Lease>>,
+}
+
+/// What a node knows of a key's shared window, and what it may still grant from it.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    window_start: Timestamp,
+    /// Hits leased to this node and not yet granted.
+    left: u64,
+    /// The shared count when last seen (this node's lease included).
+    shared_hits: u64,
+    /// The shared window had nothing left to lease when last seen.
+    full: bool,
+}
+
+/// A lease is this share of what is left in the window.
+const LEASE_FRACTION: u64 = 16;
+
+impl Lease {
+    fn remaining(&self, limit: u64) -> u64 {
+        limit.saturating_sub(self.shared_hits).saturating_add(self.left).min(limit)
+    }
 }
 
 fn window_start(now: Timestamp, window_ms: i64) -> Timestamp {
@@ -61,7 +91,7 @@ impl RateLimiter {
             Backend::Sqlite => RateLimiter::default(),
             Backend::Postgres => RateLimiter {
                 local: Mutex::default(),
-                shared: Some(Shared { store: store.clone(), last_sweep: AtomicI64::new(0) }),
+                shared: Some(Shared { store: store.clone(), last_sweep: AtomicI64::new(0), leases: Mutex::default() }),
             },
         }
     }
@@ -118,21 +148,75 @@ impl RateLimiter {
 impl Shared {
     async fn hit(&self, key: &str, window_ms: i64, limit: u64, now: Timestamp) -> Decision {
         let start = window_start(now, window_ms);
-        let refused = Decision { allowed: false, limit, remaining: 0, reset_at: start + window_ms };
+        let refused =
+            |window: Timestamp| Decision { allowed: false, limit, remaining: 0, reset_at: window + window_ms };
         if limit == 0 {
-            return refused;
+            return refused(start);
+        }
+        // From this node's lease, without a round trip, while it lasts.
+        let known = self.lease(key, start);
+        if let Some(mut lease) = known {
+            if lease.left > 0 {
+                lease.left -= 1;
+                self.store_lease(key, lease);
+                return Decision {
+                    allowed: true,
+                    limit,
+                    remaining: lease.remaining(limit),
+                    reset_at: lease.window_start + window_ms,
+                };
+            }
+            if lease.full {
+                return refused(lease.window_start);
+            }
         }
         self.sweep_now_and_then();
-        let (key, db_limit) = (key.to_owned(), i64::try_from(limit).unwrap_or(i64::MAX));
-        let counted = self.store.read(move |c| Ok(q::hit_rate_window(c, &key, start, window_ms, db_limit)?)).await;
-        match counted {
-            Ok(Some((hits, counted_start))) => Decision {
-                allowed: true,
-                limit,
-                remaining: limit.saturating_sub(hits.max(0) as u64),
-                reset_at: counted_start.max(start) + window_ms,
-            },
-            Ok(None) => refused,
+        let left_in_window = known.map_or(limit, |l| limit.saturating_sub(l.shared_hits));
+        let wanted = (left_in_window / LEASE_FRACTION).clamp(1, limit);
+        let (owned_key, db_limit, db_wanted) =
+            (key.to_owned(), i64::try_from(limit).unwrap_or(i64::MAX), i64::try_from(wanted).unwrap_or(1));
+        let leased = self
+            .store
+            .read(move |c| Ok(q::lease_rate_window(c, &owned_key, start, window_ms, db_limit, db_wanted)?))
+            .await;
+        match leased {
+            Ok(Some(granted)) => {
+                let shared_hits = granted.hits.max(0) as u64;
+                let window = granted.window_start.max(start);
+                let mut lease = match self.lease(key, window) {
+                    // Another request of this node leased meanwhile: both leases are ours.
+                    Some(l) if l.window_start == window => l,
+                    _ => Lease { window_start: window, left: 0, shared_hits: 0, full: false },
+                };
+                lease.left += (granted.granted.max(1) as u64) - 1;
+                lease.shared_hits = lease.shared_hits.max(shared_hits);
+                lease.full = lease.shared_hits >= limit;
+                self.store_lease(key, lease);
+                Decision { allowed: true, limit, remaining: lease.remaining(limit), reset_at: window + window_ms }
+            }
+            Ok(None) => {
+                let mut lease = self.lease(key, start).unwrap_or(Lease {
+                    window_start: start,
+                    left: 0,
+                    shared_hits: limit,
+                    full: true,
+                });
+                if lease.left > 0 {
+                    // A lease of this node's arrived meanwhile: spend it.
+                    lease.left -= 1;
+                    self.store_lease(key, lease);
+                    return Decision {
+                        allowed: true,
+                        limit,
+                        remaining: lease.remaining(limit),
+                        reset_at: lease.window_start + window_ms,
+                    };
+                }
+                lease.full = true;
+                lease.shared_hits = limit;
+                self.store_lease(key, lease);
+                refused(lease.window_start)
+            }
             Err(err) => {
                 // The request itself needs the database and will report the outage; the
                 // limiter lets it through rather than turn it into a wrong 429.
@@ -144,16 +228,55 @@ impl Shared {
 
     async fn peek(&self, key: &str, window_ms: i64, limit: u64, now: Timestamp) -> Decision {
         let start = window_start(now, window_ms);
-        let key = key.to_owned();
-        let used = match self.store.read(move |c| Ok(q::get_rate_window(c, &key)?)).await {
-            Ok(Some((stored_start, hits))) if stored_start >= start => hits.max(0) as u64,
-            Ok(_) => 0,
-            Err(err) => {
-                tracing::warn!(error = %err, "rate limiter: shared counter unavailable; allowing");
-                0
+        let lease = match self.lease(key, start) {
+            Some(lease) => lease,
+            None => {
+                let owned_key = key.to_owned();
+                match self.store.read(move |c| Ok(q::get_rate_window(c, &owned_key)?)).await {
+                    Ok(Some((stored_start, hits))) if stored_start >= start => {
+                        let shared_hits = hits.max(0) as u64;
+                        let lease =
+                            Lease { window_start: stored_start, left: 0, shared_hits, full: shared_hits >= limit };
+                        self.store_lease(key, lease);
+                        lease
+                    }
+                    Ok(_) => Lease { window_start: start, left: 0, shared_hits: 0, full: false },
+                    Err(err) => {
+                        tracing::warn!(error = %err, "rate limiter: shared counter unavailable; allowing");
+                        Lease { window_start: start, left: 0, shared_hits: 0, full: false }
+                    }
+                }
             }
         };
-        Decision { allowed: used < limit, limit, remaining: limit.saturating_sub(used), reset_at: start + window_ms }
+        Decision {
+            allowed: lease.left > 0 || !lease.full,
+            limit,
+            remaining: lease.remaining(limit),
+            reset_at: lease.window_start + window_ms,
+        }
+    }
+
+    /// This node's lease on `key`, if it is for the window starting at `start` or a
+    /// later one (a request from an older window counts against the newer).
+    fn lease(&self, key: &str, start: Timestamp) -> Option<Lease> {
+        let leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        leases.get(key).copied().filter(|l| l.window_start >= start)
+    }
+
+    fn store_lease(&self, key: &str, lease: Lease) {
+        let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        if leases.len() > 100_000 {
+            // Leases of ended windows are dead weight (a day covers the longest window).
+            let horizon = lease.window_start - 86_400_000;
+            leases.retain(|_, l| l.window_start > horizon);
+        }
+        match leases.get_mut(key) {
+            Some(held) if held.window_start > lease.window_start => {}
+            Some(held) => *held = lease,
+            None => {
+                leases.insert(key.to_owned(), lease);
+            }
+        }
     }
 
     /// Deletes long-ended windows, at most once per [`SWEEP_EVERY_MS`] per node, in the
@@ -195,22 +318,27 @@ mod tests {
         assert!(limiter.hit("other", 1000, 2, 5_999).await.allowed);
     }
 
-    /// The shared counters' query, run on SQLite: same answers as the local counters.
+    /// The shared counters' lease query, run on SQLite.
     #[tokio::test]
     async fn the_shared_window_query_counts_refuses_and_rolls_over() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("t.db").to_str().unwrap()).await.unwrap();
-        let hit = |start: i64| {
+        let lease = |start: i64, wanted: i64| {
             let store = store.clone();
-            async move { store.read(move |c| Ok(q::hit_rate_window(c, "k", start, 1000, 2)?)).await.unwrap() }
+            async move {
+                let leased = store.read(move |c| Ok(q::lease_rate_window(c, "k", start, 1000, 5, wanted)?)).await;
+                leased.unwrap().map(|l| (l.hits, l.window_start, l.granted))
+            }
         };
-        assert_eq!(hit(5_000).await, Some((1, 5_000)));
-        assert_eq!(hit(5_000).await, Some((2, 5_000)));
-        assert_eq!(hit(5_000).await, None);
+        assert_eq!(lease(5_000, 1).await, Some((1, 5_000, 1)));
+        assert_eq!(lease(5_000, 2).await, Some((3, 5_000, 2)));
+        // Never more than the limit: what is left, then nothing.
+        assert_eq!(lease(5_000, 4).await, Some((5, 5_000, 2)));
+        assert_eq!(lease(5_000, 1).await, None);
         // A late request from the previous window counts against the current one.
-        assert_eq!(hit(4_000).await, None);
-        assert_eq!(hit(6_000).await, Some((1, 6_000)));
-        assert_eq!(hit(5_000).await, Some((2, 6_000)));
+        assert_eq!(lease(4_000, 1).await, None);
+        assert_eq!(lease(6_000, 3).await, Some((3, 6_000, 3)));
+        assert_eq!(lease(5_000, 1).await, Some((4, 6_000, 1)));
         let swept = store.read(|c| Ok(q::delete_rate_windows_ended_before(c, 7_001)?)).await.unwrap();
         assert_eq!(swept, 1);
     }

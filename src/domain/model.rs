@@ -248,6 +248,8 @@ pub struct IssuedToken {
     /// What it is for: an Access app's aud, a device registration id.
     pub subject: Option<String>,
     pub nonce: String,
+    /// A WARP session's: its device registration's revocation generation when issued.
+    pub device_generation: Option<i64>,
 }
 
 /// Why a token is no longer good.
@@ -332,6 +334,9 @@ pub struct Device {
     pub created_at: Timestamp,
     pub last_seen_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// Bumped by every revocation (never by an un-revoke): the WARP sessions issued
+    /// under an older generation are dead.
+    pub generation: i64,
 }
 
 /// An application users log in to (a Cloudflare Access application).

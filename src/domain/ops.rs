@@ -266,14 +266,7 @@ pub async fn issue_token(
     subject: Option<String>,
     actor: &Actor,
 ) -> Result<(String, IssuedToken)> {
-    let prefix = match kind {
-        TokenKind::OauthAccess | TokenKind::UserOauth => "upz_at_",
-        TokenKind::Sso => "upz_sso_",
-        TokenKind::Zak => "upz_zak_",
-        TokenKind::Access => "upcf_access_",
-        TokenKind::Warp => "upcf_warp_",
-    };
-    let secret = ids::new_secret(prefix);
+    let secret = ids::new_secret(token_prefix(kind));
     let now = tenant.now(clock);
     let epoch = match (kind, principal) {
         (TokenKind::Warp, Some(p)) => p.warp_epoch,
@@ -292,6 +285,7 @@ pub async fn issue_token(
         expires_at: now + ttl_ms,
         subject,
         nonce: ids::nonce(),
+        device_generation: None,
     };
     let stored = token.clone();
     let actor = actor.clone();
@@ -324,6 +318,17 @@ pub async fn issue_token(
         })
         .await?;
     Ok((secret, stored))
+}
+
+/// How the tokens of each kind begin (so that a leaked one says what it is).
+fn token_prefix(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::OauthAccess | TokenKind::UserOauth => "upz_at_",
+        TokenKind::Sso => "upz_sso_",
+        TokenKind::Zak => "upz_zak_",
+        TokenKind::Access => "upcf_access_",
+        TokenKind::Warp => "upcf_warp_",
+    }
 }
 
 /// What introspection knows about a token.
@@ -387,11 +392,9 @@ fn introspect_in(c: &mut dyn Conn, clock: &Clock, hash: &str) -> Result<Option<I
                         Some(d) => {
                             if let Some(at) = d.revoked_at {
                                 causes.push((at, InactiveReason::DeviceRevoked));
-                            } else if let Some(through) = sessions_revoked_through(&d)
-                                && token.issued_at <= through
-                            {
+                            } else if token.device_generation.unwrap_or(0) != d.generation {
                                 // Revoked, then un-revoked: the sessions of before stay dead.
-                                causes.push((through, InactiveReason::DeviceRevoked));
+                                causes.push((last_revoked_at(&d).unwrap_or(now), InactiveReason::DeviceRevoked));
                             }
                         }
                     }
@@ -724,6 +727,11 @@ pub enum LoginKind {
 
 /// A simulated login: issues a session for an active user, or refuses. A refused Access
 /// or WARP login is journaled as `login.failed` (what Cloudflare's failed_logins lists).
+///
+/// One transaction: the user (and for WARP the device registration) is read locked, so
+/// a revocation, deactivation or device revoke from any node either comes before the
+/// login (which is refused, or issues under the new epoch or generation) or after it
+/// (and kills the session it issued).
 pub async fn login(
     store: &Store,
     clock: &Clock,
@@ -731,133 +739,120 @@ pub async fn login(
     user: &str,
     kind: LoginKind,
 ) -> Result<(String, IssuedToken)> {
-    let principal = resolve_principal(store, &tenant.account_id, user).await?;
-    let result = login_principal(store, clock, tenant, principal.clone(), kind.clone()).await;
-    if let Err(Error::Refused(reason)) = &result
-        && matches!(kind, LoginKind::Access { .. } | LoginKind::Warp { .. })
-    {
-        record_failed_login(store, clock, tenant, &principal, &kind, reason).await?;
-    }
-    result
-}
-
-async fn login_principal(
-    store: &Store,
-    clock: &Clock,
-    tenant: &Tenant,
-    principal: Principal,
-    kind: LoginKind,
-) -> Result<(String, IssuedToken)> {
-    if principal.status != Status::Active {
-        return Err(Error::Refused(format!("user {} is {}", principal.email, principal.status.as_str())));
-    }
-    let account = tenant.account_id.clone();
-    let (token_kind, ttl_ms, subject, grants) = match kind {
-        LoginKind::Sso => (TokenKind::Sso, ttl::SSO, None, vec![]),
-        LoginKind::UserOauth { scopes } => (TokenKind::UserOauth, ttl::OAUTH_ACCESS, None, scopes),
-        LoginKind::Access { app } => {
-            let apps = store
-                .read({
-                    let account = account.clone();
-                    move |c| Ok(q::list_apps(c, &account)?)
-                })
-                .await?;
-            let app = apps
-                .into_iter()
-                .find(|a| a.aud == app || a.name == app || a.id == app)
-                .ok_or_else(|| Error::not_found("app", &app))?;
-            (TokenKind::Access, ttl::ACCESS, Some(app.aud), vec![])
-        }
-        LoginKind::Warp { device } => {
-            let owner = principal.id.clone();
-            let devices = store
-                .read({
-                    let account = account.clone();
-                    move |c| Ok(q::list_devices(c, &account, Some(&owner))?)
-                })
-                .await?;
-            let device = devices
-                .into_iter()
-                .find(|d| d.id == device || d.name == device || d.device_id == device)
-                .ok_or_else(|| Error::not_found("device", &device))?;
-            if device.revoked_at.is_some() {
-                return Err(Error::Refused(format!("device {} is revoked", device.name)));
-            }
-            if let Some(through) = sessions_revoked_through(&device) {
-                // Sessions issued up to that millisecond count as revoked: start after it.
-                for _ in 0..50 {
-                    if tenant.now(clock) > through {
-                        break;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                }
-            }
-            (TokenKind::Warp, ttl::WARP, Some(device.id), vec![])
-        }
-    };
-    let actor = Actor("admin".into());
-    let issued =
-        issue_token(store, clock, tenant, token_kind, Some(&principal), None, grants, ttl_ms, subject.clone(), &actor)
-            .await?;
-    let (id, now) = (principal.id.clone(), tenant.now(clock));
-    store
+    let (account, clock, tenant) = (tenant.account_id.clone(), *clock, tenant.clone());
+    let (user, secrets) = (user.to_owned(), store.secrets().clone());
+    let outcome = store
         .write(move |c| {
-            if let Some(mut p) = q::get_principal_for_update(c, &account, &id)? {
-                p.last_login_at = Some(now);
-                q::update_principal(c, &p)?;
+            let found = resolve_in(c, &account, &user)?;
+            let principal =
+                q::get_principal_for_update(c, &account, &found.id)?.ok_or_else(|| Error::not_found("user", &user))?;
+            let now = tenant.now(&clock);
+            let refused = match login_in(c, &secrets, now, &principal, &kind)? {
+                Ok(issued) => return Ok(Ok(issued)),
+                Err(reason) => reason,
+            };
+            if matches!(kind, LoginKind::Access { .. } | LoginKind::Warp { .. }) {
+                record_failed_login(c, &account, now, &principal, &kind, &refused)?;
             }
-            if let (TokenKind::Warp, Some(device)) = (token_kind, subject) {
-                q::touch_device(c, &account, &device, now)?;
-            }
-            Ok(())
+            Ok(Err(refused))
         })
         .await?;
-    Ok(issued)
+    outcome.map_err(Error::Refused)
 }
 
-/// The device attribute that remembers the last revocation: WARP sessions issued up to
-/// then stay dead even after the registration is un-revoked.
+/// Issues the session of a login inside its transaction, `principal` locked; `Err` is
+/// why the login is refused (nothing written yet).
+fn login_in(
+    c: &mut dyn Conn,
+    secrets: &ids::SecretHasher,
+    now: Timestamp,
+    principal: &Principal,
+    kind: &LoginKind,
+) -> Result<std::result::Result<(String, IssuedToken), String>> {
+    if principal.status != Status::Active {
+        return Ok(Err(format!("user {} is {}", principal.email, principal.status.as_str())));
+    }
+    let account = principal.tenant.as_str();
+    let (token_kind, ttl_ms, subject, grants, device_generation) = match kind {
+        LoginKind::Sso => (TokenKind::Sso, ttl::SSO, None, vec![], None),
+        LoginKind::UserOauth { scopes } => (TokenKind::UserOauth, ttl::OAUTH_ACCESS, None, scopes.clone(), None),
+        LoginKind::Access { app } => {
+            let found = q::list_apps(c, account)?.into_iter().find(|a| &a.aud == app || &a.name == app || &a.id == app);
+            let app = found.ok_or_else(|| Error::not_found("app", app))?;
+            (TokenKind::Access, ttl::ACCESS, Some(app.aud), vec![], None)
+        }
+        LoginKind::Warp { device } => {
+            let found = q::list_devices_for_update(c, account, &principal.id)?
+                .into_iter()
+                .find(|d| &d.id == device || &d.name == device || &d.device_id == device);
+            let device = found.ok_or_else(|| Error::not_found("device", device))?;
+            if device.revoked_at.is_some() {
+                return Ok(Err(format!("device {} is revoked", device.name)));
+            }
+            q::touch_device(c, account, &device.id, now)?;
+            (TokenKind::Warp, ttl::WARP, Some(device.id), vec![], Some(device.generation))
+        }
+    };
+    let secret = ids::new_secret(token_prefix(token_kind));
+    let token = IssuedToken {
+        hash: secrets.hash(&secret),
+        tenant: account.to_owned(),
+        kind: token_kind,
+        principal: Some(principal.id.clone()),
+        credential: None,
+        grants,
+        epoch: if token_kind == TokenKind::Warp { principal.warp_epoch } else { principal.session_epoch },
+        issued_at: now,
+        expires_at: now + ttl_ms,
+        subject,
+        nonce: ids::nonce(),
+        device_generation,
+    };
+    q::insert_token(c, &token)?;
+    q::update_principal(c, &Principal { last_login_at: Some(now), ..principal.clone() })?;
+    let detail = json!({"kind": token_kind.as_str(), "nonce": token.nonce});
+    audit(c, account, now, &Actor::admin(), "token.issued", &principal.id, detail)?;
+    Ok(Ok((secret, token)))
+}
+
+/// The device attribute that remembers the last revocation (when un-revoked sessions of
+/// before died, for introspection; whether they did is the generation's business).
 pub const DEVICE_SESSIONS_REVOKED_THROUGH: &str = "sessions_revoked_through";
 /// The device attribute holding when its state last changed.
 pub const DEVICE_UPDATED_AT: &str = "updated_at";
 
-fn sessions_revoked_through(device: &Device) -> Option<Timestamp> {
+fn last_revoked_at(device: &Device) -> Option<Timestamp> {
     device.attributes.get(DEVICE_SESSIONS_REVOKED_THROUGH).and_then(Json::as_i64)
 }
 
-async fn record_failed_login(
-    store: &Store,
-    clock: &Clock,
-    tenant: &Tenant,
+/// Journals a refused Access or WARP login (inside the login's transaction).
+fn record_failed_login(
+    c: &mut dyn Conn,
+    account: &str,
+    now: Timestamp,
     principal: &Principal,
     kind: &LoginKind,
     reason: &str,
 ) -> Result<()> {
-    let (account, now, kind, reason) = (tenant.account_id.clone(), tenant.now(clock), kind.clone(), reason.to_owned());
-    let (id, email) = (principal.id.clone(), principal.email.clone());
-    store
-        .write(move |c| {
-            let mut detail = json!({"email": email, "reason": reason});
-            match &kind {
-                LoginKind::Access { app } => {
-                    let found = q::list_apps(c, &account)?.into_iter().find(|a| &a.aud == app || &a.name == app);
-                    detail["kind"] = json!("access");
-                    detail["app_name"] = json!(found.as_ref().map_or(app.as_str(), |a| a.name.as_str()));
-                    detail["aud"] = json!(found.as_ref().map_or("", |a| a.aud.as_str()));
-                }
-                LoginKind::Warp { device } => {
-                    let found = q::list_devices(c, &account, Some(&id))?
-                        .into_iter()
-                        .find(|d| &d.id == device || &d.name == device || &d.device_id == device);
-                    detail["kind"] = json!("warp");
-                    detail["device"] = json!(found.as_ref().map_or(device.as_str(), |d| d.id.as_str()));
-                    detail["device_name"] = json!(found.as_ref().map_or(device.as_str(), |d| d.name.as_str()));
-                }
-                _ => {}
-            }
-            audit(c, &account, now, &Actor::admin(), "login.failed", &id, detail)
-        })
-        .await
+    let mut detail = json!({"email": principal.email, "reason": reason});
+    match kind {
+        LoginKind::Access { app } => {
+            let found = q::list_apps(c, account)?.into_iter().find(|a| &a.aud == app || &a.name == app);
+            detail["kind"] = json!("access");
+            detail["app_name"] = json!(found.as_ref().map_or(app.as_str(), |a| a.name.as_str()));
+            detail["aud"] = json!(found.as_ref().map_or("", |a| a.aud.as_str()));
+        }
+        LoginKind::Warp { device } => {
+            let found = q::list_devices(c, account, Some(&principal.id))?
+                .into_iter()
+                .find(|d| &d.id == device || &d.name == device || &d.device_id == device);
+            detail["kind"] = json!("warp");
+            detail["device"] = json!(found.as_ref().map_or(device.as_str(), |d| d.id.as_str()));
+            detail["device_name"] = json!(found.as_ref().map_or(device.as_str(), |d| d.name.as_str()));
+        }
+        _ => {}
+    }
+    audit(c, account, now, &Actor::admin(), "login.failed", &principal.id, detail)
 }
 
 // ---------------------------------------------------------------- access sessions and devices
@@ -908,7 +903,7 @@ pub async fn revoke_user_access(
             }
             let mut revoked = 0;
             if what.devices {
-                for mut device in q::list_devices(c, &account, Some(&principal.id))? {
+                for mut device in q::list_devices_for_update(c, &account, &principal.id)? {
                     if device.revoked_at.is_none() {
                         mark_revoked(&mut device, now);
                         q::update_device(c, &device)?;
@@ -934,8 +929,11 @@ pub async fn revoke_user_access(
         .await
 }
 
+/// Revokes a registration (read locked): a new generation, so every WARP session
+/// issued on it so far stays dead even after an un-revoke.
 fn mark_revoked(device: &mut Device, now: Timestamp) {
     device.revoked_at = Some(now);
+    device.generation += 1;
     device.attributes.insert(DEVICE_SESSIONS_REVOKED_THROUGH.into(), json!(now));
     device.attributes.insert(DEVICE_UPDATED_AT.into(), json!(now));
 }
@@ -954,12 +952,24 @@ pub async fn set_devices_revoked(
     let (account, now, actor) = (tenant.account_id.clone(), tenant.now(clock), actor.clone());
     store
         .write(move |c| {
+            // Locked in id order (as every writer of several registrations does), so two
+            // calls on the same registrations queue instead of deadlocking.
+            let mut locked = std::collections::BTreeMap::new();
+            let mut sorted: Vec<&String> = ids.iter().collect();
+            sorted.sort();
+            for id in sorted {
+                if !locked.contains_key(id) {
+                    let device =
+                        q::get_device_for_update(c, &account, id)?.ok_or_else(|| Error::not_found("device", id))?;
+                    locked.insert(id.clone(), device);
+                }
+            }
             let mut out = Vec::with_capacity(ids.len());
             for id in &ids {
-                let mut device = q::get_device(c, &account, id)?.ok_or_else(|| Error::not_found("device", id))?;
+                let device = locked.get_mut(id).ok_or_else(|| Error::not_found("device", id))?;
                 let changed = match (revoked, device.revoked_at) {
                     (true, None) => {
-                        mark_revoked(&mut device, now);
+                        mark_revoked(device, now);
                         true
                     }
                     (false, Some(_)) => {
@@ -970,11 +980,11 @@ pub async fn set_devices_revoked(
                     _ => false,
                 };
                 if changed {
-                    q::update_device(c, &device)?;
+                    q::update_device(c, device)?;
                     let action = if revoked { "device.revoked" } else { "device.unrevoked" };
                     audit(c, &account, now, &actor, action, &device.id, json!({"user": device.principal}))?;
                 }
-                out.push(device);
+                out.push(device.clone());
             }
             Ok(out)
         })
@@ -1059,16 +1069,20 @@ pub async fn put_setting(
     let (account, now, actor) = (tenant.account_id.clone(), tenant.now(clock), actor.clone());
     store
         .write(move |c| {
-            let existing = q::get_setting(c, &account, name)?;
-            let mut document = match (create, existing) {
-                (true, Some(_)) => return Err(Error::Conflict(format!("{name} already exists"))),
-                (true, None) => Map::new(),
-                (false, None) => return Err(Error::not_found("setting", name)),
-                (false, Some(setting)) => setting.document,
-            };
             let changed: Vec<String> = fields.keys().cloned().collect();
-            document.extend(fields);
-            q::put_setting(c, &account, name, &document, now)?;
+            if create {
+                // One statement decides: of two creates from two nodes, one finds the other's.
+                if !q::insert_setting(c, &account, name, &fields, now)? {
+                    return Err(Error::Conflict(format!("{name} already exists")));
+                }
+            } else {
+                // Locked: a concurrent update of other fields waits, then merges over ours.
+                let mut document = q::get_setting_for_update(c, &account, name)?
+                    .ok_or_else(|| Error::not_found("setting", name))?
+                    .document;
+                document.extend(fields);
+                q::put_setting(c, &account, name, &document, now)?;
+            }
             let action = if create { "setting.created" } else { "setting.updated" };
             audit(c, &account, now, &actor, action, name, json!({"fields": changed}))?;
             q::get_setting(c, &account, name)?.ok_or_else(|| Error::Internal("setting vanished".into()))

@@ -15,6 +15,11 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("migrations/postgres/0002_rate_windows.sql"),
     ),
     (
+        "0003_device_generations_and_rate_leases",
+        include_str!("migrations/sqlite/0003_device_generations_and_rate_leases.sql"),
+        include_str!("migrations/postgres/0003_device_generations_and_rate_leases.sql"),
+    ),
+    (
         "0004_documents_counts_retention",
         include_str!("migrations/sqlite/0004_documents_counts_retention.sql"),
         include_str!("migrations/postgres/0004_documents_counts_retention.sql"),

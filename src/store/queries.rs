@@ -517,8 +517,7 @@ pub fn find_credential(c: &mut dyn Conn, kind: CredentialKind, lookup: &str) -> 
 
 // ---------------------------------------------------------------- tokens
 
-const TOKEN_COLUMNS: &str =
-    "hash, tenant, kind, principal, credential, grants, epoch, issued_at, expires_at, subject, nonce";
+const TOKEN_COLUMNS: &str = "hash, tenant, kind, principal, credential, grants, epoch, issued_at, expires_at, subject, nonce, device_generation";
 
 fn token_from(row: &Row) -> Result<IssuedToken> {
     Ok(IssuedToken {
@@ -533,13 +532,15 @@ fn token_from(row: &Row) -> Result<IssuedToken> {
         expires_at: row.int(8),
         subject: row.opt_text(9),
         nonce: row.text(10),
+        device_generation: row.opt_int(11),
     })
 }
 
 pub fn insert_token(c: &mut dyn Conn, token: &IssuedToken) -> Result<()> {
     c.execute(
-        "INSERT INTO tokens (hash, tenant, kind, principal, credential, grants, epoch, issued_at, expires_at, subject, nonce)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO tokens (hash, tenant, kind, principal, credential, grants, epoch, issued_at, expires_at, subject, nonce,
+                             device_generation)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         &[
             token.hash.as_str().into(),
             token.tenant.as_str().into(),
@@ -552,6 +553,7 @@ pub fn insert_token(c: &mut dyn Conn, token: &IssuedToken) -> Result<()> {
             token.expires_at.into(),
             token.subject.clone().into(),
             token.nonce.as_str().into(),
+            token.device_generation.into(),
         ],
     )?;
     Ok(())
@@ -562,7 +564,7 @@ pub fn insert_token(c: &mut dyn Conn, token: &IssuedToken) -> Result<()> {
 pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<(IssuedToken, Tenant, Option<bool>)>> {
     let rows = c.query(
         "SELECT t.hash, t.tenant, t.kind, t.principal, t.credential, t.grants, t.epoch, t.issued_at, t.expires_at,
-                t.subject, t.nonce,
+                t.subject, t.nonce, t.device_generation,
                 n.account_id, n.provider, n.plan, n.rate_limits, n.clock_offset_ms, n.created_at,
                 CASE WHEN t.credential IS NULL THEN NULL WHEN c.status = 'active' THEN 1 ELSE 0 END
          FROM tokens t
@@ -572,8 +574,8 @@ pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<(Iss
         &[hash.into()],
     )?;
     let Some(row) = rows.first() else { return Ok(None) };
-    let credential_alive = row.opt_int(17).map(|alive| alive != 0);
-    Ok(Some((token_from(row)?, tenant_at(row, 11)?, credential_alive)))
+    let credential_alive = row.opt_int(18).map(|alive| alive != 0);
+    Ok(Some((token_from(row)?, tenant_at(row, 12)?, credential_alive)))
 }
 
 /// A principal's tokens of one kind issued under `epoch` that have not expired.
@@ -683,7 +685,7 @@ pub fn delete_delegations(
 // ---------------------------------------------------------------- devices
 
 const DEVICE_COLUMNS: &str =
-    "tenant, id, device_id, principal, name, os, attributes, created_at, last_seen_at, revoked_at";
+    "tenant, id, device_id, principal, name, os, attributes, created_at, last_seen_at, revoked_at, generation";
 
 fn device_from(row: &Row) -> Device {
     Device {
@@ -697,13 +699,15 @@ fn device_from(row: &Row) -> Device {
         created_at: row.int(7),
         last_seen_at: row.opt_int(8),
         revoked_at: row.opt_int(9),
+        generation: row.int(10),
     }
 }
 
 pub fn insert_device(c: &mut dyn Conn, d: &Device) -> Result<()> {
     c.execute(
-        "INSERT INTO devices (tenant, id, device_id, principal, name, os, attributes, created_at, last_seen_at, revoked_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO devices (tenant, id, device_id, principal, name, os, attributes, created_at, last_seen_at, revoked_at,
+                              generation)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
             d.tenant.as_str().into(),
             d.id.as_str().into(),
@@ -715,6 +719,7 @@ pub fn insert_device(c: &mut dyn Conn, d: &Device) -> Result<()> {
             d.created_at.into(),
             d.last_seen_at.into(),
             d.revoked_at.into(),
+            d.generation.into(),
         ],
     )?;
     Ok(())
@@ -722,10 +727,28 @@ pub fn insert_device(c: &mut dyn Conn, d: &Device) -> Result<()> {
 
 /// Every device registration of a tenant, or of one principal, in id order.
 pub fn list_devices(c: &mut dyn Conn, tenant: &str, principal: Option<&str>) -> Result<Vec<Device>> {
+    list_devices_locked(c, tenant, principal, "created_at, id", "")
+}
+
+/// The device registrations of one principal, to change them: locked until the
+/// transaction ends, in id order (as [`get_device_for_update`] callers lock several,
+/// so that two transactions never wait on each other's rows).
+pub fn list_devices_for_update(c: &mut dyn Conn, tenant: &str, principal: &str) -> Result<Vec<Device>> {
+    let lock = for_update(c);
+    list_devices_locked(c, tenant, Some(principal), "id", lock)
+}
+
+fn list_devices_locked(
+    c: &mut dyn Conn,
+    tenant: &str,
+    principal: Option<&str>,
+    order: &str,
+    lock: &str,
+) -> Result<Vec<Device>> {
     let rows = c.query(
         &format!(
             "SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR principal = $2)
-             ORDER BY created_at, id"
+             ORDER BY {order}{lock}"
         ),
         &[tenant.into(), principal.into()],
     )?;
@@ -733,8 +756,18 @@ pub fn list_devices(c: &mut dyn Conn, tenant: &str, principal: Option<&str>) -> 
 }
 
 pub fn get_device(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<Option<Device>> {
+    get_device_locked(c, tenant, id, "")
+}
+
+/// [`get_device`] to change it: locked until the transaction ends.
+pub fn get_device_for_update(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<Option<Device>> {
+    let lock = for_update(c);
+    get_device_locked(c, tenant, id, lock)
+}
+
+fn get_device_locked(c: &mut dyn Conn, tenant: &str, id: &str, lock: &str) -> Result<Option<Device>> {
     let rows = c.query(
-        &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant = $1 AND id = $2"),
+        &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant = $1 AND id = $2{lock}"),
         &[tenant.into(), id.into()],
     )?;
     Ok(rows.first().map(device_from))
@@ -804,6 +837,34 @@ pub fn get_setting(c: &mut dyn Conn, tenant: &str, name: &str) -> Result<Option<
     Ok(rows.first().map(|r| Setting { document: json_map(&r.text(0)), created_at: r.int(1), updated_at: r.int(2) }))
 }
 
+/// [`get_setting`] to change it: locked until the transaction ends.
+pub fn get_setting_for_update(c: &mut dyn Conn, tenant: &str, name: &str) -> Result<Option<Setting>> {
+    let lock = for_update(c);
+    let rows = c.query(
+        &format!("SELECT document, created_at, updated_at FROM settings WHERE tenant = $1 AND name = $2{lock}"),
+        &[tenant.into(), name.into()],
+    )?;
+    Ok(rows.first().map(|r| Setting { document: json_map(&r.text(0)), created_at: r.int(1), updated_at: r.int(2) }))
+}
+
+/// Creates a settings document; false if the tenant already has one of that name (on
+/// PostgreSQL a concurrent create from another node waits for this one, then finds it).
+pub fn insert_setting(
+    c: &mut dyn Conn,
+    tenant: &str,
+    name: &str,
+    doc: &Map<String, Json>,
+    now: Timestamp,
+) -> Result<bool> {
+    let inserted = c.execute(
+        "INSERT INTO settings (tenant, name, document, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (tenant, name) DO NOTHING",
+        &[tenant.into(), name.into(), json_text(doc).into(), now.into()],
+    )?;
+    Ok(inserted > 0)
+}
+
+/// Creates or replaces a settings document.
 pub fn put_setting(c: &mut dyn Conn, tenant: &str, name: &str, doc: &Map<String, Json>, now: Timestamp) -> Result<()> {
     c.execute(
         "INSERT INTO settings (tenant, name, document, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
@@ -870,31 +931,47 @@ pub fn prune_audit(c: &mut dyn Conn, tenant: &str, before: Timestamp, limit: u32
 
 // ---------------------------------------------------------------- rate windows
 
-/// Counts one request against `key` in the window starting at `window_start`, unless
-/// that window already holds `limit` hits. A newer window replaces the stored one; a
-/// request from an older window (a node a little behind) counts against the newer one.
-/// Returns the hits in the window after this one and the window's start, or `None`
-/// when the request is refused (and so not counted). One statement: atomic on its own.
-pub fn hit_rate_window(
+/// What [`lease_rate_window`] granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLease {
+    /// The window's hits after this lease (granted or not yet).
+    pub hits: i64,
+    pub window_start: Timestamp,
+    /// How many hits this lease took (1 to the number asked for).
+    pub granted: i64,
+}
+
+/// Takes up to `wanted` hits (at least 1, at most `limit`) for one node from `key`'s
+/// window starting at `window_start`, never taking the window past `limit`. A newer
+/// window replaces the stored one; a request from an older window (a node a little
+/// behind) takes from the newer one. `None` when the window is full. One statement:
+/// atomic on its own (in SET, the stored row's columns are the values before it).
+pub fn lease_rate_window(
     c: &mut dyn Conn,
     key: &str,
     window_start: Timestamp,
     window_ms: i64,
     limit: i64,
-) -> Result<Option<(i64, Timestamp)>> {
+    wanted: i64,
+) -> Result<Option<RateLease>> {
     let rows = c.query(
-        "INSERT INTO rate_windows (key, window_start, window_ms, hits) VALUES ($1, $2, $3, 1)
+        "INSERT INTO rate_windows (key, window_start, window_ms, hits, granted) VALUES ($1, $2, $3, $4, $4)
          ON CONFLICT (key) DO UPDATE SET
-             hits = CASE WHEN rate_windows.window_start < excluded.window_start THEN 1
-                         ELSE rate_windows.hits + 1 END,
+             granted = CASE WHEN rate_windows.window_start < excluded.window_start THEN excluded.granted
+                            WHEN $5 - rate_windows.hits < excluded.granted THEN $5 - rate_windows.hits
+                            ELSE excluded.granted END,
+             hits = CASE WHEN rate_windows.window_start < excluded.window_start THEN excluded.hits
+                         WHEN $5 - rate_windows.hits < excluded.granted THEN $5
+                         ELSE rate_windows.hits + excluded.granted END,
              window_start = CASE WHEN rate_windows.window_start < excluded.window_start
                                  THEN excluded.window_start ELSE rate_windows.window_start END,
              window_ms = excluded.window_ms
-         WHERE rate_windows.window_start < excluded.window_start OR rate_windows.hits < $4
-         RETURNING hits, window_start",
-        &[key.into(), window_start.into(), window_ms.into(), limit.into()],
+         WHERE rate_windows.window_start < excluded.window_start OR rate_windows.hits < $5
+         RETURNING hits, window_start, granted",
+        // SQLite numbers `$N` parameters in order of first appearance: $4 comes before $5.
+        &[key.into(), window_start.into(), window_ms.into(), wanted.clamp(1, limit.max(1)).into(), limit.into()],
     )?;
-    Ok(rows.first().map(|r| (r.int(0), r.int(1))))
+    Ok(rows.first().map(|r| RateLease { hits: r.int(0), window_start: r.int(1), granted: r.int(2) }))
 }
 
 /// The stored window of `key`: its start and its hits.
@@ -997,14 +1074,17 @@ pub fn count_filtered_principals(c: &mut dyn Conn, tenant: &str, filter: &Princi
     Ok(rows.first().map_or(0, |r| r.int(0)))
 }
 
-/// Stores a registration's revocation time, last-seen time and attributes as given.
+/// Stores a registration's revocation time and generation, last-seen time and
+/// attributes as given (read it with [`get_device_for_update`] first).
 pub fn update_device(c: &mut dyn Conn, d: &Device) -> Result<bool> {
     let changed = c.execute(
-        "UPDATE devices SET revoked_at = $1, last_seen_at = $2, attributes = $3 WHERE tenant = $4 AND id = $5",
+        "UPDATE devices SET revoked_at = $1, last_seen_at = $2, attributes = $3, generation = $4
+         WHERE tenant = $5 AND id = $6",
         &[
             d.revoked_at.into(),
             d.last_seen_at.into(),
             json_text(&d.attributes).into(),
+            d.generation.into(),
             d.tenant.as_str().into(),
             d.id.as_str().into(),
         ],

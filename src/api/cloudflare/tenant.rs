@@ -199,6 +199,7 @@ fn seed(doc: &CloudflareDocument, secrets: &SecretHasher) -> TenantSeed {
             created_at: 0, // stamped when the seed is stored
             last_seen_at: None,
             revoked_at: None,
+            generation: 0,
         });
     }
     for app in &doc.apps {
