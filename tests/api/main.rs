@@ -12,6 +12,7 @@ mod control;
 mod demo;
 mod durability;
 mod helpers;
+mod malformed;
 mod multinode;
 mod offboard;
 mod offboard_fakes;
