@@ -24,7 +24,7 @@ const PAGE_TOKEN_TTL_MS: i64 = 15 * 60 * 1000;
 /// What a `next_page_token` carries: the filter, where the last page ended, and when it
 /// was issued (tokens expire after 15 minutes, as Zoom's do).
 #[derive(serde::Serialize, serde::Deserialize)]
-struct PageToken {
+pub struct PageToken {
     account: String,
     status: String,
     role: Option<String>,
@@ -37,7 +37,7 @@ fn encode_page_token(token: &PageToken) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(token).unwrap_or_default())
 }
 
-fn decode_page_token(raw: &str) -> Option<PageToken> {
+pub fn decode_page_token(raw: &str) -> Option<PageToken> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(raw).ok()?).ok()
 }
 
