@@ -21,8 +21,12 @@ pub enum BodyError {
     UnsupportedType(String),
 }
 
-/// Reads the whole body, refusing more than [`MAX_BODY_BYTES`].
+/// Reads the whole body, refusing more than [`MAX_BODY_BYTES`]. A declared length over the
+/// limit is refused before any of it is read: the client may be waiting to send it all.
 pub async fn read(body: Body) -> Result<Bytes, BodyError> {
+    if axum::body::HttpBody::size_hint(&body).lower() > MAX_BODY_BYTES as u64 {
+        return Err(BodyError::TooLarge);
+    }
     match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => Ok(bytes),
         Err(err) => {

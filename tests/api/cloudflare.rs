@@ -411,8 +411,15 @@ async fn revoke_user_costs_one_revocation_whatever_the_number_of_sessions() {
         tokens.push(cf.login("jdoe@example.com", "access", "Wiki").await);
     }
     let before = cf.app.journal(&cf.account).await.len();
+    let rows_before = crate::helpers::tenant_rows(&cf.app.database_url, &cf.account).await;
+    assert!(rows_before["tokens"].len() >= 40);
     assert_eq!(cf.revoke(&cf.admin(), "", json!({"email": "jdoe@example.com"})).await.ok(), json!(true));
-    // One journal record, one epoch: every session is dead.
+    // One journal record, one epoch: the rows touched, counted in the database, do not
+    // grow with the sessions (a row-by-row revocation would touch 40 tokens or more).
+    let rows_after = crate::helpers::tenant_rows(&cf.app.database_url, &cf.account).await;
+    let touched = crate::helpers::rows_touched(&rows_before, &rows_after);
+    let total: usize = touched.values().sum();
+    assert!(total <= 4 && !touched.contains_key("tokens"), "rows touched: {touched:?}");
     assert_eq!(cf.app.journal(&cf.account).await.len(), before + 1);
     for token in &tokens {
         assert_eq!(cf.state_of(token).await, "access_revoked");

@@ -171,14 +171,30 @@ async fn malformed_bodies_get_an_envelope_4xx() {
     assert_eq!(response.body["errors"][0]["message"], "Content-type must be application/json.");
     let huge = format!("{{\"email\": \"jdoe@example.com\", \"pad\": \"{}\"}}", "x".repeat(200_000));
     send(post("application/json", huge)).await.assert_error(413, &[6007]);
-    // The legacy devices revoke takes a bare array, and only that.
+    // The legacy devices revoke takes a bare array of ids, and only that: each malformed
+    // body names a real device, is refused in the envelope, and revokes nothing.
+    let devices = cf.get(&cf.acct("/devices"), &cf.admin()).await.ok();
+    let id = devices[0]["id"].as_str().unwrap().to_owned();
+    let journal_before = cf.app.journal(&cf.account).await;
     let revoke = cf.app.url(&format!("/client/v4/accounts/{}/devices/revoke", cf.account));
-    for body in ["{\"ids\": []}", "[]", "[1, 2]", "[\"a\""] {
-        let response =
-            send(cf.app.http.post(&revoke).bearer_auth(&token).header("content-type", "application/json").body(body))
-                .await;
-        assert_eq!(response.status, 400, "{body}");
+    for body in [
+        format!("{{\"ids\": [\"{id}\"]}}"),
+        "[]".to_owned(),
+        format!("[\"{id}\", 2]"),
+        format!("[\"{id}\""),
+        format!("[[\"{id}\"]]"),
+        format!("[\"{id}\", \"\"]"),
+    ] {
+        let response = send(
+            cf.app.http.post(&revoke).bearer_auth(&token).header("content-type", "application/json").body(body.clone()),
+        )
+        .await;
+        assert_eq!(response.status, 400, "{body}: {:?}", response.body);
+        assert_eq!(response.body["success"], false, "{body}");
+        assert!(!response.codes().is_empty(), "{body}: {:?}", response.body);
     }
+    assert_eq!(cf.get(&cf.acct("/devices"), &cf.admin()).await.ok(), devices, "no device changed");
+    assert_eq!(cf.app.journal(&cf.account).await, journal_before, "nothing journaled");
 }
 
 /// Every answer carries the rate-limit headers; past 1200 requests in a window a token

@@ -200,8 +200,9 @@ pub struct FreshPostgres {
 
 impl FreshPostgres {
     /// Creates a new, empty database. When PostgreSQL cannot be reached this fails the
-    /// test if CI is set or a PostgreSQL URL was given; otherwise (a developer machine
-    /// without PostgreSQL) it says so loudly and returns `None`, and the test returns.
+    /// test, unless `USERPLANE_TEST_SKIP_POSTGRES=1` opts out (and no PostgreSQL URL was
+    /// given): then it prints a SKIPPED line that shows in the test output (straight to
+    /// stderr, past the harness's capture) and returns `None`, and the test returns.
     pub async fn create(test: &str) -> Option<FreshPostgres> {
         let (server, explicit) = postgres_server_url();
         let mut admin: postgres::Config = server.parse().expect("a valid PostgreSQL URL");
@@ -221,18 +222,30 @@ impl FreshPostgres {
                 Some(cause) => format!("{err}: {cause}"),
                 None => err.to_string(),
             };
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
-            if ci || explicit {
-                panic!("{test}: PostgreSQL at {server} is required here and cannot be used: {err}");
+            let opted_out = std::env::var("USERPLANE_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1");
+            if explicit || !opted_out {
+                panic!(
+                    "{test}: PostgreSQL at {server} is required and cannot be used: {err} \
+                     (start it, point USERPLANE_TEST_POSTGRES_URL at one, or set USERPLANE_TEST_SKIP_POSTGRES=1 to skip)"
+                );
             }
-            eprintln!(
-                "SKIPPED {test}: no PostgreSQL at {server} ({err}); set USERPLANE_TEST_POSTGRES_URL to run the multi-node tests"
-            );
+            report_skip(test, &format!("no PostgreSQL at {server} ({err}) and USERPLANE_TEST_SKIP_POSTGRES=1"));
             return None;
         }
         let url = with_database(&server, &name);
         Some(FreshPostgres { url, name, admin })
     }
+}
+
+static SKIPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Says a test was skipped where it shows: libtest captures `eprintln!` of a passing test
+/// (and has no "skipped" outcome), so this writes to stderr itself, with a running count.
+pub fn report_skip(test: &str, why: &str) {
+    use std::io::Write;
+    let n = SKIPPED.fetch_add(1, Ordering::Relaxed) + 1;
+    let line = format!("\nSKIPPED (not passed) {test}: {why} [{n} skipped so far in this run]\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 impl Drop for FreshPostgres {
@@ -264,4 +277,78 @@ pub fn with_database(url: &str, database: &str) -> String {
         out.push_str(query);
     }
     out
+}
+
+// ---------------------------------------------------------------- rows a write touched
+
+/// Every table that holds a tenant's state, with its tenant column.
+const TENANT_TABLES: &[(&str, &str)] = &[
+    ("tenants", "account_id"),
+    ("principals", "tenant"),
+    ("credentials", "tenant"),
+    ("tokens", "tenant"),
+    ("delegations", "tenant"),
+    ("devices", "tenant"),
+    ("apps", "tenant"),
+    ("settings", "tenant"),
+    ("revocations", "tenant"),
+    ("audit", "tenant"),
+];
+
+/// Every stored row of a tenant, by table, each row as text; read straight from the
+/// database (SQLite or PostgreSQL), so a test can count the rows a request changed.
+pub async fn tenant_rows(database_url: &str, account: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let (url, account) = (database_url.to_owned(), account.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or(path);
+            let db = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .expect("open the SQLite database");
+            for (table, column) in TENANT_TABLES {
+                let mut statement = db.prepare(&format!("SELECT * FROM {table} WHERE {column} = ?1")).expect("select");
+                let width = statement.column_count();
+                let rows = statement
+                    .query_map([&account], |row| {
+                        let cells: Vec<String> =
+                            (0..width).map(|i| format!("{:?}", row.get_ref(i).expect("cell"))).collect();
+                        Ok(cells.join("|"))
+                    })
+                    .expect("query");
+                out.insert(table.to_string(), rows.map(|r| r.expect("row")).collect());
+            }
+        } else {
+            let mut db = postgres::Client::connect(&url, postgres::NoTls).expect("connect to PostgreSQL");
+            for (table, column) in TENANT_TABLES {
+                let rows = db
+                    .query(&format!("SELECT t::text FROM {table} t WHERE {column} = $1"), &[&account])
+                    .expect("select");
+                out.insert(table.to_string(), rows.iter().map(|r| r.get::<_, String>(0)).collect());
+            }
+        }
+        for rows in out.values_mut() {
+            rows.sort();
+        }
+        out
+    })
+    .await
+    .expect("read the tenant's rows")
+}
+
+/// How many rows differ between two [`tenant_rows`] reads (inserted, deleted, or changed:
+/// a changed row counts twice, its old and its new text), by table, non-zero only.
+pub fn rows_touched(
+    before: &std::collections::BTreeMap<String, Vec<String>>,
+    after: &std::collections::BTreeMap<String, Vec<String>>,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut touched = std::collections::BTreeMap::new();
+    for (table, rows) in after {
+        let old: std::collections::BTreeSet<&String> = before.get(table).into_iter().flatten().collect();
+        let new: std::collections::BTreeSet<&String> = rows.iter().collect();
+        let n = old.symmetric_difference(&new).count();
+        if n > 0 {
+            touched.insert(table.clone(), n);
+        }
+    }
+    touched
 }

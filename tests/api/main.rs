@@ -14,6 +14,7 @@ mod demo;
 mod durability;
 mod helpers;
 mod honest_errors;
+mod malformed;
 mod multinode;
 mod offboard;
 mod offboard_fakes;

@@ -16,7 +16,7 @@ mod auth;
 mod devices;
 mod envelope;
 mod error;
-mod params;
+pub mod params;
 pub mod tenant;
 mod tokens;
 
@@ -212,12 +212,7 @@ impl FromRequestParts<AppState> for Ids {
             .await
             .map_err(|_| CfError::no_route(&path))?;
         for (name, value) in ids.iter_mut() {
-            let checked = match name.as_str() {
-                "account_id" | "zone_id" => is_tag(value).then(|| value.to_ascii_lowercase()),
-                "user_id" => canonical_uuid(value),
-                _ => is_plain_id(value).then(|| value.clone()),
-            };
-            *value = checked.ok_or_else(|| CfError::no_route(&path))?;
+            *value = checked_path_id(name, value).ok_or_else(|| CfError::no_route(&path))?;
         }
         Ok(Ids(ids))
     }
@@ -236,6 +231,15 @@ impl Ids {
     /// A path id by name ("" when the route has none by that name).
     pub fn get(&self, name: &str) -> &str {
         self.0.get(name).map_or("", String::as_str)
+    }
+}
+
+/// A path id checked by its name, in its canonical form; None if malformed.
+pub fn checked_path_id(name: &str, value: &str) -> Option<String> {
+    match name {
+        "account_id" | "zone_id" => is_tag(value).then(|| value.to_ascii_lowercase()),
+        "user_id" => canonical_uuid(value),
+        _ => is_plain_id(value).then(|| value.to_owned()),
     }
 }
 

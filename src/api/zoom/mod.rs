@@ -13,6 +13,7 @@ mod users;
 mod views;
 
 pub use error::ZoomError;
+pub use users::decode_page_token;
 
 use std::collections::HashMap;
 
@@ -58,7 +59,7 @@ pub async fn method_not_allowed() -> ZoomError {
 }
 
 /// Query parameters as a map (the last value wins); a malformed query is a Zoom 300.
-fn query_params(query: Option<&str>) -> Result<HashMap<String, String>, ZoomError> {
+pub fn query_params(query: Option<&str>) -> Result<HashMap<String, String>, ZoomError> {
     let Some(query) = query else { return Ok(HashMap::new()) };
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query).map_err(|_| ZoomError::bad_request(300, "Invalid query string."))?;

@@ -32,7 +32,7 @@ const MAX_TOKEN_AFTER: usize = 256;
 /// was issued (tokens expire after 15 minutes, as Zoom's do). A client can forge one of
 /// its own account, so every field is checked as if it came from the query.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct PageToken {
+pub struct PageToken {
     account: String,
     status: String,
     role: Option<String>,
@@ -45,7 +45,7 @@ fn encode_page_token(token: &PageToken) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(token).unwrap_or_default())
 }
 
-fn decode_page_token(raw: &str) -> Option<PageToken> {
+pub fn decode_page_token(raw: &str) -> Option<PageToken> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(raw).ok()?).ok()
 }
 

@@ -42,6 +42,15 @@ async fn token_endpoint_takes_its_parameters_in_a_form_body_too() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // The token is the admin app's, with its scopes, and it works.
+    let body: serde_json::Value = response.json().await.unwrap();
+    let token = body["access_token"].as_str().expect("access_token");
+    let info = zoom.app.introspect(token).await;
+    assert_eq!(info["active"], true, "{info}");
+    assert_eq!(info["client_id"], format!("{}-admin", zoom.account));
+    assert_eq!(info["tenant"], zoom.account.as_str());
+    assert_eq!(info["scope"], "user:read:admin user:write:admin");
+    assert_eq!(zoom.call_as(token, reqwest::Method::GET, "/users/ben@example.com", None).await.0, 200);
 }
 
 #[tokio::test]

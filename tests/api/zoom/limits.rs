@@ -37,17 +37,41 @@ async fn light_calls_past_the_per_second_limit_get_429_qps() {
 #[tokio::test]
 async fn limits_are_per_account_and_per_label() {
     let zoom = Zoom::start_with("free", "on").await;
-    burst(&zoom, "/users/ben@example.com", 12).await;
-    // Medium (list users) has its own budget on the same account.
-    let (status, _) = zoom.call(Method::GET, "/users", None).await;
-    assert!(status == 200 || status == 429);
+    // Fill Light's per-second budget, then call Medium (list users) between two Light
+    // calls that are both refused: all three fell in the same full second, so Medium,
+    // with its own budget, must pass where a shared budget would refuse it. If the second
+    // turned in between, try again.
+    let mut checked = false;
+    for _ in 0..10 {
+        burst(&zoom, "/users/ben@example.com", 12).await;
+        let light_before = zoom.call(Method::GET, "/users/ben@example.com", None).await.0;
+        let medium = zoom.call(Method::GET, "/users", None).await;
+        let light_after = zoom.call(Method::GET, "/users/ben@example.com", None).await.0;
+        if light_before == 429 && light_after == 429 {
+            assert_eq!(medium.0, 200, "Medium has its own budget: {}", medium.1);
+            checked = true;
+            break;
+        }
+    }
+    assert!(checked, "never saw a full Light second around the Medium call");
+    // Another account has its own budgets.
     let other = Zoom::start_with("free", "on").await;
     assert_eq!(other.call(Method::GET, "/users/ben@example.com", None).await.0, 200);
 }
 
 #[tokio::test]
 async fn free_accounts_hit_the_daily_limit_until_midnight_utc() {
-    let zoom = Zoom::start_with("free", "on").await;
+    let mut zoom = Zoom::start_with("free", "on").await;
+    // Pin the tenant's clock just after a UTC midnight, so that the day cannot end within
+    // the test, and take a token of that day.
+    let clock = zoom.app.admin(Method::GET, &format!("/tenants/{}/clock", zoom.account), None).await;
+    let now: serde_json::Value = clock.json().await.unwrap();
+    let now = time::OffsetDateTime::parse(now["now"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .unix_timestamp();
+    zoom.app.advance_clock(&zoom.account, 86_400 - now.rem_euclid(86_400) + 10).await;
+    let day = time::OffsetDateTime::from_unix_timestamp(now - now.rem_euclid(86_400) + 2 * 86_400).unwrap().date();
+    zoom.token = super::oauth_token(&zoom.app, &zoom.account, &format!("{}-admin", zoom.account), "admin-secret").await;
     // Free Medium: 2 per second, 2000 per day. Spend the day in 1000 one-second steps
     // (well within the token's hour).
     let mut daily = None;
@@ -82,7 +106,8 @@ async fn free_accounts_hit_the_daily_limit_until_midnight_utc() {
     assert_eq!(response.headers()["x-ratelimit-type"], "Daily-limit");
     assert_eq!(response.headers()["x-ratelimit-limit"], "2000");
     let retry_after = response.headers()["retry-after"].to_str().unwrap().to_owned();
-    assert!(retry_after.ends_with("T00:00:00Z"), "{retry_after}");
+    // The next midnight of the pinned day.
+    assert_eq!(retry_after, format!("{day}T00:00:00Z"));
     // Tomorrow, it works again.
     zoom.app.advance_clock(&zoom.account, 86_400).await;
     let fresh = super::oauth_token(&zoom.app, &zoom.account, &format!("{}-admin", zoom.account), "admin-secret").await;

@@ -25,11 +25,9 @@ async fn list_users_pages_with_next_page_token_and_filters_by_status() {
         }
         page = zoom.call(Method::GET, &format!("/users?page_size=3&next_page_token={token}"), None).await.1;
     }
-    assert_eq!(emails.len(), 7);
-    assert!(!emails.contains(&"pat@example.com".to_owned()));
-    let mut sorted = emails.clone();
-    sorted.dedup();
-    assert_eq!(sorted.len(), 7, "no user twice: {emails:?}");
+    // Every active user once, in the email order the pages walk (pat is pending).
+    let expected = ["admin", "alex", "ben", "eve", "lena", "owner", "room"].map(|u| format!("{u}@example.com"));
+    assert_eq!(emails, expected, "each active user exactly once, in order");
 
     let pending = zoom.call(Method::GET, "/users?status=pending", None).await.1;
     let users = pending["users"].as_array().unwrap();
@@ -239,11 +237,31 @@ async fn delete_user_refusals() {
     );
     assert_zoom_error(&zoom.call(Method::DELETE, "/users/ben@example.com?action=explode", None).await, 400, 300, None);
     assert_zoom_error(&zoom.call(Method::DELETE, "/users/eve@example.com?action=delete", None).await, 400, 300, None);
+    // Every refusal left every user in place and journaled nothing.
+    for email in ["owner", "room", "admin", "ben", "eve"].map(|u| format!("{u}@example.com")) {
+        let (status, body) = zoom.call(Method::GET, &format!("/users/{email}"), None).await;
+        assert_eq!((status.as_u16(), body["email"].as_str()), (200, Some(email.as_str())), "{body}");
+    }
+    let deleted = |journal: &[serde_json::Value]| journal.iter().filter(|e| e["action"] == "user.deleted").count();
+    assert_eq!(deleted(&zoom.app.journal(&zoom.account).await), 0);
+
+    // What is allowed happens: eve (with a transfer) and the admin are deleted.
+    let eve = zoom.id_of("eve@example.com").await;
     assert_eq!(
         zoom.call(Method::DELETE, "/users/eve@example.com?action=delete&transfer_email=lena@example.com", None).await.0,
         204
     );
     assert_eq!(zoom.call(Method::DELETE, "/users/admin@example.com?action=delete", None).await.0, 204);
+    assert_zoom_error(&zoom.call(Method::GET, "/users/eve@example.com", None).await, 404, 1001, None);
+    assert_zoom_error(&zoom.call(Method::GET, "/users/admin@example.com", None).await, 404, 1001, None);
+    let journal = zoom.app.journal(&zoom.account).await;
+    assert_eq!(deleted(&journal), 2);
+    assert!(
+        journal
+            .iter()
+            .any(|e| e["action"] == "user.deleted" && e["target"] == eve.as_str() && e["detail"]["action"] == "delete")
+    );
+    assert_eq!(zoom.call(Method::GET, "/users/lena@example.com", None).await.0, 200);
 }
 
 #[tokio::test]
