@@ -53,7 +53,7 @@ pub fn normalize_email(email: &str) -> Option<String> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && email.len() <= 128
-        && !email.chars().any(|c| c.is_whitespace() || c == '/' || c == '?' || c == '#')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '?' || c == '#')
         && !domain.contains('@');
     ok.then_some(email)
 }
