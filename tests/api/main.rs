@@ -12,6 +12,7 @@ mod control;
 mod demo;
 mod durability;
 mod helpers;
+mod http_layer;
 mod multinode;
 mod offboard;
 mod offboard_fakes;
