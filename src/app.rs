@@ -39,12 +39,25 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Routes that panic, one per dialect, for the test of the panic catcher only
+/// (`ServeConfig::panic_routes`, which no flag sets).
+fn panic_routes() -> Router {
+    async fn panic() {
+        panic!("the test-only panic route");
+    }
+    let route = axum::routing::get(panic);
+    Router::new()
+        .route("/v2/__panic", route.clone())
+        .route("/client/v4/__panic", route.clone())
+        .route("/_userplane/__panic", route)
+}
+
 /// A running server (for `serve` and for tests).
 pub struct Server {
     pub addr: SocketAddr,
     pub admin_token: String,
     shutdown: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    task: tokio::task::JoinHandle<()>,
     pruner: retention::Pruner,
 }
 
@@ -72,14 +85,8 @@ impl Server {
         }
         let pruner = retention::Pruner::start(state.store.clone(), clock, policy);
         let (shutdown, signal) = oneshot::channel::<()>();
-        let app = router(state);
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = signal.await;
-                })
-                .await
-        });
+        let app = if config.panic_routes { panic_routes().merge(router(state)) } else { router(state) };
+        let task = tokio::spawn(crate::http::serve(listener, app, config.connections.clone(), signal));
         Ok(Server { addr, admin_token, shutdown: Some(shutdown), task, pruner })
     }
 

@@ -47,12 +47,65 @@ pub struct ServeConfig {
     /// How often the background pruner runs (the first pass comes one interval after start).
     #[arg(long, env = "USERPLANE_PRUNE_EVERY", default_value = "10m", value_parser = parse_duration)]
     pub prune_every: Duration,
+    #[command(flatten)]
+    pub connections: ConnectionLimits,
+    /// Tests only (no flag, no environment variable): adds routes that panic, one per
+    /// dialect (`/v2/__panic`, `/client/v4/__panic`, `/_userplane/__panic`).
+    #[arg(skip)]
+    pub panic_routes: bool,
+}
+
+/// Bounds on connections and request heads (see the README's "Limits").
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionLimits {
+    /// Time a client has to send a whole request head once its first byte arrived
+    /// (`10s`, `500ms`); then it gets a 408 and the connection is closed.
+    #[arg(long, env = "USERPLANE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    pub header_read_timeout: Duration,
+    /// Time a connection may sit idle (no request started, nothing being written) before
+    /// it is closed.
+    #[arg(long, env = "USERPLANE_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_timeout)]
+    pub idle_timeout: Duration,
+    /// Connections served at once; one more is answered 503 with `Retry-After` and closed.
+    #[arg(long, env = "USERPLANE_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Bytes of one request head (request line and headers); more is a 431 (or a 414 when
+    /// the request line alone is longer).
+    #[arg(long, env = "USERPLANE_MAX_HEADER_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u32).range(8192..=16 * 1024 * 1024))]
+    pub max_header_bytes: u32,
+    /// Header fields of one request; more is a 431.
+    #[arg(long, env = "USERPLANE_MAX_HEADERS", default_value_t = 100,
+          value_parser = clap::value_parser!(u16).range(1..=10_000))]
+    pub max_headers: u16,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
+        }
+    }
+}
+
+/// A timeout flag: a duration (`10s`, `500ms`) between 1 ms and 1 hour.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() || duration > Duration::from_secs(3_600) {
+        return Err(format!("{text:?} is out of range (1ms to 1h)"));
+    }
+    Ok(duration)
 }
 
 /// The longest duration a flag takes: 100 years.
 const MAX_DURATION_SECS: u64 = 100 * 366 * 86_400;
 
-/// A duration as `<digits><unit>`, the unit one of `s`, `m`, `h`, `d` (`0` alone is zero).
+/// A duration as `<digits><unit>`, the unit one of `ms`, `s`, `m`, `h`, `d` (`0` alone is zero).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text == "0" {
@@ -60,20 +113,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
     let unit_at = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (digits, unit) = text.split_at(unit_at);
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(format!("{text:?}: expected a number and a unit (s, m, h or d), e.g. 7d")),
+    let scale_ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("{text:?}: expected a number and a unit (ms, s, m, h or d), e.g. 7d")),
     };
-    let secs = digits
+    let millis = digits
         .parse::<u64>()
         .ok()
-        .and_then(|n| n.checked_mul(scale))
-        .filter(|secs| *secs <= MAX_DURATION_SECS)
+        .and_then(|n| n.checked_mul(scale_ms))
+        .filter(|ms| *ms <= MAX_DURATION_SECS * 1_000)
         .ok_or_else(|| format!("{text:?}: expected a number and a unit, at most 100 years"))?;
-    Ok(Duration::from_secs(secs))
+    Ok(Duration::from_millis(millis))
 }
 
 impl ServeConfig {
@@ -92,6 +146,8 @@ impl ServeConfig {
             prune_every: Duration::from_secs(600),
             auth_failure_limit: 20,
             auth_failure_window: 60,
+            connections: ConnectionLimits::default(),
+            panic_routes: false,
         }
     }
 
@@ -116,6 +172,8 @@ mod tests {
         assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43_200)));
         assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_timeout("0").is_err() && parse_timeout("2h").is_err() && parse_timeout("10s").is_ok());
         for bad in ["", "7", "d", "-1d", "7w", "1.5h", "7 d", "99999999999999999999d", "36700d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

@@ -19,6 +19,9 @@ pub mod demo;
 /// The provider-neutral core: tenants, principals, sessions, devices, delegations,
 /// credentials, audit; and the operations every dialect calls.
 pub mod domain;
+/// The HTTP server layer under the router: connection limits and timeouts, request ids,
+/// the panic catcher, and dialect-shaped answers for requests hyper rejects.
+pub mod http;
 /// Rate limiting counters (the dialects decide windows, limits and wire).
 pub mod limits;
 /// Retention: expired tokens, old revocations and journal records pruned in the background.

@@ -14,6 +14,7 @@ mod demo;
 mod durability;
 mod helpers;
 mod honest_errors;
+mod http_layer;
 mod malformed;
 mod multinode;
 mod offboard;

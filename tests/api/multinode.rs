@@ -60,7 +60,13 @@ async fn nodes_starting_together_migrate_once_and_load_the_demo_once() {
         .collect::<Vec<_>>();
     assert_eq!(
         applied,
-        ["0001_init", "0002_rate_windows", "0003_device_generations_and_rate_leases", "0004_documents_counts_retention", "0005_secret_key"]
+        [
+            "0001_init",
+            "0002_rate_windows",
+            "0003_device_generations_and_rate_leases",
+            "0004_documents_counts_retention",
+            "0005_secret_key"
+        ]
     );
     // The demo world is a Zoom and a Cloudflare account.
     assert_eq!(ops::list_tenants(&store).await.unwrap().len(), 2, "the demo world, once");
@@ -460,7 +466,8 @@ async fn concurrent_setting_updates_of_different_fields_from_two_nodes_all_survi
         return;
     };
     let stores = [Store::open(&db.url).await.unwrap(), Store::open(&db.url).await.unwrap()];
-    let spec = userplane::api::tenants::spec(cloudflare_world(&crate::helpers::unique_hex32()), stores[0].secrets()).unwrap();
+    let spec =
+        userplane::api::tenants::spec(cloudflare_world(&crate::helpers::unique_hex32()), stores[0].secrets()).unwrap();
     let tenant = ops::create_tenant(&stores[0], &Clock, spec).await.unwrap();
     let name = "access_organization";
     let first = serde_json::Map::from_iter([("name".to_owned(), json!("Org"))]);
@@ -533,7 +540,8 @@ async fn device_revoke_unrevoke_and_logins_on_two_nodes_never_revive_an_earlier_
         return;
     };
     let stores = [Store::open(&db.url).await.unwrap(), Store::open(&db.url).await.unwrap()];
-    let spec = userplane::api::tenants::spec(cloudflare_world(&crate::helpers::unique_hex32()), stores[0].secrets()).unwrap();
+    let spec =
+        userplane::api::tenants::spec(cloudflare_world(&crate::helpers::unique_hex32()), stores[0].secrets()).unwrap();
     let tenant = ops::create_tenant(&stores[0], &Clock, spec).await.unwrap();
     let device = ops::list_devices(&stores[0], &tenant.account_id, None).await.unwrap()[0].id.clone();
     let warp = ops::LoginKind::Warp { device: device.clone() };

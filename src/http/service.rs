@@ -1,0 +1,114 @@
+//! The service hyper calls for each request: it gives the request its id (an extension,
+//! and the span every log line of the request is written in), tells the connection's
+//! clock that a request is in flight, turns a panic into the dialect's 500, and puts
+//! the id header on the answer.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request};
+use axum::response::Response;
+use hyper::body::Incoming;
+use tracing::Level;
+
+use super::io::Activity;
+use super::request_id::RequestId;
+use crate::api::{Dialect, Failure};
+
+#[derive(Clone)]
+pub(super) struct EdgeService {
+    pub(super) router: Router,
+    pub(super) activity: Arc<Activity>,
+    pub(super) remote: SocketAddr,
+}
+
+impl hyper::service::Service<Request<Incoming>> for EdgeService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = EdgeFuture;
+
+    fn call(&self, request: Request<Incoming>) -> EdgeFuture {
+        let mut request = request.map(Body::new);
+        let dialect = Dialect::of_path(request.uri().path().as_bytes());
+        let id = RequestId::for_request(request.headers(), dialect);
+        let line = tracing::enabled!(target: "userplane::http", Level::DEBUG).then(|| RequestLine {
+            method: request.method().clone(),
+            path: request.uri().path().to_owned(),
+            started: Instant::now(),
+        });
+        request.extensions_mut().insert(id);
+        request.extensions_mut().insert(ConnectInfo(self.remote));
+        let span = tracing::info_span!(target: "userplane::http", "request", id = %id);
+        self.activity.request_started();
+        let inner = span.in_scope(|| tower::Service::call(&mut self.router.clone(), request));
+        EdgeFuture { inner, span, id, dialect, line, activity: self.activity.clone() }
+    }
+}
+
+/// Kept for the request line, only when it will be logged.
+struct RequestLine {
+    method: Method,
+    path: String,
+    started: Instant,
+}
+
+pub(super) struct EdgeFuture {
+    inner: axum::routing::future::RouteFuture<Infallible>,
+    span: tracing::Span,
+    id: RequestId,
+    dialect: Dialect,
+    line: Option<RequestLine>,
+    activity: Arc<Activity>,
+}
+
+impl Future for EdgeFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let _entered = this.span.enter();
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut this.inner).poll(cx)));
+        let mut response = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Ok(response))) => response,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("(no message)");
+                tracing::error!(request_id = %this.id, panic = message, "a handler panicked; answered 500");
+                this.dialect.failure(Failure::Internal)
+            }
+        };
+        let (name, value) = this.id.header(this.dialect);
+        response.headers_mut().insert(name, value);
+        if let Some(line) = &this.line {
+            tracing::debug!(
+                target: "userplane::http",
+                request_id = %this.id,
+                method = %line.method,
+                path = %line.path,
+                status = response.status().as_u16(),
+                micros = line.started.elapsed().as_micros() as u64,
+                "request"
+            );
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+impl Drop for EdgeFuture {
+    fn drop(&mut self) {
+        self.activity.request_finished();
+    }
+}
