@@ -114,7 +114,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
     // them) at debug: they are never logged, whatever USERPLANE_LOG says. A filter of
     // its own, so that no directive (`tokio_postgres::query=trace`) can outrank it.
     let no_database_client = tracing_subscriber::filter::filter_fn(|meta| !is_database_client(meta.target()));
-    let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).finish();
+    // Colours only for a person at a terminal, and never when NO_COLOR is set.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let subscriber =
+        tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).finish();
     let _ = subscriber.with(no_database_client).try_init();
     let server = Server::start(&config).await?;
     tracing::info!(addr = %server.addr, "userplane is serving");
