@@ -134,33 +134,38 @@ impl Drop for Sampler {
 /// PostgreSQL's commit counters for the benchmark's database, read through a connection
 /// to the `postgres` database so that reading them commits nothing in the one measured.
 pub struct CommitCounter {
-    client: postgres::Client,
+    client: tokio_postgres::Client,
     database: String,
 }
 
 impl CommitCounter {
-    pub fn connect(database_url: &str) -> Result<CommitCounter, String> {
+    pub async fn connect(database_url: &str) -> Result<CommitCounter, String> {
         // userplane's own parameters (pool_size) mean nothing to the client.
         let url = database_url.split('?').next().unwrap_or(database_url);
-        let mut config: postgres::Config = url.parse().map_err(|e| format!("{url}: {e}"))?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| format!("{url}: {e}"))?;
         let database = config.get_dbname().ok_or("the database URL names no database")?.to_owned();
         config.dbname("postgres");
-        let client = config.connect(postgres::NoTls).map_err(|e| format!("connect to the postgres database: {e}"))?;
+        let (client, connection) = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| format!("connect to the postgres database: {e}"))?;
+        tokio::spawn(connection);
         Ok(CommitCounter { client, database })
     }
 
     /// (commits, rollbacks) so far. PostgreSQL publishes a backend's counts up to 10 s
     /// after it goes idle: call [`CommitCounter::settle`] after a run before reading.
-    pub fn read(&mut self) -> Result<(i64, i64), String> {
+    pub async fn read(&self) -> Result<(i64, i64), String> {
         let row = self
             .client
             .query_one("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = $1", &[&self.database])
+            .await
             .map_err(|e| format!("read pg_stat_database: {e}"))?;
         Ok((row.get(0), row.get(1)))
     }
 
     /// Waits out PostgreSQL's idle-backend statistics interval (PGSTAT_IDLE_INTERVAL, 10 s).
-    pub fn settle() {
-        std::thread::sleep(Duration::from_millis(10_500));
+    pub async fn settle() {
+        tokio::time::sleep(Duration::from_millis(10_500)).await;
     }
 }

@@ -153,7 +153,9 @@ fn install() -> Result<PathBuf, String> {
     }
     eprintln!("wrk is not on PATH: installing it with apt-get");
     let installed = |args: &[&str]| Command::new("apt-get").args(args).status().is_ok_and(|s| s.success());
-    if !installed(&["install", "-y", "wrk"]) && !(installed(&["update"]) && installed(&["install", "-y", "wrk"])) {
+    // An image with empty package lists needs an update first.
+    let done = installed(&["install", "-y", "wrk"]) || (installed(&["update"]) && installed(&["install", "-y", "wrk"]));
+    if !done {
         return Err(format!("`apt-get install -y wrk` failed: {how}"));
     }
     which("wrk").ok_or_else(|| format!("apt-get installed wrk but it is not on PATH: {how}"))
