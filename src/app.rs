@@ -35,7 +35,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/client/v4", crate::api::cloudflare::router())
         .route("/client/v4/", crate::api::cloudflare::root_route())
         .merge(crate::api::zoom::router())
-        .fallback(crate::api::zoom::unknown_endpoint)
+        .fallback(crate::api::unknown_path)
         .with_state(state)
 }
 

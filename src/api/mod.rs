@@ -44,6 +44,19 @@ pub async fn log_failures(request: Request, next: Next) -> Response {
     response
 }
 
+/// The answer for a path no router knows, in the dialect the path belongs to: Zoom's
+/// 404 2300 under `/v2` and `/oauth`, the control plane's 404 anywhere else (a path outside
+/// every dialect is userplane's to answer, not Zoom's).
+pub async fn unknown_path(uri: axum::http::Uri) -> Response {
+    use axum::response::IntoResponse;
+    match Dialect::of_path(uri.path().as_bytes()) {
+        Dialect::Zoom => zoom::unknown_endpoint().await.into_response(),
+        Dialect::Cloudflare | Dialect::Control => {
+            control::ControlError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
+        }
+    }
+}
+
 /// The dialect a request path belongs to, for answers given outside any dialect's router
 /// (the HTTP layer's rejections and the panic catcher): `/v2` and `/oauth` are Zoom's,
 /// `/client/v4` Cloudflare's; `/_userplane` and every other path the control plane's.

@@ -35,16 +35,20 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// The dialect a path belongs to (the top-level fallback answers in Zoom's format).
+    /// The dialect a path belongs to: `/v2` is Zoom's, `/oauth` its OAuth endpoint's,
+    /// `/client/v4` Cloudflare's; any other path is the control plane's.
     pub fn of(path: &str) -> Dialect {
-        if path.starts_with("/oauth") {
+        let under = |prefix: &str| {
+            path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+        };
+        if under("/oauth") {
             Dialect::OAuth
-        } else if path.starts_with("/client/v4") {
-            Dialect::Cloudflare
-        } else if path.starts_with("/_userplane") {
-            Dialect::Control
-        } else {
+        } else if under("/v2") {
             Dialect::Zoom
+        } else if under("/client/v4") {
+            Dialect::Cloudflare
+        } else {
+            Dialect::Control
         }
     }
 }

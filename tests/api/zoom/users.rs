@@ -158,9 +158,13 @@ async fn unknown_endpoints_and_methods_get_2300() {
         Some("This API endpoint is not recognized."),
     );
     assert_zoom_error(&zoom.call(Method::PUT, "/users", None).await, 405, 2300, None);
+    let under_v2 = zoom.app.http.get(zoom.app.url("/v2/nowhere")).send().await.unwrap();
+    assert_eq!(under_v2.status(), 404);
+    assert_eq!(under_v2.json::<Value>().await.unwrap()["code"], 2300);
+    // Outside every dialect the path is userplane's: the control plane's shape.
     let root = zoom.app.http.get(zoom.app.url("/nowhere")).send().await.unwrap();
     assert_eq!(root.status(), 404);
-    assert_eq!(root.json::<Value>().await.unwrap()["code"], 2300);
+    assert_eq!(root.json::<Value>().await.unwrap()["error"]["code"], "not_found");
 }
 
 #[tokio::test]
