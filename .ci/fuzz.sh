@@ -30,7 +30,14 @@ for target in $(cargo fuzz list --fuzz-dir fuzz); do
     echo "== fuzz $target (${seconds}s)"
     mkdir -p "$cache/corpus/$target"
     # -timeout: one input taking over 10 s is a hang; -rss_limit_mb: over 2 GB is a leak.
-    cargo fuzz run --fuzz-dir fuzz --sanitizer none --target-dir "$cache/target" "$target" "$cache/corpus/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=70000 -print_final_stats=1
+    # libFuzzer prints a line per new input: kept in a log, shown in full only on a crash.
+    log="$cache/$target.log"
+    if ! cargo fuzz run --fuzz-dir fuzz --sanitizer none --target-dir "$cache/target" "$target" "$cache/corpus/$target" -- \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=70000 -print_final_stats=1 >"$log" 2>&1; then
+        cat "$log"
+        echo "FAIL: fuzz target $target crashed (the input is under fuzz/artifacts/$target)" >&2
+        exit 1
+    fi
+    grep -E '^Done|^stat::number_of_executed_units' "$log" || true
 done
 echo "== fuzz: no crash"
