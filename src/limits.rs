@@ -155,16 +155,9 @@ impl Shared {
         }
         // From this node's lease, without a round trip, while it lasts.
         let known = self.lease(key, start);
-        if let Some(mut lease) = known {
+        if let Some(lease) = known {
             if lease.left > 0 {
-                lease.left -= 1;
-                self.store_lease(key, lease);
-                return Decision {
-                    allowed: true,
-                    limit,
-                    remaining: lease.remaining(limit),
-                    reset_at: lease.window_start + window_ms,
-                };
+                return self.spend(key, lease, limit, window_ms);
             }
             if lease.full {
                 return refused(lease.window_start);
@@ -203,14 +196,7 @@ impl Shared {
                 });
                 if lease.left > 0 {
                     // A lease of this node's arrived meanwhile: spend it.
-                    lease.left -= 1;
-                    self.store_lease(key, lease);
-                    return Decision {
-                        allowed: true,
-                        limit,
-                        remaining: lease.remaining(limit),
-                        reset_at: lease.window_start + window_ms,
-                    };
+                    return self.spend(key, lease, limit, window_ms);
                 }
                 lease.full = true;
                 lease.shared_hits = limit;
@@ -224,6 +210,13 @@ impl Shared {
                 Decision { allowed: true, limit, remaining: limit.saturating_sub(1), reset_at: start + window_ms }
             }
         }
+    }
+
+    /// Takes one hit from a lease of this node's that has some left.
+    fn spend(&self, key: &str, mut lease: Lease, limit: u64, window_ms: i64) -> Decision {
+        lease.left -= 1;
+        self.store_lease(key, lease);
+        Decision { allowed: true, limit, remaining: lease.remaining(limit), reset_at: lease.window_start + window_ms }
     }
 
     async fn peek(&self, key: &str, window_ms: i64, limit: u64, now: Timestamp) -> Decision {
