@@ -66,6 +66,10 @@ pub struct ConnectionLimits {
     /// it is closed.
     #[arg(long, env = "USERPLANE_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_timeout)]
     pub idle_timeout: Duration,
+    /// Time a request body has to arrive whole once its head was read; then the request
+    /// gets a 408 in its dialect.
+    #[arg(long, env = "USERPLANE_BODY_READ_TIMEOUT", default_value = "30s", value_parser = parse_timeout)]
+    pub body_read_timeout: Duration,
     /// Connections served at once; one more is answered 503 with `Retry-After` and closed.
     #[arg(long, env = "USERPLANE_MAX_CONNECTIONS", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -86,6 +90,7 @@ impl Default for ConnectionLimits {
         ConnectionLimits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
             max_connections: 1024,
             max_header_bytes: 64 * 1024,
             max_headers: 100,

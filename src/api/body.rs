@@ -5,6 +5,8 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value};
 
+use crate::http::body_deadline::BodyTimedOut;
+
 /// The largest body any endpoint accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -13,6 +15,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub enum BodyError {
     TooLarge,
     Unreadable,
+    /// The body did not arrive whole in time (`--body-read-timeout`).
+    TimedOut,
     /// Not valid JSON (or not the JSON shape asked for).
     InvalidJson(String),
     /// A form body that does not parse.
@@ -30,12 +34,29 @@ pub async fn read(body: Body) -> Result<Bytes, BodyError> {
     match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => Ok(bytes),
         Err(err) => {
-            let too_large = std::error::Error::source(&err)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
-                || err.to_string().contains("length limit");
-            Err(if too_large { BodyError::TooLarge } else { BodyError::Unreadable })
+            let too_large =
+                caused_by::<http_body_util::LengthLimitError>(&err) || err.to_string().contains("length limit");
+            Err(if too_large {
+                BodyError::TooLarge
+            } else if caused_by::<BodyTimedOut>(&err) {
+                BodyError::TimedOut
+            } else {
+                BodyError::Unreadable
+            })
         }
     }
+}
+
+/// Whether `E` is anywhere in the chain of causes of `err`.
+fn caused_by<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err.is::<E>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 /// The media type of a request, lower-cased, without parameters.

@@ -39,7 +39,7 @@ pub(super) async fn serve(
 ) {
     let activity = Arc::new(Activity::new());
     let io = EdgeIo::new(stream, activity.clone(), limits.header_read_timeout, limits.idle_timeout);
-    let service = EdgeService { router, activity, remote };
+    let service = EdgeService { router, activity, remote, body_read_timeout: limits.body_read_timeout };
     let mut builder = http1::Builder::new();
     let head_bytes = limits.max_header_bytes as usize;
     // Flattened writes hand `EdgeIo` whole heads; the buffer bound is the head bound.

@@ -32,6 +32,7 @@
 //! Shutdown stops accepting, lets hyper finish the requests in flight (idle connections
 //! close at once), and returns when every connection has ended.
 
+pub mod body_deadline;
 mod connection;
 mod io;
 pub mod request_id;

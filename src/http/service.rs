@@ -20,6 +20,7 @@ use axum::response::Response;
 use hyper::body::Incoming;
 use tracing::Level;
 
+use super::body_deadline::DeadlineBody;
 use super::io::Activity;
 use super::request_id::RequestId;
 use crate::api::{Dialect, Failure};
@@ -29,6 +30,8 @@ pub(super) struct EdgeService {
     pub(super) router: Router,
     pub(super) activity: Arc<Activity>,
     pub(super) remote: SocketAddr,
+    /// How long a request's body may take to arrive (from its head).
+    pub(super) body_read_timeout: std::time::Duration,
 }
 
 impl hyper::service::Service<Request<Incoming>> for EdgeService {
@@ -37,7 +40,15 @@ impl hyper::service::Service<Request<Incoming>> for EdgeService {
     type Future = EdgeFuture;
 
     fn call(&self, request: Request<Incoming>) -> EdgeFuture {
-        let mut request = request.map(Body::new);
+        // A body still to come must come in time; an empty one needs no timer.
+        let body_read_timeout = self.body_read_timeout;
+        let mut request = request.map(|body| {
+            if hyper::body::Body::is_end_stream(&body) {
+                Body::new(body)
+            } else {
+                Body::new(DeadlineBody::new(body, body_read_timeout))
+            }
+        });
         let dialect = Dialect::of_path(request.uri().path().as_bytes());
         let id = RequestId::for_request(request.headers(), dialect);
         let line = tracing::enabled!(target: "userplane::http", Level::DEBUG).then(|| RequestLine {

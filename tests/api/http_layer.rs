@@ -426,3 +426,33 @@ async fn shutdown_finishes_the_request_in_flight_and_closes_idle_connections() {
     assert_eq!((answer.status, &answer.body["active"]), (200, &Value::from(false)), "{answer:?}");
     tokio::time::timeout(Duration::from_secs(5), stopping).await.expect("stop returns").unwrap();
 }
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_gets_408_and_changes_nothing() {
+    let limits = ConnectionLimits { body_read_timeout: Duration::from_millis(300), ..ConnectionLimits::default() };
+    let edge = Edge::start(limits).await;
+    let tenants = |edge: &Edge| {
+        let url = format!("http://{}/_userplane/tenants", edge.addr);
+        async move {
+            let answer = reqwest::Client::new().get(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+            answer.json::<Value>().await.unwrap()["tenants"].as_array().map_or(0, Vec::len)
+        }
+    };
+    let before = tenants(&edge).await;
+    // A head that promises 200 bytes of a tenant document, then a trickle that stops.
+    let mut stream = edge.connect().await;
+    let head = format!(
+        "POST /_userplane/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"provider\":"
+    );
+    let started = Instant::now();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let raw = read_to_close(&mut stream, Duration::from_secs(5)).await;
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(3), "{waited:?}");
+    one(answers(&raw)).assert_control(408, "request_timeout");
+    assert_eq!(tenants(&edge).await, before, "a timed-out create created a tenant");
+    // A body that comes at once is unaffected, on the same server.
+    let ok = edge.exchange(b"GET /_userplane/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(one(ok).status, 200);
+}

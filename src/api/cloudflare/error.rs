@@ -258,6 +258,10 @@ impl From<BodyError> for CfError {
             BodyError::UnsupportedType(_) => {
                 CfError::new(StatusCode::BAD_REQUEST, code::CONTENT_TYPE, "Content-type must be application/json.")
             }
+            // Inferred, as for the other answers of the layer below Cloudflare's API.
+            BodyError::TimedOut => {
+                CfError::new(StatusCode::REQUEST_TIMEOUT, 10013, "Request body not received in time.")
+            }
             BodyError::InvalidJson(_) | BodyError::InvalidForm(_) | BodyError::Unreadable => {
                 CfError::new(StatusCode::BAD_REQUEST, code::MALFORMED_JSON, "Malformed JSON in request body")
             }

@@ -79,6 +79,9 @@ impl From<BodyError> for ControlError {
         match err {
             BodyError::TooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "request body too large"),
             BodyError::Unreadable => Self::invalid("request body could not be read"),
+            BodyError::TimedOut => {
+                Self::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", "request body not received in time")
+            }
             BodyError::InvalidJson(detail) => Self::invalid(format!("request body is not valid JSON: {detail}")),
             BodyError::InvalidForm(detail) => Self::invalid(format!("invalid form body: {detail}")),
             BodyError::UnsupportedType(ct) => Self::new(

@@ -151,6 +151,9 @@ impl From<BodyError> for ZoomError {
                 ZoomError::bad_request(300, "Request Body should be a valid JSON object.")
             }
             BodyError::InvalidForm(_) => ZoomError::bad_request(300, "Request Body should be a valid form."),
+            BodyError::TimedOut => {
+                ZoomError::new(StatusCode::REQUEST_TIMEOUT, 300, "Request Body was not received in time.")
+            }
             BodyError::UnsupportedType(ct) => ZoomError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 300,
