@@ -66,6 +66,11 @@ impl Server {
     /// binds the listener and starts serving in the background.
     pub async fn start(config: &ServeConfig) -> Result<Server, String> {
         let policy = retention::Policy::from_config(config)?;
+        // Bind before anything is written: a taken port must not leave behind a demo world
+        // whose secrets were never shown.
+        let listener =
+            TcpListener::bind(&config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let store = Store::open(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
         let clock = Clock;
         let admin_token = config.admin_token.clone().unwrap_or_else(|| ids::new_secret("upa_"));
@@ -77,9 +82,6 @@ impl Server {
             store,
             clock,
         };
-        let listener =
-            TcpListener::bind(&config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
         if !config.quiet {
             demo::print_banner(addr, &admin_token, config.admin_token.is_none(), &loaded);
         }

@@ -162,3 +162,27 @@ async fn a_closed_stdout_does_not_stop_the_server() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(server.0.try_wait().unwrap().is_none());
 }
+
+/// A taken port is found before anything is written: the demo world (whose secrets only
+/// the banner shows) is not left behind in the database.
+#[tokio::test]
+async fn a_taken_port_fails_before_the_demo_world_is_written() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (url, _dir) = crate::helpers::test_database();
+    let config = userplane::config::ServeConfig {
+        listen: taken.local_addr().unwrap().to_string(),
+        no_demo: false,
+        ..userplane::config::ServeConfig::for_tests(&url, crate::helpers::ADMIN_TOKEN)
+    };
+    let err = userplane::app::Server::start(&config).await.err().expect("the port is taken");
+    assert!(err.starts_with("listen on "), "{err}");
+    // On a shared PostgreSQL database other tests' tenants exist: look for the demo's own.
+    let store = userplane::store::Store::open(&url).await.unwrap();
+    let tenants = userplane::domain::ops::list_tenants(&store).await.unwrap();
+    assert!(
+        !tenants
+            .iter()
+            .any(|t| t.account_id == "uPdemoZoomAcct01" || t.account_id == "023e105f4ecef8ad9ca31a8372d0c353"),
+        "the demo world was written although the server could not listen"
+    );
+}
