@@ -5,6 +5,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,15 +18,22 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 #[error("the request body did not arrive in time")]
 pub struct BodyTimedOut;
 
-/// A body that fails with [`BodyTimedOut`] once its deadline has passed.
+/// A body that fails with [`BodyTimedOut`] once its deadline has passed, and says when
+/// it has been read to its end.
 pub(super) struct DeadlineBody {
     inner: Incoming,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    read_whole: Arc<AtomicBool>,
 }
 
 impl DeadlineBody {
-    pub(super) fn new(inner: Incoming, timeout: Duration) -> Self {
-        DeadlineBody { inner, deadline: Box::pin(tokio::time::sleep(timeout)) }
+    /// The body, and a flag that turns true once it has been read to its end.
+    pub(super) fn new(inner: Incoming, timeout: Duration) -> (Self, Arc<AtomicBool>) {
+        let read_whole = Arc::new(AtomicBool::new(false));
+        (
+            DeadlineBody { inner, deadline: Box::pin(tokio::time::sleep(timeout)), read_whole: read_whole.clone() },
+            read_whole,
+        )
     }
 }
 
@@ -34,6 +43,9 @@ impl Body for DeadlineBody {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            if frame.is_none() || self.inner.is_end_stream() {
+                self.read_whole.store(true, Ordering::Relaxed);
+            }
             return Poll::Ready(frame.map(|result| result.map_err(Into::into)));
         }
         match self.deadline.as_mut().poll(cx) {

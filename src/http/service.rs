@@ -42,11 +42,14 @@ impl hyper::service::Service<Request<Incoming>> for EdgeService {
     fn call(&self, request: Request<Incoming>) -> EdgeFuture {
         // A body still to come must come in time; an empty one needs no timer.
         let body_read_timeout = self.body_read_timeout;
+        let mut body_read = None;
         let mut request = request.map(|body| {
             if hyper::body::Body::is_end_stream(&body) {
                 Body::new(body)
             } else {
-                Body::new(DeadlineBody::new(body, body_read_timeout))
+                let (body, read_whole) = DeadlineBody::new(body, body_read_timeout);
+                body_read = Some(read_whole);
+                Body::new(body)
             }
         });
         let dialect = Dialect::of_path(request.uri().path().as_bytes());
@@ -61,7 +64,7 @@ impl hyper::service::Service<Request<Incoming>> for EdgeService {
         let span = tracing::info_span!(target: "userplane::http", "request", id = %id);
         self.activity.request_started();
         let inner = span.in_scope(|| tower::Service::call(&mut self.router.clone(), request));
-        EdgeFuture { inner, span, id, dialect, line, activity: self.activity.clone() }
+        EdgeFuture { inner, span, id, dialect, line, body_read, activity: self.activity.clone() }
     }
 }
 
@@ -78,6 +81,8 @@ pub(super) struct EdgeFuture {
     id: RequestId,
     dialect: Dialect,
     line: Option<RequestLine>,
+    /// Whether the request's body was read to its end (`None`: it had none).
+    body_read: Option<Arc<std::sync::atomic::AtomicBool>>,
     activity: Arc<Activity>,
 }
 
@@ -103,6 +108,13 @@ impl Future for EdgeFuture {
         };
         let (name, value) = this.id.header(this.dialect);
         response.headers_mut().insert(name, value);
+        // Answered before its body was read (a refusal): hyper cannot reuse the connection,
+        // so say so, rather than let the client send its next request into a closing socket.
+        if this.body_read.as_ref().is_some_and(|read| !read.load(std::sync::atomic::Ordering::Relaxed)) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        }
         if let Some(line) = &this.line {
             tracing::debug!(
                 target: "userplane::http",

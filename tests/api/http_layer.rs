@@ -197,14 +197,17 @@ async fn a_rejection_after_good_requests_on_one_connection_is_the_last_answer() 
     one(answers(&read_to_close(&mut stream, Duration::from_secs(10)).await)).assert_zoom(400, 300);
 
     // Pipelined in one write: two good answers (a POST with a body between), then the rejection.
-    let pipelined = b"GET /_userplane/health HTTP/1.1\r\nHost: x\r\n\r\n\
-        POST /client/v4/accounts/00000000000000000000000000000000/devices/revoke HTTP/1.1\r\nHost: x\r\n\
-        Content-Type: application/json\r\nContent-Length: 2\r\n\r\n[]\
-        GET /_userplane/health HTTP/1.1\r\nHost: x\r\nX: \x7f\r\n\r\n";
-    let all = edge.exchange(pipelined).await;
+    // (A body answered unread would close the connection: see the test below.)
+    let pipelined = format!(
+        "GET /_userplane/health HTTP/1.1\r\nHost: x\r\n\r\n\
+         POST /_userplane/introspect HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 13\r\n\r\n{{\"token\":\"x\"}}\
+         GET /_userplane/health HTTP/1.1\r\nHost: x\r\nX: \x7f\r\n\r\n"
+    );
+    let all = edge.exchange(pipelined.as_bytes()).await;
     assert_eq!(all.len(), 3, "{all:?}");
     assert_eq!(all[0].status, 200);
-    all[1].assert_cloudflare(400, 9106); // no credentials: the router's own answer
+    assert_eq!((all[1].status, &all[1].body["active"]), (200, &Value::from(false)), "{all:?}");
     all[2].assert_control(400, "invalid_request");
 }
 
@@ -455,4 +458,34 @@ async fn a_body_that_does_not_arrive_in_time_gets_408_and_changes_nothing() {
     // A body that comes at once is unaffected, on the same server.
     let ok = edge.exchange(b"GET /_userplane/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
     assert_eq!(one(ok).status, 200);
+}
+
+#[tokio::test]
+async fn an_answer_given_before_the_body_was_read_closes_the_connection_and_says_so() {
+    let edge = Edge::start(ConnectionLimits::default()).await;
+    // Refused from its declared length alone: the body is never read.
+    let refused = one(edge
+        .exchange(
+            format!(
+                "POST /_userplane/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{"
+            )
+            .as_bytes(),
+        )
+        .await);
+    refused.assert_control(413, "body_too_large");
+    assert_eq!(refused.header("connection"), Some("close"), "{refused:?}");
+    // A body read to its end keeps the connection: both answers come on one socket.
+    let body = "{\"user\":\"nobody@example.com\",\"kind\":\"sso\"}";
+    let post = format!(
+        "POST /_userplane/tenants/none/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let both = edge
+        .exchange(format!("{post}GET /_userplane/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await;
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert_eq!(both[0].header("connection"), None, "{both:?}");
+    assert_eq!(both[1].status, 200);
 }
