@@ -34,7 +34,73 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use crate::api::operation::OperationTable;
 use crate::app::AppState;
+
+/// Cloudflare's operation names (stable: fault rules, the request journal and metrics use
+/// them). Account and zone routes of one call share its name.
+pub const OPERATIONS: OperationTable = &[
+    ("POST", "/client/v4/accounts/{account_id}/access/organizations/revoke_user", "cloudflare.access.revoke_user"),
+    ("POST", "/client/v4/zones/{zone_id}/access/organizations/revoke_user", "cloudflare.access.revoke_user"),
+    ("GET", "/client/v4/accounts/{account_id}/access/organizations", "cloudflare.access.organization.get"),
+    ("POST", "/client/v4/accounts/{account_id}/access/organizations", "cloudflare.access.organization.create"),
+    ("PUT", "/client/v4/accounts/{account_id}/access/organizations", "cloudflare.access.organization.update"),
+    ("GET", "/client/v4/zones/{zone_id}/access/organizations", "cloudflare.access.organization.get"),
+    ("POST", "/client/v4/zones/{zone_id}/access/organizations", "cloudflare.access.organization.create"),
+    ("PUT", "/client/v4/zones/{zone_id}/access/organizations", "cloudflare.access.organization.update"),
+    ("GET", "/client/v4/accounts/{account_id}/access/users", "cloudflare.access.users.list"),
+    (
+        "GET",
+        "/client/v4/accounts/{account_id}/access/users/{user_id}/active_sessions",
+        "cloudflare.access.users.active_sessions.list",
+    ),
+    (
+        "GET",
+        "/client/v4/accounts/{account_id}/access/users/{user_id}/active_sessions/{nonce}",
+        "cloudflare.access.users.active_sessions.get",
+    ),
+    (
+        "GET",
+        "/client/v4/accounts/{account_id}/access/users/{user_id}/last_seen_identity",
+        "cloudflare.access.users.last_seen_identity.get",
+    ),
+    (
+        "GET",
+        "/client/v4/accounts/{account_id}/access/users/{user_id}/failed_logins",
+        "cloudflare.access.users.failed_logins.list",
+    ),
+    ("GET", "/client/v4/accounts/{account_id}/access/apps", "cloudflare.access.apps.list"),
+    ("GET", "/client/v4/zones/{zone_id}/access/apps", "cloudflare.access.apps.list"),
+    ("GET", "/client/v4/accounts/{account_id}/devices", "cloudflare.devices.list"),
+    ("GET", "/client/v4/accounts/{account_id}/devices/{device_id}", "cloudflare.devices.get"),
+    ("POST", "/client/v4/accounts/{account_id}/devices/revoke", "cloudflare.devices.revoke"),
+    ("POST", "/client/v4/accounts/{account_id}/devices/unrevoke", "cloudflare.devices.unrevoke"),
+    ("GET", "/client/v4/accounts/{account_id}/devices/physical-devices", "cloudflare.devices.physical.list"),
+    ("GET", "/client/v4/accounts/{account_id}/devices/physical-devices/{device_id}", "cloudflare.devices.physical.get"),
+    (
+        "POST",
+        "/client/v4/accounts/{account_id}/devices/physical-devices/{device_id}/revoke",
+        "cloudflare.devices.physical.revoke",
+    ),
+    ("GET", "/client/v4/accounts/{account_id}/devices/registrations", "cloudflare.devices.registrations.list"),
+    (
+        "GET",
+        "/client/v4/accounts/{account_id}/devices/registrations/{registration_id}",
+        "cloudflare.devices.registrations.get",
+    ),
+    (
+        "POST",
+        "/client/v4/accounts/{account_id}/devices/registrations/revoke",
+        "cloudflare.devices.registrations.revoke",
+    ),
+    (
+        "POST",
+        "/client/v4/accounts/{account_id}/devices/registrations/unrevoke",
+        "cloudflare.devices.registrations.unrevoke",
+    ),
+    ("GET", "/client/v4/user/tokens/verify", "cloudflare.user.tokens.verify"),
+    ("GET", "/client/v4/accounts/{account_id}/tokens/verify", "cloudflare.accounts.tokens.verify"),
+];
 
 /// The Cloudflare routes, to be nested under `/client/v4`.
 pub fn router() -> Router<AppState> {
@@ -70,6 +136,7 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{ACCOUNT}/tokens/verify"), get(tokens::verify_account_token))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(|request, next| crate::api::operation::tag(OPERATIONS, request, next)))
         .layer(axum::middleware::from_fn(wire))
         .layer(axum::middleware::from_fn(crate::api::log_failures))
 }

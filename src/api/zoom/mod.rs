@@ -20,7 +20,31 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::routing::{delete, get, post};
 
+use crate::api::operation::OperationTable;
 use crate::app::AppState;
+
+/// Zoom's operation names (stable: fault rules, the request journal and metrics use them).
+pub const OPERATIONS: OperationTable = &[
+    ("POST", "/oauth/token", "zoom.oauth.token"),
+    ("GET", "/v2/users", "zoom.users.list"),
+    ("POST", "/v2/users", "zoom.users.create"),
+    ("GET", "/v2/users/email", "zoom.users.email.check"),
+    ("GET", "/v2/users/summary", "zoom.users.summary"),
+    ("GET", "/v2/users/me/zak", "zoom.users.zak.get"),
+    ("GET", "/v2/users/{user_id}", "zoom.users.get"),
+    ("PATCH", "/v2/users/{user_id}", "zoom.users.update"),
+    ("DELETE", "/v2/users/{user_id}", "zoom.users.delete"),
+    ("GET", "/v2/users/{user_id}/token", "zoom.users.token.get"),
+    ("DELETE", "/v2/users/{user_id}/token", "zoom.users.token.revoke"),
+    ("PUT", "/v2/users/{user_id}/status", "zoom.users.status.update"),
+    ("GET", "/v2/users/{user_id}/assistants", "zoom.users.assistants.list"),
+    ("POST", "/v2/users/{user_id}/assistants", "zoom.users.assistants.add"),
+    ("DELETE", "/v2/users/{user_id}/assistants", "zoom.users.assistants.delete"),
+    ("DELETE", "/v2/users/{user_id}/assistants/{assistant_id}", "zoom.users.assistant.delete"),
+    ("GET", "/v2/users/{user_id}/schedulers", "zoom.users.schedulers.list"),
+    ("DELETE", "/v2/users/{user_id}/schedulers", "zoom.users.schedulers.delete"),
+    ("DELETE", "/v2/users/{user_id}/schedulers/{scheduler_id}", "zoom.users.scheduler.delete"),
+];
 
 /// The Zoom routes: `/oauth/token` and `/v2/users...`.
 pub fn router() -> Router<AppState> {
@@ -44,6 +68,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/oauth/token", post(oauth::token))
         .nest("/v2", v2)
+        .layer(axum::middleware::from_fn(|request, next| crate::api::operation::tag(OPERATIONS, request, next)))
         .layer(axum::middleware::map_response(error::render_framework_errors))
         .layer(axum::middleware::from_fn(crate::api::log_failures))
 }
