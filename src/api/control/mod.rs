@@ -2,8 +2,10 @@
 //! introspection, the journal and the clock. Guarded by the admin token; JSON in and out;
 //! errors are `{"error": {"code", "message"}}`.
 
+mod console;
 mod error;
 mod handlers;
+mod users;
 
 pub use error::ControlError;
 
@@ -28,9 +30,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tenants/{tenant}/clock", get(handlers::get_clock).post(handlers::advance_clock))
         .route("/tenants/{tenant}/journal", get(handlers::journal))
         .route("/introspect", post(handlers::introspect))
+        .route("/tenants/{tenant}/users", get(users::list))
+        .route("/tenants/{tenant}/users/{user}/{action}", post(users::act))
         .route_layer(axum::middleware::from_fn_with_state(state, handlers::require_admin));
     Router::new()
         .route("/health", get(handlers::health))
+        .route("/console", get(console::page))
+        .route("/console/{name}", get(console::file))
         .merge(guarded)
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
