@@ -175,7 +175,9 @@ async function selectTenant(account) {
   state.emails.clear();
   $("tenant-label").textContent = `of ${account} (${tenant.provider})`;
   $("users-body").replaceChildren();
+  // Quiet while the journal of the new tenant is first filled; polite for what follows.
   $("journal").replaceChildren();
+  $("journal").setAttribute("aria-live", "off");
   $("requests").replaceChildren();
   renderUsersHead();
   markSelectedTenant();
@@ -191,14 +193,19 @@ const ACTIONS = {
 };
 
 function renderUsersHead() {
-  const head = $("users-head");
-  head.replaceChildren(
-    el("th", { scope: "col" }, "User"),
-    el("th", { scope: "col" }, "Role"),
-    el("th", { scope: "col" }, "Status"),
-    ...state.kinds.map((k) => el("th", { scope: "col", class: "n" }, `${k} sessions`)),
-    el("th", { scope: "col", class: "n" }, "Devices"),
-    el("th", { scope: "col" }, el("span", { class: "visually-hidden" }, "Actions")),
+  const span = (n) => ({ scope: "col", rowspan: String(n) });
+  $("users-head").replaceChildren(
+    el(
+      "tr",
+      {},
+      el("th", span(2), "User"),
+      el("th", span(2), "Role"),
+      el("th", span(2), "Status"),
+      el("th", { scope: "colgroup", colspan: String(state.kinds.length), class: "group" }, "Live sessions"),
+      el("th", { ...span(2), class: "n" }, "Devices"),
+      el("th", span(2), el("span", { class: "visually-hidden" }, "Actions")),
+    ),
+    el("tr", {}, ...state.kinds.map((k) => el("th", { scope: "col", class: "n" }, k))),
   );
 }
 
@@ -210,7 +217,7 @@ function makeUserRow(user) {
     el("td", { "data-label": "Status" }, el("span", { class: "badge status" })),
   );
   for (const kind of state.kinds) {
-    row.append(el("td", { class: "n count", "data-kind": kind, "data-label": `${kind} sessions` }));
+    row.append(el("td", { class: "n count", "data-kind": kind, "data-label": kind }));
   }
   row.append(el("td", { class: "n devices", "data-label": "Devices" }));
   const revoke = el("button", { type: "button", class: "revoke" }, ACTIONS.revoke.label);
@@ -334,6 +341,7 @@ async function loadJournal(generation) {
   for (const entry of fetched.slice(-JOURNAL_KEEP)) list.prepend(journalItem(entry));
   while (list.children.length > JOURNAL_KEEP) list.lastElementChild.remove();
   $("journal-empty").hidden = list.children.length > 0;
+  list.setAttribute("aria-live", "polite");
 }
 
 function journalItem(entry) {
@@ -352,16 +360,28 @@ function journalItem(entry) {
 
 // ------------------------------------------------------------------ request journal and faults (when the server has them)
 
+// A server without these endpoints answers 404: the panel stays hidden, asked again
+// only every ABSENT_RECHECK_MS.
+const ABSENT_RECHECK_MS = 10_000;
+const absentSince = { requests: 0, faults: 0 };
+
+function askAgain(name) {
+  return Date.now() - absentSince[name] >= ABSENT_RECHECK_MS;
+}
+
 async function loadRequests(generation) {
   const panel = $("requests-panel");
+  if (!askAgain("requests")) return;
   const answer = await api("GET", `/tenants/${enc(state.tenant)}/requests?after=${state.requestsAfter}&limit=${REQUESTS_KEEP}`);
   if (generation !== state.generation) return;
   if (answer.status === 404) {
     panel.hidden = true;
+    absentSince.requests = Date.now();
     return;
   }
   if (answer.status !== 200) throw answer;
   panel.hidden = false;
+  absentSince.requests = 0;
   const requests = answer.data.requests || [];
   if (requests.length > 0) {
     const last = requests[requests.length - 1].seq;
@@ -388,14 +408,17 @@ async function loadRequests(generation) {
 
 async function loadFaults(generation) {
   const panel = $("faults-panel");
+  if (!askAgain("faults")) return;
   const answer = await api("GET", `/tenants/${enc(state.tenant)}/faults`);
   if (generation !== state.generation) return;
   if (answer.status === 404) {
     panel.hidden = true;
+    absentSince.faults = Date.now();
     return;
   }
   if (answer.status !== 200) throw answer;
   panel.hidden = false;
+  absentSince.faults = 0;
   const rules = answer.data.rules || [];
   const limits = (r) =>
     [
@@ -433,7 +456,7 @@ async function refresh() {
   refreshing = (async () => {
     try {
       await Promise.all([loadUsers(generation), loadJournal(generation), loadRequests(generation), loadFaults(generation)]);
-      $("live").textContent = `Live · updated ${new Date().toLocaleTimeString()}`;
+      $("live").textContent = `Live · updated ${new Date().toISOString().slice(11, 19)} UTC`;
       $("live").classList.remove("stale");
     } catch (answer) {
       if (answer && answer.status === 401) {
