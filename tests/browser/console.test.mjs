@@ -162,6 +162,10 @@ async function main() {
     await row.waitFor();
     await row.locator(".status", { hasText: /^active$/ }).waitFor();
     await row.locator('[data-kind="sso"]', { hasText: /^1$/ }).waitFor();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 1280, `the page is ${width} px wide at 1280 px`);
+    const table = await page.locator("#users").boundingBox();
+    check(table.x + table.width <= 1280, `the users table overflows: ${JSON.stringify(table)}`);
     await shot(page, "02-users-before");
   });
 
@@ -242,7 +246,7 @@ async function main() {
     await keyboard.getByRole("button", { name: new RegExp(CLOUDFLARE) }).click();
     const row = userRow(keyboard, "jdoe@example.com");
     await row.locator('[data-kind="access"]', { hasText: /^1$/ }).waitFor();
-    await row.getByRole("button", { name: "Revoke sessions of jdoe@example.com" }).click();
+    await row.getByRole("button", { name: "Revoke every session of jdoe@example.com" }).click();
     await row.locator('[data-kind="access"]', { hasText: /^0$/ }).waitFor();
     await keyboard.locator('#journal li[data-action="access.revoked"]').waitFor();
     const dead = await control(base, "POST", "/introspect", { token: access.body.token });

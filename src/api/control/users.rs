@@ -172,7 +172,10 @@ pub async fn act(
                 return Err(ControlError::new(
                     StatusCode::CONFLICT,
                     "refused",
-                    format!("{} has not accepted the invitation yet; a pending user cannot be {action}d", principal.email),
+                    format!(
+                        "{} has not accepted the invitation yet; a pending user cannot be {action}d",
+                        principal.email
+                    ),
                 ));
             }
             let changed = principal.status != status;

@@ -187,7 +187,7 @@ async function selectTenant(account) {
 // ------------------------------------------------------------------ users
 
 const ACTIONS = {
-  revoke: { label: "Revoke sessions", done: "Revoked every session of" },
+  revoke: { label: "Revoke", done: "Revoked every session of" },
   deactivate: { label: "Deactivate", done: "Deactivated" },
   activate: { label: "Activate", done: "Activated" },
 };
@@ -244,7 +244,7 @@ function updateUserRow(row, user, fresh) {
   const devices = row.querySelector(".devices");
   if (setText(devices, user.devices) && !fresh) flash(devices);
   const revoke = row.querySelector(".revoke");
-  revoke.setAttribute("aria-label", `${ACTIONS.revoke.label} of ${user.email}`);
+  revoke.setAttribute("aria-label", `Revoke every session of ${user.email}`);
   const toggle = row.querySelector(".toggle");
   const action = user.status === "active" ? "deactivate" : "activate";
   setText(toggle, ACTIONS[action].label);
@@ -455,7 +455,9 @@ async function refresh() {
   const generation = state.generation;
   refreshing = (async () => {
     try {
-      await Promise.all([loadUsers(generation), loadJournal(generation), loadRequests(generation), loadFaults(generation)]);
+      // Users first: the journal names its targets by the emails they bring.
+      await loadUsers(generation);
+      await Promise.all([loadJournal(generation), loadRequests(generation), loadFaults(generation)]);
       $("live").textContent = `Live · updated ${new Date().toISOString().slice(11, 19)} UTC`;
       $("live").classList.remove("stale");
     } catch (answer) {
