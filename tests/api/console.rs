@@ -185,6 +185,8 @@ async fn bad_input_gets_the_control_planes_errors() {
     assert_control_error(status, &body, 404, "not_found");
     let (status, body) = act(&app, "noSuchTenant", "lena@example.com", "revoke").await;
     assert_control_error(status, &body, 404, "not_found");
+    let (status, body) = act(&app, &account, "%FF", "revoke").await;
+    assert_control_error(status, &body, 400, "invalid_request");
     let get = app.admin(Method::GET, &format!("/tenants/{account}/users/lena@example.com/revoke"), None).await;
     let status = get.status().as_u16();
     assert_control_error(status, &get.json().await.unwrap(), 405, "method_not_allowed");
