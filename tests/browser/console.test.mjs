@@ -253,6 +253,35 @@ async function main() {
     check(dead.body.reason === "access_revoked", `introspect: ${JSON.stringify(dead.body)}`);
   });
 
+  await step("the fault-rule and request-journal panels render the contract's shapes", async () => {
+    // Answered by the browser itself, in the shapes the endpoints promise (contracts): the
+    // panels are checked whether or not this server has the endpoints yet.
+    const panels = await context.newPage();
+    panels.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    const rule = { id: "rule-1", match: { operation: "zoom.users.status.update" }, effect: { status: 503 },
+      probability: 0.5, seed: 7, times: 2, after: 0, expires_at: null, fired: 1, created_at: "2026-12-01T00:00:00Z" };
+    const request = { seq: 12, at: "2026-12-01T10:11:12Z", wall_at: "2026-12-01T10:11:12Z", request_id: "r1", method: "PUT",
+      path: "/v2/users/x/status", query: null, credential_id: null, user: null, operation: "zoom.users.status.update",
+      status: 503, duration_ms: 1.25, error_code: null, fault: { rule: "rule-1", effect: "status" } };
+    await panels.route(/\/_userplane\/tenants\/[^/]+\/faults$/, (r) => r.fulfill({ json: { rules: [rule] } }));
+    let served = false;
+    await panels.route(/\/_userplane\/tenants\/[^/]+\/requests\?/, (r) => {
+      const first = !served;
+      served = true;
+      r.fulfill({ json: first ? { requests: [request], next_after: 12 } : { requests: [], next_after: null } });
+    });
+    await panels.setViewportSize({ width: 1280, height: 800 });
+    await panels.goto(`${consoleUrl}#token=${encodeURIComponent(ADMIN)}`);
+    await panels.locator("#faults-panel").getByText("zoom.users.status.update").waitFor();
+    await panels.locator("#faults-panel").getByText("p=0.5, 2×").waitFor();
+    await panels.locator("#requests-panel").getByText("PUT /v2/users/x/status").waitFor();
+    await panels.locator('#requests tr[data-seq="12"]').getByText("503").waitFor();
+    await panels.waitForTimeout(1200);
+    check((await panels.locator("#requests tr").count()) === 1, "a request was shown twice");
+    await shot(panels, "06-faults-and-requests");
+    await panels.close();
+  });
+
   await step("phone width (390 px): no sideways scrolling, buttons usable", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(300);

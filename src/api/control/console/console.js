@@ -360,66 +360,64 @@ function journalItem(entry) {
 
 // ------------------------------------------------------------------ request journal and faults (when the server has them)
 
-// A server without these endpoints answers 404: the panel stays hidden, asked again
-// only every ABSENT_RECHECK_MS.
+// A server without these endpoints answers 404: the panel stays hidden, and the endpoint
+// is asked again only every ABSENT_RECHECK_MS.
 const ABSENT_RECHECK_MS = 10_000;
 const absentSince = { requests: 0, faults: 0 };
 
-function askAgain(name) {
-  return Date.now() - absentSince[name] >= ABSENT_RECHECK_MS;
-}
-
-async function loadRequests(generation) {
-  const panel = $("requests-panel");
-  if (!askAgain("requests")) return;
-  const answer = await api("GET", `/tenants/${enc(state.tenant)}/requests?after=${state.requestsAfter}&limit=${REQUESTS_KEEP}`);
-  if (generation !== state.generation) return;
+// The data of a panel's endpoint, or null when the server has none (or the tenant changed).
+async function optional(name, path, generation) {
+  if (Date.now() - absentSince[name] < ABSENT_RECHECK_MS) return null;
+  const answer = await api("GET", `/tenants/${enc(state.tenant)}${path}`);
+  if (generation !== state.generation) return null;
+  const panel = $(`${name}-panel`);
   if (answer.status === 404) {
     panel.hidden = true;
-    absentSince.requests = Date.now();
-    return;
+    absentSince[name] = Date.now();
+    return null;
   }
   if (answer.status !== 200) throw answer;
   panel.hidden = false;
-  absentSince.requests = 0;
-  const requests = answer.data.requests || [];
-  if (requests.length > 0) {
-    const last = requests[requests.length - 1].seq;
-    state.requestsAfter = answer.data.next_after ?? last;
-  }
+  absentSince[name] = 0;
+  return answer.data;
+}
+
+async function loadRequests(generation) {
   const body = $("requests");
-  for (const r of requests) {
-    const path = r.query ? `${r.path}?${r.query}` : r.path;
-    const status = el("span", { class: `badge code c${String(r.status)[0]}` }, String(r.status));
-    body.prepend(
-      el(
-        "tr",
-        { "data-seq": String(r.seq) },
-        el("td", { "data-label": "Time" }, el("time", { datetime: r.at, title: r.at }, clock(r.at))),
-        el("td", { "data-label": "Request", class: "path" }, `${r.method} ${path}`),
-        el("td", { "data-label": "Operation" }, r.operation || "—"),
-        el("td", { "data-label": "Status" }, status, r.fault ? ` fault ${r.fault.effect}` : ""),
-        el("td", { "data-label": "ms", class: "n" }, r.duration_ms == null ? "" : Number(r.duration_ms).toFixed(1)),
-      ),
-    );
+  // Catch up in pages (bounded per refresh), like the journal.
+  for (let page = 0; page < 10; page += 1) {
+    const data = await optional("requests", `/requests?after=${state.requestsAfter}&limit=${REQUESTS_KEEP}`, generation);
+    const requests = (data && data.requests) || [];
+    if (requests.length > 0) state.requestsAfter = data.next_after ?? requests[requests.length - 1].seq;
+    for (const r of requests) body.prepend(requestRow(r));
+    if (requests.length < REQUESTS_KEEP) break;
   }
   while (body.children.length > REQUESTS_KEEP) body.lastElementChild.remove();
 }
 
+function requestRow(r) {
+  const path = r.query ? `${r.path}?${r.query}` : r.path;
+  const status = el("span", { class: `badge code c${String(r.status)[0]}` }, String(r.status));
+  const fault = r.fault ? el("span", { class: "sub" }, `fault: ${r.fault.effect}`) : "";
+  return el(
+    "tr",
+    { "data-seq": String(r.seq) },
+    el("td", { "data-label": "Time" }, el("time", { datetime: r.at, title: r.at }, clock(r.at))),
+    el(
+      "td",
+      { "data-label": "Request", class: "request" },
+      el("span", { class: "path" }, `${r.method} ${path}`),
+      el("span", { class: "sub" }, r.operation || "no operation"),
+    ),
+    el("td", { "data-label": "Status" }, status, fault),
+    el("td", { "data-label": "ms", class: "n" }, r.duration_ms == null ? "" : Number(r.duration_ms).toFixed(1)),
+  );
+}
+
 async function loadFaults(generation) {
-  const panel = $("faults-panel");
-  if (!askAgain("faults")) return;
-  const answer = await api("GET", `/tenants/${enc(state.tenant)}/faults`);
-  if (generation !== state.generation) return;
-  if (answer.status === 404) {
-    panel.hidden = true;
-    absentSince.faults = Date.now();
-    return;
-  }
-  if (answer.status !== 200) throw answer;
-  panel.hidden = false;
-  absentSince.faults = 0;
-  const rules = answer.data.rules || [];
+  const data = await optional("faults", "/faults", generation);
+  if (!data) return;
+  const rules = data.rules || [];
   const limits = (r) =>
     [
       r.probability != null ? `p=${r.probability}` : "",
