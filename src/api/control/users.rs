@@ -32,8 +32,9 @@ pub struct UsersQuery {
 /// `next_after` (the cursor of the next page, `null` on the last).
 ///
 /// The cost follows the page: at most three keyset reads on the (tenant, status, email)
-/// index, then per user one read of their live sessions per kind (which loads that
-/// user's live sessions, never another user's) and one of their device registrations.
+/// index, then per user one read per session kind (on the (tenant, principal, kind)
+/// index: that user's stored sessions of the kind, never another user's) and one of
+/// their device registrations.
 /// A user whose status changes between two pages may be seen twice or not at all.
 pub async fn list(
     State(state): State<AppState>,
