@@ -180,34 +180,38 @@ fn insert_rows(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<()> {
 fn restore_tenant_row(c: &mut dyn Conn, account: &str, captured: &Json) -> Result<()> {
     let columns = known_columns(c, "tenants", captured)?;
     let row = captured["rows"].get(0).ok_or_else(|| StoreError::other("snapshot: no tenant row"))?;
-    let mut params = vec![Value::from(account)];
+    // SQLite numbers `$N` in the order they appear: the account goes last.
+    let mut params = Vec::new();
     let mut sets = Vec::new();
     for (i, name) in columns.iter().filter(|(_, n)| n != "account_id") {
         params.push(from_json(row.get(*i).unwrap_or(&Json::Null))?);
         sets.push(format!("{name} = ${}", params.len()));
     }
-    c.execute(&format!("UPDATE tenants SET {} WHERE account_id = $1", sets.join(", ")), &params)?;
+    params.push(Value::from(account));
+    let sql = format!("UPDATE tenants SET {} WHERE account_id = ${}", sets.join(", "), params.len());
+    c.execute(&sql, &params)?;
     Ok(())
 }
 
 /// Copies the forked tables' rows of `from` to `to` (whose tenant row exists), in the
-/// database, one statement per table.
+/// database, one statement per table. (SQLite numbers `$N` in the order they appear,
+/// so the new account, which comes first, is `$1`.)
 pub fn copy_forked(c: &mut dyn Conn, from: &str, to: &str) -> Result<()> {
     for t in TENANT_TABLES.iter().filter(|t| t.forked) {
         let columns = columns(c, t.name)?;
         let selected: Vec<String> = columns
             .iter()
-            .map(|name| if name == t.tenant_column { "CAST($2 AS TEXT)".to_owned() } else { name.clone() })
+            .map(|name| if name == t.tenant_column { "CAST($1 AS TEXT)".to_owned() } else { name.clone() })
             .collect();
         c.execute(
             &format!(
-                "INSERT INTO {table} ({columns}) SELECT {selected} FROM {table} WHERE {tenant} = $1",
+                "INSERT INTO {table} ({columns}) SELECT {selected} FROM {table} WHERE {tenant} = $2",
                 table = t.name,
                 columns = columns.join(", "),
                 selected = selected.join(", "),
                 tenant = t.tenant_column,
             ),
-            &[from.into(), to.into()],
+            &[to.into(), from.into()],
         )?;
     }
     Ok(())
