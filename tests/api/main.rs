@@ -9,6 +9,7 @@ mod cloudflare;
 mod cloudflare_auth;
 mod cloudflare_devices;
 mod cloudflare_users;
+mod clock;
 mod control;
 mod demo;
 mod durability;
