@@ -68,7 +68,8 @@ async fn run(backend: &str, url: &str) -> bool {
     let mut times = Vec::new();
     for round in 0..ROUNDS {
         let started = Instant::now();
-        let info = snapshots::create(&store, &clock, &account, &format!("s{round}")).await.expect("snapshot");
+        let info =
+            snapshots::create(&store, &clock, &account, &format!("s{round}"), Vec::new()).await.expect("snapshot");
         times.push(started.elapsed());
         if round == 0 {
             println!("{backend:<10} snapshot of {USERS} users and {} sessions: {} bytes", USERS - 1, info.size);

@@ -48,8 +48,9 @@ pub enum ClockChange {
 
 /// Parses an RFC 3339 instant within [`EARLIEST`, `LATEST`].
 pub fn parse_instant(text: &str) -> Result<Timestamp> {
-    let at = OffsetDateTime::parse(text, &Rfc3339)
-        .map_err(|e| Error::invalid("set", format!("expected an RFC 3339 instant such as 2030-01-01T00:00:00Z: {e}")))?;
+    let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
+        Error::invalid("set", format!("expected an RFC 3339 instant such as 2030-01-01T00:00:00Z: {e}"))
+    })?;
     let ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     in_range("set", ms)
 }

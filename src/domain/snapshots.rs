@@ -26,7 +26,10 @@ pub fn validate_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid("name", "a snapshot name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"))
+        Err(Error::invalid(
+            "name",
+            "a snapshot name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        ))
     }
 }
 
@@ -34,8 +37,18 @@ fn locked_tenant(c: &mut dyn crate::store::Conn, account: &str) -> Result<Tenant
     q::get_tenant_for_update(c, account)?.ok_or_else(|| Error::not_found("tenant", account))
 }
 
-/// Captures the tenant's state under `name`.
-pub async fn create(store: &Store, clock: &Clock, account: &str, name: &str) -> Result<SnapshotInfo> {
+/// The limiter's in-process counters of a tenant (key, window start, hits): on SQLite
+/// its rate-limit windows live in the server, not the database.
+pub type LocalWindows = Vec<(String, Timestamp, u64)>;
+
+/// Captures the tenant's state under `name`, with the limiter's `local_windows`.
+pub async fn create(
+    store: &Store,
+    clock: &Clock,
+    account: &str,
+    name: &str,
+    local_windows: LocalWindows,
+) -> Result<SnapshotInfo> {
     validate_name(name)?;
     let (account, name, clock) = (account.to_owned(), name.to_owned(), *clock);
     store
@@ -50,7 +63,8 @@ pub async fn create(store: &Store, clock: &Clock, account: &str, name: &str) -> 
                 )));
             }
             let now = tenant.now(&clock);
-            let data = snap::capture(c, &account, now, tenant.clock_frozen_at.is_some())?.to_string();
+            let windows = json!(local_windows);
+            let data = snap::capture(c, &account, now, tenant.clock_frozen_at.is_some(), windows)?.to_string();
             if data.len() > MAX_BYTES {
                 return Err(Error::Refused(format!("the tenant's state is larger than {MAX_BYTES} bytes")));
             }
@@ -84,18 +98,21 @@ pub async fn delete(store: &Store, account: &str, name: &str) -> Result<()> {
 
 /// Puts the tenant back as it was when `name` was taken: every row, and the clock at
 /// the captured instant (the one way a clock goes backwards); the journal loses what
-/// was recorded since, then records the restore.
-pub async fn restore(store: &Store, clock: &Clock, account: &str, name: &str) -> Result<Tenant> {
+/// was recorded since, then records the restore. Returns the limiter's captured
+/// in-process counters, for the caller to put back.
+pub async fn restore(store: &Store, clock: &Clock, account: &str, name: &str) -> Result<(Tenant, LocalWindows)> {
     let (account, name, clock) = (account.to_owned(), name.to_owned(), *clock);
     store
         .write(move |c| {
             locked_tenant(c, &account)?;
-            let data = snap::get_snapshot_data(c, &account, &name)?.ok_or_else(|| Error::not_found("snapshot", &name))?;
+            let data =
+                snap::get_snapshot_data(c, &account, &name)?.ok_or_else(|| Error::not_found("snapshot", &name))?;
             let captured = snap::restore(c, &account, &data)?;
             let (offset, frozen_at) = clock::settings_at(&clock, captured.now, captured.frozen)?;
             snap::set_clock(c, &account, offset, frozen_at)?;
             q::insert_audit(c, &account, captured.now, "admin", "snapshot.restored", &name, &json!({}))?;
-            locked_tenant(c, &account)
+            let windows = serde_json::from_value(captured.local_windows).unwrap_or_default();
+            Ok((locked_tenant(c, &account)?, windows))
         })
         .await
 }
@@ -126,7 +143,8 @@ pub async fn fork(store: &Store, clock: &Clock, source: &str, spec: TenantSpec) 
             snap::set_clock(c, &forked.account_id, forked.clock_offset_ms, forked.clock_frozen_at)?;
             snap::copy_forked(c, &source, &forked.account_id)?;
             for credential in &spec.seed.credentials {
-                let credential = super::Credential { tenant: forked.account_id.clone(), created_at, ..credential.clone() };
+                let credential =
+                    super::Credential { tenant: forked.account_id.clone(), created_at, ..credential.clone() };
                 q::insert_credential(c, &credential).map_err(|e| match Error::from(e) {
                     Error::Conflict(_) => Error::Conflict("a credential of the fork is already used".into()),
                     other => other,

@@ -43,6 +43,11 @@ pub const TENANT_TABLES: &[TenantTable] = &[
     table("settings", "tenant", true),
 ];
 
+/// Tables whose rows belong to a tenant by a key prefix (`limits::tenant_prefixes`):
+/// the shared rate-limit windows (PostgreSQL; on SQLite the limiter counts in process
+/// and the snapshot carries its counters instead).
+pub const KEYED_TABLES: &[(&str, &str)] = &[("rate_windows", "key")];
+
 /// A statement binds at most this many values (SQLite's default limit is 32,766,
 /// PostgreSQL's 65,535).
 const MAX_PARAMS: usize = 30_000;
@@ -82,20 +87,34 @@ fn from_json(value: &Json) -> Result<Value> {
 
 /// `{"columns": [...], "rows": [[...], ...]}` of the rows `WHERE <column> = account`.
 fn capture_rows(c: &mut dyn Conn, table: &str, tenant_column: &str, account: &str) -> Result<Json> {
+    capture_where(c, table, &format!("{tenant_column} = $1"), &[account.into()])
+}
+
+/// The rows of a keyed table whose key starts with one of the tenant's prefixes.
+fn keyed_where(column: &str) -> String {
+    format!("substr({column}, 1, length($1)) = $1 OR substr({column}, 1, length($2)) = $2")
+}
+
+fn prefixes(account: &str) -> Vec<Value> {
+    crate::limits::tenant_prefixes(account).into_iter().map(Value::Text).collect()
+}
+
+fn capture_where(c: &mut dyn Conn, table: &str, condition: &str, params: &[Value]) -> Result<Json> {
     let columns = columns(c, table)?;
-    let rows = c.query(&format!("SELECT {} FROM {table} WHERE {tenant_column} = $1", columns.join(", ")), &[
-        account.into(),
-    ])?;
+    let rows = c.query(&format!("SELECT {} FROM {table} WHERE {condition}", columns.join(", ")), params)?;
     let rows: Vec<Json> = rows.iter().map(|Row(values)| Json::Array(values.iter().map(to_json).collect())).collect();
     Ok(json!({"columns": columns, "rows": rows}))
 }
 
 /// The tenant's state as one document. `now` is the tenant's time at capture, which a
-/// restore puts the clock back to.
-pub fn capture(c: &mut dyn Conn, account: &str, now: Timestamp, frozen: bool) -> Result<Json> {
+/// restore puts the clock back to; `local_windows` are the limiter's in-process counters.
+pub fn capture(c: &mut dyn Conn, account: &str, now: Timestamp, frozen: bool, local_windows: Json) -> Result<Json> {
     let mut tables = Map::new();
     for t in TENANT_TABLES {
         tables.insert(t.name.to_owned(), capture_rows(c, t.name, t.tenant_column, account)?);
+    }
+    for (table, column) in KEYED_TABLES {
+        tables.insert((*table).to_owned(), capture_where(c, table, &keyed_where(column), &prefixes(account))?);
     }
     let audit_seq = c
         .query("SELECT COALESCE(MAX(seq), 0) FROM audit WHERE tenant = $1", &[account.into()])?
@@ -108,36 +127,44 @@ pub fn capture(c: &mut dyn Conn, account: &str, now: Timestamp, frozen: bool) ->
         "audit_seq": audit_seq,
         "tenant": capture_rows(c, "tenants", "account_id", account)?,
         "tables": tables,
+        "local_rate_windows": local_windows,
     }))
 }
 
-/// What a restore puts the clock back to.
-pub struct CapturedClock {
+/// What a restore hands back to the caller: the clock to set, and the limiter's
+/// in-process counters.
+pub struct Captured {
     pub now: Timestamp,
     pub frozen: bool,
+    pub local_windows: Json,
 }
 
 /// Replaces the tenant's state by the captured one (the caller holds the transaction
 /// and has locked the tenant row), and returns the captured clock for the caller to
 /// set. The tenant's journal loses what was recorded after the capture.
-pub fn restore(c: &mut dyn Conn, account: &str, data: &Json) -> Result<CapturedClock> {
+pub fn restore(c: &mut dyn Conn, account: &str, data: &Json) -> Result<Captured> {
     if data["version"] != json!(1) {
         return Err(StoreError::other("snapshot: unknown version"));
     }
     for t in TENANT_TABLES.iter().rev() {
         c.execute(&format!("DELETE FROM {} WHERE {} = $1", t.name, t.tenant_column), &[account.into()])?;
     }
-    for t in TENANT_TABLES {
+    for (table, column) in KEYED_TABLES {
+        c.execute(&format!("DELETE FROM {table} WHERE {}", keyed_where(column)), &prefixes(account))?;
+    }
+    let tables = TENANT_TABLES.iter().map(|t| t.name).chain(KEYED_TABLES.iter().map(|(t, _)| *t));
+    for table in tables {
         // A table a snapshot does not know (added since) was empty then.
-        if let Some(rows) = data["tables"].get(t.name) {
-            insert_rows(c, t.name, rows)?;
+        if let Some(rows) = data["tables"].get(table) {
+            insert_rows(c, table, rows)?;
         }
     }
     restore_tenant_row(c, account, &data["tenant"])?;
     let audit_seq = data["audit_seq"].as_i64().unwrap_or(0);
     c.execute("DELETE FROM audit WHERE tenant = $1 AND seq > $2", &[account.into(), audit_seq.into()])?;
     let now = data["now"].as_i64().ok_or_else(|| StoreError::other("snapshot: no clock"))?;
-    Ok(CapturedClock { now, frozen: data["frozen"] == json!(true) })
+    let local_windows = data["local_rate_windows"].clone();
+    Ok(Captured { now, frozen: data["frozen"] == json!(true), local_windows })
 }
 
 /// The captured columns that the table still has, with their positions in a row.
@@ -219,20 +246,19 @@ pub fn copy_forked(c: &mut dyn Conn, from: &str, to: &str) -> Result<()> {
 
 /// Sets a tenant's clock: running at the wall clock plus `offset_ms`, or frozen at an instant.
 pub fn set_clock(c: &mut dyn Conn, account: &str, offset_ms: i64, frozen_at: Option<Timestamp>) -> Result<()> {
-    c.execute("UPDATE tenants SET clock_offset_ms = $1, clock_frozen_at = $2 WHERE account_id = $3", &[
-        offset_ms.into(),
-        frozen_at.into(),
-        account.into(),
-    ])?;
+    c.execute(
+        "UPDATE tenants SET clock_offset_ms = $1, clock_frozen_at = $2 WHERE account_id = $3",
+        &[offset_ms.into(), frozen_at.into(), account.into()],
+    )?;
     Ok(())
 }
 
 /// Replaces a tenant's kept document (a reset that rotated its secrets).
 pub fn set_document(c: &mut dyn Conn, account: &str, document: &Json) -> Result<()> {
-    c.execute("UPDATE tenant_documents SET document = $1 WHERE account_id = $2", &[
-        document.to_string().into(),
-        account.into(),
-    ])?;
+    c.execute(
+        "UPDATE tenant_documents SET document = $1 WHERE account_id = $2",
+        &[document.to_string().into(), account.into()],
+    )?;
     Ok(())
 }
 
@@ -248,13 +274,10 @@ pub struct SnapshotInfo {
 
 pub fn insert_snapshot(c: &mut dyn Conn, account: &str, name: &str, created_at: Timestamp, data: &str) -> Result<i64> {
     let size = i64::try_from(data.len()).map_err(|_| StoreError::other("snapshot too large"))?;
-    c.execute("INSERT INTO snapshots (tenant, name, created_at, size, data) VALUES ($1, $2, $3, $4, $5)", &[
-        account.into(),
-        name.into(),
-        created_at.into(),
-        size.into(),
-        data.into(),
-    ])?;
+    c.execute(
+        "INSERT INTO snapshots (tenant, name, created_at, size, data) VALUES ($1, $2, $3, $4, $5)",
+        &[account.into(), name.into(), created_at.into(), size.into(), data.into()],
+    )?;
     Ok(size)
 }
 
@@ -264,9 +287,10 @@ pub fn count_snapshots(c: &mut dyn Conn, account: &str) -> Result<i64> {
 }
 
 pub fn list_snapshots(c: &mut dyn Conn, account: &str) -> Result<Vec<SnapshotInfo>> {
-    let rows = c.query("SELECT name, created_at, size FROM snapshots WHERE tenant = $1 ORDER BY created_at, name", &[
-        account.into(),
-    ])?;
+    let rows = c.query(
+        "SELECT name, created_at, size FROM snapshots WHERE tenant = $1 ORDER BY created_at, name",
+        &[account.into()],
+    )?;
     Ok(rows.iter().map(|r| SnapshotInfo { name: r.text(0), created_at: r.int(1), size: r.int(2) }).collect())
 }
 

@@ -5,11 +5,11 @@
 //! whole suite on PostgreSQL); by default each test gets its own SQLite file.
 
 mod auth_throttle;
+mod clock;
 mod cloudflare;
 mod cloudflare_auth;
 mod cloudflare_devices;
 mod cloudflare_users;
-mod clock;
 mod control;
 mod demo;
 mod durability;

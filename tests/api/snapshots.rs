@@ -25,7 +25,8 @@ async fn snapshot(app: &TestApp, account: &str, name: &str) -> Value {
 }
 
 async fn restore(app: &TestApp, account: &str, name: &str) -> Value {
-    let (status, body) = admin_json(app, Method::POST, &format!("/tenants/{account}/snapshots/{name}/restore"), None).await;
+    let (status, body) =
+        admin_json(app, Method::POST, &format!("/tenants/{account}/snapshots/{name}/restore"), None).await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -152,7 +153,8 @@ async fn snapshots_are_listed_deleted_named_and_bounded() {
     snapshot(app, account, "two.v2_final-3").await;
     let (status, listed) = admin_json(app, Method::GET, &path, None).await;
     assert_eq!(status, 200);
-    let names: Vec<&str> = listed["snapshots"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        listed["snapshots"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["one", "two.v2_final-3"]);
     let first = &listed["snapshots"][0];
     assert!(first["created_at"].as_str().unwrap().ends_with('Z') && first["size"].as_i64().unwrap() > 0, "{first}");
@@ -160,8 +162,16 @@ async fn snapshots_are_listed_deleted_named_and_bounded() {
     let (status, body) = admin_json(app, Method::POST, &path, Some(json!({"name": "one"}))).await;
     assert_control_error(status, &body, 409, "conflict");
     let long = "x".repeat(65);
-    for bad in [json!({"name": ""}), json!({"name": "-dash"}), json!({"name": "a b"}), json!({"name": long}),
-                json!({"name": "é"}), json!({"name": 7}), json!({}), json!({"name": "ok", "extra": 1})] {
+    for bad in [
+        json!({"name": ""}),
+        json!({"name": "-dash"}),
+        json!({"name": "a b"}),
+        json!({"name": long}),
+        json!({"name": "é"}),
+        json!({"name": 7}),
+        json!({}),
+        json!({"name": "ok", "extra": 1}),
+    ] {
         let (status, body) = admin_json(app, Method::POST, &path, Some(bad.clone())).await;
         assert_control_error(status, &body, 400, "invalid_request");
     }
@@ -220,7 +230,10 @@ async fn a_zoom_fork_gets_new_secrets_and_is_isolated_from_its_source() {
 
     // Changing the fork leaves the source alone, and the other way round.
     let deactivate = json!({"action": "deactivate"});
-    assert_eq!(zoom_as(app, &token, Method::PUT, "/users/lena@example.com/status", Some(deactivate.clone())).await.0, 204);
+    assert_eq!(
+        zoom_as(app, &token, Method::PUT, "/users/lena@example.com/status", Some(deactivate.clone())).await.0,
+        204
+    );
     assert_eq!(zoom.call(Method::GET, "/users/lena@example.com", None).await.1["status"], "active");
     assert_eq!(app.introspect(&source_sso).await["active"], true);
     assert_eq!(zoom.call(Method::PUT, "/users/ben@example.com/status", Some(deactivate)).await.0, 204);
@@ -285,7 +298,8 @@ async fn a_reset_that_rotates_secrets_refuses_the_old_ones_and_shows_the_new_onc
     let zoom = Zoom::start().await;
     let (app, account) = (&zoom.app, zoom.account.as_str());
     let (status, reset) =
-        admin_json(app, Method::POST, &format!("/tenants/{account}/reset"), Some(json!({"rotate_secrets": true}))).await;
+        admin_json(app, Method::POST, &format!("/tenants/{account}/reset"), Some(json!({"rotate_secrets": true})))
+            .await;
     assert_eq!(status, 200, "{reset}");
     let apps = reset["secrets"]["apps"].as_array().unwrap();
     assert_eq!(apps[0]["client_id"], format!("{account}-admin"), "client ids stay");
@@ -310,7 +324,8 @@ async fn a_reset_that_rotates_secrets_refuses_the_old_ones_and_shows_the_new_onc
     assert!(plain.get("secrets").is_none());
     oauth_token(app, account, &format!("{account}-admin"), new_secret).await;
     let (status, body) =
-        admin_json(app, Method::POST, &format!("/tenants/{account}/reset"), Some(json!({"rotate_secrets": "yes"}))).await;
+        admin_json(app, Method::POST, &format!("/tenants/{account}/reset"), Some(json!({"rotate_secrets": "yes"})))
+            .await;
     assert_control_error(status, &body, 400, "invalid_request");
 
     let cf = Cf::start().await;
@@ -374,4 +389,20 @@ async fn resetting_every_tenant_puts_each_back_to_its_document() {
     assert_eq!(actions.last(), Some(&json!("tenant.reset")));
     let (status, body) = admin_json(&app, Method::POST, "/reset", Some(json!({"rotate": true}))).await;
     assert_control_error(status, &body, 400, "invalid_request");
+}
+
+#[tokio::test]
+async fn a_restore_puts_the_rate_limit_windows_back() {
+    // Free: Light is 4 requests per second. A frozen clock holds the second still.
+    let zoom = Zoom::start_with("free", "on").await;
+    let (app, account) = (&zoom.app, zoom.account.as_str());
+    let (status, _) =
+        admin_json(app, Method::POST, &format!("/tenants/{account}/clock"), Some(json!({"freeze": true}))).await;
+    assert_eq!(status, 200);
+    let light = || async { zoom.call(Method::GET, "/users/ben@example.com", None).await.0.as_u16() };
+    assert_eq!([light().await, light().await], [200, 200]);
+    snapshot(app, account, "two-spent").await;
+    assert_eq!([light().await, light().await, light().await], [200, 200, 429]);
+    restore(app, account, "two-spent").await;
+    assert_eq!([light().await, light().await, light().await], [200, 200, 429], "two of four were left at the snapshot");
 }

@@ -122,7 +122,11 @@ struct ResetRequest {
 
 /// Resets a tenant to its document; with `{"rotate_secrets": true}` every secret is new
 /// and shown in the answer, once.
-pub async fn reset_tenant(State(state): State<AppState>, Path(tenant): Path<String>, body: Body) -> Result<Json<Value>> {
+pub async fn reset_tenant(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: Body,
+) -> Result<Json<Value>> {
     let request: ResetRequest = super::snapshots::parse(body, "{\"rotate_secrets\": true|false}").await?;
     reset_one(&state, &tenant, request.rotate_secrets).await.map(Json)
 }
@@ -142,8 +146,7 @@ async fn reset_one(state: &AppState, tenant: &str, rotate_secrets: bool) -> Resu
     let provider = ops::get_tenant(&state.store, tenant).await?.provider;
     let document = ops::tenant_document(&state.store, tenant).await?;
     if rotate_secrets {
-        let (spec, secrets) =
-            crate::api::tenants::with_new_secrets(provider, &document, None, state.store.secrets())?;
+        let (spec, secrets) = crate::api::tenants::with_new_secrets(provider, &document, None, state.store.secrets())?;
         let document = spec.document.clone();
         let reset = crate::domain::snapshots::reset_rotating(&state.store, &state.clock, spec).await?;
         let mut view = tenant_view(&reset, &document);
@@ -229,7 +232,11 @@ struct ClockRequest {
 
 const CLOCK_FORMS: &str = "{\"advance_seconds\": N}, {\"set\": \"RFC 3339\"} or {\"freeze\": true|false}";
 
-pub async fn change_clock(State(state): State<AppState>, Path(tenant): Path<String>, body: Body) -> Result<Json<Value>> {
+pub async fn change_clock(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: Body,
+) -> Result<Json<Value>> {
     let request: ClockRequest = super::snapshots::parse(body, CLOCK_FORMS).await?;
     let change = match (request.advance_seconds, request.set, request.freeze) {
         (Some(seconds), None, None) => ClockChange::Advance { seconds },

@@ -20,7 +20,8 @@ type Result<T> = std::result::Result<T, ControlError>;
 /// A JSON object body read as `T`, or the control plane's 400 saying what was expected.
 pub(super) async fn parse<T: serde::de::DeserializeOwned>(body: Body, expected: &str) -> Result<T> {
     let fields = body::lenient_object(body).await?;
-    serde_json::from_value(Value::Object(fields)).map_err(|e| ControlError::invalid(format!("expected {expected}: {e}")))
+    serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ControlError::invalid(format!("expected {expected}: {e}")))
 }
 
 fn view(info: &SnapshotInfo) -> Value {
@@ -35,7 +36,8 @@ struct NewSnapshot {
 
 pub async fn create(State(state): State<AppState>, Path(tenant): Path<String>, body: Body) -> Result<Response> {
     let request: NewSnapshot = parse(body, "{\"name\": \"...\"}").await?;
-    let info = snapshots::create(&state.store, &state.clock, &tenant, &request.name).await?;
+    let windows = state.limits.local_windows(&tenant);
+    let info = snapshots::create(&state.store, &state.clock, &tenant, &request.name, windows).await?;
     Ok((StatusCode::CREATED, Json(view(&info))).into_response())
 }
 
@@ -44,8 +46,12 @@ pub async fn list(State(state): State<AppState>, Path(tenant): Path<String>) -> 
     Ok(Json(json!({"snapshots": list.iter().map(view).collect::<Vec<_>>()})))
 }
 
-pub async fn restore(State(state): State<AppState>, Path((tenant, name)): Path<(String, String)>) -> Result<Json<Value>> {
-    let tenant = snapshots::restore(&state.store, &state.clock, &tenant, &name).await?;
+pub async fn restore(
+    State(state): State<AppState>,
+    Path((tenant, name)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    let (tenant, windows) = snapshots::restore(&state.store, &state.clock, &tenant, &name).await?;
+    state.limits.replace_windows(&tenant.account_id, windows);
     let now = tenant.now(&state.clock);
     Ok(Json(json!({"restored": name, "now": rfc3339(now), "frozen": tenant.clock_frozen_at.is_some()})))
 }
