@@ -143,7 +143,7 @@ pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded
             let _ = writeln!(out, "  client_id:     {ZOOM_CLIENT_ID}");
             let _ = writeln!(
                 out,
-                "  client_secret: {} (shown once; reset or recreate the database to get another)",
+                "  client_secret: {} (shown once; a reset with {{\"rotate_secrets\": true}} gives a new one)",
                 creds.zoom_client_secret
             );
             let _ = writeln!(

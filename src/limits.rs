@@ -83,6 +83,12 @@ fn wall_clock_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The key prefixes of a tenant's windows: the dialects key them `zoom:{account}:…` and
+/// `cf:{account}:…`.
+pub fn tenant_prefixes(account: &str) -> [String; 2] {
+    [format!("zoom:{account}:"), format!("cf:{account}:")]
+}
+
 impl RateLimiter {
     /// The limiter for a server on `store`: counters in the database when several nodes
     /// may share it (PostgreSQL), in this process otherwise.
@@ -99,6 +105,35 @@ impl RateLimiter {
     /// Whether the counters are shared with other nodes.
     pub fn is_shared(&self) -> bool {
         self.shared.is_some()
+    }
+
+    /// This process's windows of a tenant as (key, window start, hits), for a snapshot.
+    /// On PostgreSQL the windows are rows of `rate_windows`, captured with the tenant's
+    /// other rows, and this is empty.
+    pub fn local_windows(&self, account: &str) -> Vec<(String, Timestamp, u64)> {
+        let prefixes = tenant_prefixes(account);
+        let windows = self.local.lock().unwrap_or_else(|p| p.into_inner());
+        windows
+            .iter()
+            .filter(|(key, _)| prefixes.iter().any(|p| key.starts_with(p.as_str())))
+            .map(|(key, (start, hits))| (key.clone(), *start, *hits))
+            .collect()
+    }
+
+    /// Puts a tenant's windows back (a restore): this process's counters become
+    /// `windows`, and its leases of the tenant's shared windows are dropped (the next
+    /// request reads the restored rows).
+    pub fn replace_windows(&self, account: &str, windows: Vec<(String, Timestamp, u64)>) {
+        let prefixes = tenant_prefixes(account);
+        let of_tenant = |key: &String| prefixes.iter().any(|p| key.starts_with(p.as_str()));
+        let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
+        local.retain(|key, _| !of_tenant(key));
+        local.extend(
+            windows.into_iter().filter(|(key, _, _)| of_tenant(key)).map(|(k, start, hits)| (k, (start, hits))),
+        );
+        if let Some(shared) = &self.shared {
+            shared.leases.lock().unwrap_or_else(|p| p.into_inner()).retain(|key, _| !of_tenant(key));
+        }
     }
 
     /// Counts one request against `key` in the window of `window_ms` containing `now`.

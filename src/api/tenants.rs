@@ -31,6 +31,21 @@ pub fn seed_of(provider: Provider, document: &Value, secrets: &SecretHasher) -> 
     }
 }
 
+/// The kept document with new secrets (see `<provider>::tenant::with_new_secrets`),
+/// read back as a spec, and the new secrets in clear, to be shown once.
+pub fn with_new_secrets(
+    provider: Provider,
+    document: &Value,
+    fork_to: Option<&str>,
+    secrets: &SecretHasher,
+) -> Result<(TenantSpec, Value)> {
+    let (document, new) = match provider {
+        Provider::Zoom => super::zoom::tenant::with_new_secrets(document, fork_to)?,
+        Provider::Cloudflare => super::cloudflare::tenant::with_new_secrets(document, fork_to)?,
+    };
+    Ok((spec(document, secrets)?, new))
+}
+
 /// A dialect's document type read from a request: a shape error is the client's (400).
 pub fn parse<D: DeserializeOwned>(document: Value) -> Result<D> {
     serde_json::from_value(document)

@@ -1,12 +1,19 @@
 //! Time comes from here, never from `now()` scattered in handlers.
 //!
 //! Every tenant has an offset that tests move forward (to expire tokens or reset daily
-//! rate limits); the wall clock underneath is the system's.
+//! rate limits), set to an instant, or freeze (the tenant's `clock_frozen_at`); the wall
+//! clock underneath is the system's. A tenant's clock never goes backwards, except to
+//! where a snapshot was taken, when it is restored.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+use super::{Error, Result, Tenant};
+use crate::store::snapshots::set_clock;
+use crate::store::{Store, queries as q};
 
 /// Milliseconds since the Unix epoch, in a tenant's (possibly advanced) time.
 pub type Timestamp = i64;
@@ -19,8 +26,92 @@ impl Clock {
     /// The current time shifted by a tenant's clock offset.
     pub fn now(&self, offset_ms: i64) -> Timestamp {
         let wall = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-        wall + offset_ms
+        wall.saturating_add(offset_ms)
     }
+}
+
+/// A tenant's clock is kept within these instants (2000-01-01 and 2200-01-01, UTC):
+/// far enough for any test, and no arithmetic on them can overflow.
+pub const EARLIEST: Timestamp = 946_684_800_000;
+pub const LATEST: Timestamp = 7_258_118_400_000;
+/// One advance moves at most ten years.
+const MAX_ADVANCE_SECONDS: i64 = 10 * 366 * 86_400;
+
+/// What the control plane asks of a tenant's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockChange {
+    Advance { seconds: i64 },
+    Set { at: Timestamp },
+    Freeze,
+    Unfreeze,
+}
+
+/// Parses an RFC 3339 instant within [`EARLIEST`, `LATEST`].
+pub fn parse_instant(text: &str) -> Result<Timestamp> {
+    let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
+        Error::invalid("set", format!("expected an RFC 3339 instant such as 2030-01-01T00:00:00Z: {e}"))
+    })?;
+    let ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    in_range("set", ms)
+}
+
+fn in_range(field: &str, at: Timestamp) -> Result<Timestamp> {
+    if (EARLIEST..=LATEST).contains(&at) {
+        Ok(at)
+    } else {
+        Err(Error::invalid(field, "the clock must stay between 2000-01-01T00:00:00Z and 2200-01-01T00:00:00Z"))
+    }
+}
+
+/// The (offset, frozen instant) that put a tenant's clock at `at` now, running or frozen.
+pub fn settings_at(clock: &Clock, at: Timestamp, frozen: bool) -> Result<(i64, Option<Timestamp>)> {
+    let at = in_range("clock", at)?;
+    let offset = at.checked_sub(clock.now(0)).ok_or_else(|| Error::invalid("clock", "clock out of range"))?;
+    Ok((offset, frozen.then_some(at)))
+}
+
+/// Advances, sets, freezes or unfreezes a tenant's clock, with an audit record. Setting
+/// it before the tenant's current time is refused: only a restore goes back.
+pub async fn change(store: &Store, clock: &Clock, account_id: &str, change: ClockChange) -> Result<Tenant> {
+    if let ClockChange::Advance { seconds } = change
+        && !(0..=MAX_ADVANCE_SECONDS).contains(&seconds)
+    {
+        return Err(if seconds < 0 {
+            Error::Refused("the clock does not go backwards (restore a snapshot to go back)".into())
+        } else {
+            Error::invalid("advance_seconds", "advance_seconds must be between 0 and ten years")
+        });
+    }
+    let (account_id, clock) = (account_id.to_owned(), *clock);
+    store
+        .write(move |c| {
+            let tenant =
+                q::get_tenant_for_update(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
+            let now = tenant.now(&clock);
+            let frozen = tenant.clock_frozen_at.is_some();
+            let (target, frozen, action, detail) = match change {
+                ClockChange::Advance { seconds } => {
+                    let target = now.checked_add(seconds * 1000).unwrap_or(Timestamp::MAX);
+                    (target, frozen, "clock.advanced", json!({"seconds": seconds}))
+                }
+                ClockChange::Set { at } if at < now => {
+                    return Err(Error::Refused(format!(
+                        "the clock does not go backwards: {} is before the tenant's time {} (restore a snapshot to go back)",
+                        rfc3339(at),
+                        rfc3339(now)
+                    )));
+                }
+                ClockChange::Set { at } => (at, frozen, "clock.set", json!({"at": rfc3339(at)})),
+                ClockChange::Freeze => (now, true, "clock.frozen", json!({})),
+                ClockChange::Unfreeze => (now, false, "clock.unfrozen", json!({})),
+            };
+            let (offset, frozen_at) = settings_at(&clock, target, frozen)?;
+            set_clock(c, &account_id, offset, frozen_at)?;
+            let tenant = Tenant { clock_offset_ms: offset, clock_frozen_at: frozen_at, ..tenant };
+            q::insert_audit(c, &account_id, tenant.now(&clock), "admin", action, &account_id, &detail)?;
+            Ok(tenant)
+        })
+        .await
 }
 
 /// Formats a timestamp as RFC 3339 in UTC with second precision (`2026-11-22T08:00:00Z`),

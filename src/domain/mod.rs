@@ -10,6 +10,7 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod ops;
+pub mod snapshots;
 pub mod tenant;
 
 pub use clock::{Clock, Timestamp};

@@ -41,13 +41,15 @@ pub struct Tenant {
     pub rate_limits: bool,
     /// How far this tenant's clock runs ahead of the wall clock.
     pub clock_offset_ms: i64,
+    /// The instant this tenant's clock stands still at, when frozen.
+    pub clock_frozen_at: Option<Timestamp>,
     pub created_at: Timestamp,
 }
 
 impl Tenant {
     /// The tenant's current time.
     pub fn now(&self, clock: &Clock) -> Timestamp {
-        clock.now(self.clock_offset_ms)
+        self.clock_frozen_at.unwrap_or_else(|| clock.now(self.clock_offset_ms))
     }
 }
 

@@ -78,6 +78,7 @@ fn create_in(c: &mut dyn Conn, spec: &TenantSpec, now: Timestamp) -> Result<Tena
         plan: spec.plan.clone(),
         rate_limits: spec.rate_limits,
         clock_offset_ms: 0,
+        clock_frozen_at: None,
         created_at: now,
     };
     if q::get_tenant(c, &tenant.account_id)?.is_some() {
@@ -213,7 +214,7 @@ pub async fn prune_batch(
 }
 
 /// Stores a tenant's seed, every object stamped with the tenant and `now`.
-fn seed(c: &mut dyn Conn, account: &str, seed: &TenantSeed, now: Timestamp) -> Result<()> {
+pub(crate) fn seed(c: &mut dyn Conn, account: &str, seed: &TenantSeed, now: Timestamp) -> Result<()> {
     q::insert_principals(c, account, &seed.principals, now)?;
     for delegation in &seed.delegations {
         q::insert_delegation(c, account, &Delegation { created_at: now, ..delegation.clone() })?;

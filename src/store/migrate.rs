@@ -29,6 +29,11 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("migrations/sqlite/0005_secret_key.sql"),
         include_str!("migrations/postgres/0005_secret_key.sql"),
     ),
+    (
+        "0008_snapshots",
+        include_str!("migrations/sqlite/0008_snapshots.sql"),
+        include_str!("migrations/postgres/0008_snapshots.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded. The caller holds a transaction.

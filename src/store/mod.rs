@@ -17,6 +17,7 @@
 mod migrate;
 mod postgres;
 pub mod queries;
+pub mod snapshots;
 mod sqlite;
 
 use std::sync::Arc;

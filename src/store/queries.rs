@@ -27,7 +27,7 @@ fn json_list(text: &str) -> Vec<String> {
 
 // The document lives in its own table (`tenant_documents`): requests read the tenant
 // row all the time and need none of it; only create, reset and the control plane do.
-const TENANT_COLUMNS: &str = "account_id, provider, plan, rate_limits, clock_offset_ms, created_at";
+const TENANT_COLUMNS: &str = "account_id, provider, plan, rate_limits, clock_offset_ms, created_at, clock_frozen_at";
 
 fn tenant_from(row: &Row) -> Result<Tenant> {
     tenant_at(row, 0)
@@ -43,6 +43,7 @@ fn tenant_at(row: &Row, at: usize) -> Result<Tenant> {
         rate_limits: row.bool(at + 3),
         clock_offset_ms: row.int(at + 4),
         created_at: row.int(at + 5),
+        clock_frozen_at: row.opt_int(at + 6),
     })
 }
 
@@ -119,8 +120,12 @@ pub fn delete_tenant(c: &mut dyn Conn, account_id: &str) -> Result<bool> {
     Ok(c.execute("DELETE FROM tenants WHERE account_id = $1", &[account_id.into()])? > 0)
 }
 
+/// Sets the clock running at the wall clock plus `offset_ms` (unfrozen).
 pub fn set_clock_offset(c: &mut dyn Conn, account_id: &str, offset_ms: i64) -> Result<()> {
-    c.execute("UPDATE tenants SET clock_offset_ms = $1 WHERE account_id = $2", &[offset_ms.into(), account_id.into()])?;
+    c.execute(
+        "UPDATE tenants SET clock_offset_ms = $1, clock_frozen_at = NULL WHERE account_id = $2",
+        &[offset_ms.into(), account_id.into()],
+    )?;
     Ok(())
 }
 
@@ -565,7 +570,7 @@ pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<(Iss
     let rows = c.query(
         "SELECT t.hash, t.tenant, t.kind, t.principal, t.credential, t.grants, t.epoch, t.issued_at, t.expires_at,
                 t.subject, t.nonce, t.device_generation,
-                n.account_id, n.provider, n.plan, n.rate_limits, n.clock_offset_ms, n.created_at,
+                n.account_id, n.provider, n.plan, n.rate_limits, n.clock_offset_ms, n.created_at, n.clock_frozen_at,
                 CASE WHEN t.credential IS NULL THEN NULL WHEN c.status = 'active' THEN 1 ELSE 0 END
          FROM tokens t
          JOIN tenants n ON n.account_id = t.tenant
@@ -574,7 +579,7 @@ pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<(Iss
         &[hash.into()],
     )?;
     let Some(row) = rows.first() else { return Ok(None) };
-    let credential_alive = row.opt_int(18).map(|alive| alive != 0);
+    let credential_alive = row.opt_int(19).map(|alive| alive != 0);
     Ok(Some((token_from(row)?, tenant_at(row, 12)?, credential_alive)))
 }
 

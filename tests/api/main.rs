@@ -5,6 +5,7 @@
 //! whole suite on PostgreSQL); by default each test gets its own SQLite file.
 
 mod auth_throttle;
+mod clock;
 mod cloudflare;
 mod cloudflare_auth;
 mod cloudflare_devices;
@@ -25,5 +26,6 @@ mod offboard_userplane;
 mod pagination;
 mod retention;
 mod secrets;
+mod snapshots;
 mod world;
 mod zoom;

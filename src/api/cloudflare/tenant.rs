@@ -158,6 +158,32 @@ pub fn zones(document: &Value) -> Result<Vec<String>> {
     Ok(tenants::parse_stored::<CloudflareDocument>(document)?.zones)
 }
 
+/// A kept document with a new value for every API token and global key, in clear (for
+/// [`spec`]), and those secrets, to be shown once: a reset that rotates secrets, or
+/// (`fork_to`) a fork under another account. Tokens keep their ids.
+pub fn with_new_secrets(document: &Value, fork_to: Option<&str>) -> Result<(Value, Value)> {
+    let mut doc: CloudflareDocument = tenants::parse_stored(document)?;
+    let mut api_tokens = Vec::new();
+    for (i, token) in doc.api_tokens.iter_mut().enumerate() {
+        let hash = token.value_hash.take().unwrap_or_default();
+        let id = token.id.get_or_insert_with(|| ids::hex_id(&format!("{}:token:{i}:{hash}", doc.account_id))).clone();
+        let value = ids::new_secret("");
+        api_tokens.push(json!({"id": id, "value": value}));
+        token.value = Some(value);
+    }
+    let mut global_keys = Vec::new();
+    for key in &mut doc.global_keys {
+        let value = ids::new_secret("");
+        global_keys.push(json!({"email": key.email, "key": value}));
+        (key.key, key.key_hash) = (Some(value), None);
+    }
+    if let Some(account) = fork_to {
+        doc.account_id = account.to_owned();
+    }
+    let secrets = json!({"api_tokens": api_tokens, "global_keys": global_keys});
+    Ok((tenants::kept(&doc, Provider::Cloudflare)?, secrets))
+}
+
 /// Users (uuid ids), their devices as registrations, apps with their aud, the
 /// organization as a setting, API tokens (found by hash) and global keys (found by email
 /// and key together) as credentials.

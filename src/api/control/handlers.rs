@@ -13,7 +13,7 @@ use super::ControlError;
 use crate::api::body;
 use crate::api::throttle::SourceAddress;
 use crate::app::AppState;
-use crate::domain::clock::rfc3339;
+use crate::domain::clock::{self, ClockChange, rfc3339};
 use crate::domain::ops::{self, LoginKind};
 use crate::domain::{Tenant, TokenState};
 
@@ -113,12 +113,49 @@ pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<Str
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn reset_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
-    let provider = ops::get_tenant(&state.store, &tenant).await?.provider;
-    let document = ops::tenant_document(&state.store, &tenant).await?;
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    #[serde(default)]
+    rotate_secrets: bool,
+}
+
+/// Resets a tenant to its document; with `{"rotate_secrets": true}` every secret is new
+/// and shown in the answer, once.
+pub async fn reset_tenant(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: Body,
+) -> Result<Json<Value>> {
+    let request: ResetRequest = super::snapshots::parse(body, "{\"rotate_secrets\": true|false}").await?;
+    reset_one(&state, &tenant, request.rotate_secrets).await.map(Json)
+}
+
+/// Resets every tenant, one transaction each (each as much work as one tenant's reset),
+/// in creation order; a failure stops there and says which tenant.
+pub async fn reset_all(State(state): State<AppState>, body: Body) -> Result<Json<Value>> {
+    let request: ResetRequest = super::snapshots::parse(body, "{\"rotate_secrets\": true|false}").await?;
+    let mut views = Vec::new();
+    for tenant in ops::list_tenants(&state.store).await? {
+        views.push(reset_one(&state, &tenant.account_id, request.rotate_secrets).await?);
+    }
+    Ok(Json(json!({"tenants": views})))
+}
+
+async fn reset_one(state: &AppState, tenant: &str, rotate_secrets: bool) -> Result<Value> {
+    let provider = ops::get_tenant(&state.store, tenant).await?.provider;
+    let document = ops::tenant_document(&state.store, tenant).await?;
+    if rotate_secrets {
+        let (spec, secrets) = crate::api::tenants::with_new_secrets(provider, &document, None, state.store.secrets())?;
+        let document = spec.document.clone();
+        let reset = crate::domain::snapshots::reset_rotating(&state.store, &state.clock, spec).await?;
+        let mut view = tenant_view(&reset, &document);
+        view["secrets"] = secrets;
+        return Ok(view);
+    }
     let seed = crate::api::tenants::seed_of(provider, &document, state.store.secrets())?;
-    let reset = ops::reset_tenant(&state.store, &state.clock, &tenant, seed).await?;
-    Ok(Json(tenant_view(&reset, &document)))
+    let reset = ops::reset_tenant(&state.store, &state.clock, tenant, seed).await?;
+    Ok(tenant_view(&reset, &document))
 }
 
 #[derive(Deserialize)]
@@ -177,23 +214,38 @@ pub async fn get_clock(State(state): State<AppState>, Path(tenant): Path<String>
 }
 
 fn clock_view(state: &AppState, tenant: &Tenant) -> Value {
-    json!({"now": rfc3339(tenant.now(&state.clock)), "offset_seconds": tenant.clock_offset_ms / 1000})
+    json!({
+        "now": rfc3339(tenant.now(&state.clock)),
+        "offset_seconds": tenant.clock_offset_ms / 1000,
+        "frozen": tenant.clock_frozen_at.is_some(),
+    })
 }
 
+/// Exactly one of the three.
 #[derive(Deserialize)]
-struct AdvanceClock {
-    advance_seconds: i64,
+#[serde(deny_unknown_fields)]
+struct ClockRequest {
+    advance_seconds: Option<i64>,
+    set: Option<String>,
+    freeze: Option<bool>,
 }
 
-pub async fn advance_clock(
+const CLOCK_FORMS: &str = "{\"advance_seconds\": N}, {\"set\": \"RFC 3339\"} or {\"freeze\": true|false}";
+
+pub async fn change_clock(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
     body: Body,
 ) -> Result<Json<Value>> {
-    let fields = body::lenient_object(body).await?;
-    let request: AdvanceClock = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| ControlError::invalid(format!("expected {{\"advance_seconds\": N}}: {e}")))?;
-    let tenant = ops::advance_clock(&state.store, &state.clock, &tenant, request.advance_seconds).await?;
+    let request: ClockRequest = super::snapshots::parse(body, CLOCK_FORMS).await?;
+    let change = match (request.advance_seconds, request.set, request.freeze) {
+        (Some(seconds), None, None) => ClockChange::Advance { seconds },
+        (None, Some(at), None) => ClockChange::Set { at: clock::parse_instant(&at)? },
+        (None, None, Some(true)) => ClockChange::Freeze,
+        (None, None, Some(false)) => ClockChange::Unfreeze,
+        _ => return Err(ControlError::invalid(format!("expected exactly one of {CLOCK_FORMS}"))),
+    };
+    let tenant = clock::change(&state.store, &state.clock, &tenant, change).await?;
     Ok(Json(clock_view(&state, &tenant)))
 }
 

@@ -6,6 +6,7 @@ mod console;
 mod error;
 mod handlers;
 mod users;
+mod snapshots;
 
 pub use error::ControlError;
 
@@ -27,11 +28,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tenants/{tenant}", get(handlers::get_tenant).delete(handlers::delete_tenant))
         .route("/tenants/{tenant}/reset", post(handlers::reset_tenant))
         .route("/tenants/{tenant}/sessions", post(handlers::create_session))
-        .route("/tenants/{tenant}/clock", get(handlers::get_clock).post(handlers::advance_clock))
+        .route("/tenants/{tenant}/clock", get(handlers::get_clock).post(handlers::change_clock))
         .route("/tenants/{tenant}/journal", get(handlers::journal))
         .route("/introspect", post(handlers::introspect))
         .route("/tenants/{tenant}/users", get(users::list))
         .route("/tenants/{tenant}/users/{user}/{action}", post(users::act))
+        .route("/tenants/{tenant}/snapshots", get(snapshots::list).post(snapshots::create))
+        .route("/tenants/{tenant}/snapshots/{name}", axum::routing::delete(snapshots::delete))
+        .route("/tenants/{tenant}/snapshots/{name}/restore", post(snapshots::restore))
+        .route("/tenants/{tenant}/fork", post(snapshots::fork))
+        .route("/reset", post(handlers::reset_all))
         .route_layer(axum::middleware::from_fn_with_state(state, handlers::require_admin));
     Router::new()
         .route("/health", get(handlers::health))

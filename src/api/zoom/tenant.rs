@@ -159,6 +159,31 @@ pub fn seed_of(document: &Value) -> Result<TenantSeed> {
     Ok(seed(&tenants::parse_stored::<ZoomDocument>(document)?))
 }
 
+/// A kept document with a new secret for every app, in clear (for [`spec`]), and those
+/// secrets, to be shown once: a reset that rotates secrets, or (`fork_to`) a fork under
+/// another account, whose apps also get new client ids (they are unique across tenants)
+/// and whose users keep the source's ids.
+pub fn with_new_secrets(document: &Value, fork_to: Option<&str>) -> Result<(Value, Value)> {
+    let mut doc: ZoomDocument = tenants::parse_stored(document)?;
+    if let Some(account) = fork_to {
+        for user in &mut doc.users {
+            let email = normalize_email(&user.email).unwrap_or_default();
+            user.id.get_or_insert_with(|| ids::zoom_id(&format!("{}:{email}", doc.account_id)));
+        }
+        doc.account_id = account.to_owned();
+    }
+    let mut apps = Vec::new();
+    for app in &mut doc.apps {
+        if fork_to.is_some() {
+            app.client_id = ids::random_zoom_id();
+        }
+        let secret = ids::new_secret("");
+        apps.push(json!({"client_id": app.client_id, "client_secret": secret}));
+        (app.client_secret, app.client_secret_hash) = (Some(secret), None);
+    }
+    Ok((tenants::kept(&doc, Provider::Zoom)?, json!({"apps": apps})))
+}
+
 /// Users (with their Zoom profile as attributes), assistants as delegations, apps as
 /// credentials acting as their owner (the account owner when none is named).
 fn seed(doc: &ZoomDocument) -> TenantSeed {

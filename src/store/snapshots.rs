@@ -1,0 +1,306 @@
+//! A tenant's whole state as rows: captured into one JSON document (a snapshot), put
+//! back from it (a restore), or copied under another account id (a fork).
+//!
+//! Which tables hold a tenant's state is [`TENANT_TABLES`], one line per table; columns
+//! are read from the database's catalog, so a column added by a later migration is
+//! captured without a change here (and an older snapshot restores with that column's
+//! default).
+
+use serde_json::{Map, Value as Json, json};
+
+use super::{Backend, Conn, Row, StoreError, Value};
+use crate::domain::Timestamp;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// A table holding part of a tenant's state.
+pub struct TenantTable {
+    pub name: &'static str,
+    /// The column naming the tenant.
+    pub tenant_column: &'static str,
+    /// Whether a fork copies its rows. Credentials get new secrets instead, and tokens
+    /// (sessions) are not carried: their hashes are global keys and their secrets are
+    /// not known to userplane.
+    pub forked: bool,
+}
+
+const fn table(name: &'static str, tenant_column: &'static str, forked: bool) -> TenantTable {
+    TenantTable { name, tenant_column, forked }
+}
+
+/// Every tenant-scoped table (besides the `tenants` row and the `audit` journal, which a
+/// snapshot keeps a position in). A table added later is one line here.
+pub const TENANT_TABLES: &[TenantTable] = &[
+    table("tenant_documents", "account_id", false),
+    table("principals", "tenant", true),
+    table("principal_counts", "tenant", true),
+    table("credentials", "tenant", false),
+    table("tokens", "tenant", false),
+    table("revocations", "tenant", true),
+    table("delegations", "tenant", true),
+    table("devices", "tenant", true),
+    table("apps", "tenant", true),
+    table("settings", "tenant", true),
+];
+
+/// Tables whose rows belong to a tenant by a key prefix (`limits::tenant_prefixes`):
+/// the shared rate-limit windows (PostgreSQL; on SQLite the limiter counts in process
+/// and the snapshot carries its counters instead).
+pub const KEYED_TABLES: &[(&str, &str)] = &[("rate_windows", "key")];
+
+/// A statement binds at most this many values (SQLite's default limit is 32,766,
+/// PostgreSQL's 65,535).
+const MAX_PARAMS: usize = 30_000;
+
+/// A table's columns, in order.
+fn columns(c: &mut dyn Conn, table: &str) -> Result<Vec<String>> {
+    let sql = match c.backend() {
+        Backend::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+        Backend::Postgres => {
+            "SELECT attname::text FROM pg_attribute
+             WHERE attrelid = CAST(CAST($1 AS TEXT) AS regclass) AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+        }
+    };
+    let names: Vec<String> = c.query(sql, &[table.into()])?.iter().map(|r| r.text(0)).collect();
+    if names.is_empty() {
+        return Err(StoreError::other(format!("snapshot: table {table} has no columns")));
+    }
+    Ok(names)
+}
+
+fn to_json(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Int(v) => json!(v),
+        Value::Text(s) => json!(s),
+    }
+}
+
+fn from_json(value: &Json) -> Result<Value> {
+    match value {
+        Json::Null => Ok(Value::Null),
+        Json::Number(n) => n.as_i64().map(Value::Int).ok_or_else(|| StoreError::other("snapshot: not an integer")),
+        Json::String(s) => Ok(Value::Text(s.clone())),
+        _ => Err(StoreError::other("snapshot: unexpected value")),
+    }
+}
+
+/// `{"columns": [...], "rows": [[...], ...]}` of the rows `WHERE <column> = account`.
+fn capture_rows(c: &mut dyn Conn, table: &str, tenant_column: &str, account: &str) -> Result<Json> {
+    capture_where(c, table, &format!("{tenant_column} = $1"), &[account.into()])
+}
+
+/// The rows of a keyed table whose key starts with one of the tenant's prefixes.
+fn keyed_where(column: &str) -> String {
+    format!("substr({column}, 1, length($1)) = $1 OR substr({column}, 1, length($2)) = $2")
+}
+
+fn prefixes(account: &str) -> Vec<Value> {
+    crate::limits::tenant_prefixes(account).into_iter().map(Value::Text).collect()
+}
+
+fn capture_where(c: &mut dyn Conn, table: &str, condition: &str, params: &[Value]) -> Result<Json> {
+    let columns = columns(c, table)?;
+    let rows = c.query(&format!("SELECT {} FROM {table} WHERE {condition}", columns.join(", ")), params)?;
+    let rows: Vec<Json> = rows.iter().map(|Row(values)| Json::Array(values.iter().map(to_json).collect())).collect();
+    Ok(json!({"columns": columns, "rows": rows}))
+}
+
+/// The tenant's state as one document. `now` is the tenant's time at capture, which a
+/// restore puts the clock back to; `local_windows` are the limiter's in-process counters.
+pub fn capture(c: &mut dyn Conn, account: &str, now: Timestamp, frozen: bool, local_windows: Json) -> Result<Json> {
+    let mut tables = Map::new();
+    for t in TENANT_TABLES {
+        tables.insert(t.name.to_owned(), capture_rows(c, t.name, t.tenant_column, account)?);
+    }
+    for (table, column) in KEYED_TABLES {
+        tables.insert((*table).to_owned(), capture_where(c, table, &keyed_where(column), &prefixes(account))?);
+    }
+    let audit_seq = c
+        .query("SELECT COALESCE(MAX(seq), 0) FROM audit WHERE tenant = $1", &[account.into()])?
+        .first()
+        .map_or(0, |r| r.int(0));
+    Ok(json!({
+        "version": 1,
+        "now": now,
+        "frozen": frozen,
+        "audit_seq": audit_seq,
+        "tenant": capture_rows(c, "tenants", "account_id", account)?,
+        "tables": tables,
+        "local_rate_windows": local_windows,
+    }))
+}
+
+/// What a restore hands back to the caller: the clock to set, and the limiter's
+/// in-process counters.
+pub struct Captured {
+    pub now: Timestamp,
+    pub frozen: bool,
+    pub local_windows: Json,
+}
+
+/// Replaces the tenant's state by the captured one (the caller holds the transaction
+/// and has locked the tenant row), and returns the captured clock for the caller to
+/// set. The tenant's journal loses what was recorded after the capture.
+pub fn restore(c: &mut dyn Conn, account: &str, data: &Json) -> Result<Captured> {
+    if data["version"] != json!(1) {
+        return Err(StoreError::other("snapshot: unknown version"));
+    }
+    for t in TENANT_TABLES.iter().rev() {
+        c.execute(&format!("DELETE FROM {} WHERE {} = $1", t.name, t.tenant_column), &[account.into()])?;
+    }
+    for (table, column) in KEYED_TABLES {
+        c.execute(&format!("DELETE FROM {table} WHERE {}", keyed_where(column)), &prefixes(account))?;
+    }
+    let tables = TENANT_TABLES.iter().map(|t| t.name).chain(KEYED_TABLES.iter().map(|(t, _)| *t));
+    for table in tables {
+        // A table a snapshot does not know (added since) was empty then.
+        if let Some(rows) = data["tables"].get(table) {
+            insert_rows(c, table, rows)?;
+        }
+    }
+    restore_tenant_row(c, account, &data["tenant"])?;
+    let audit_seq = data["audit_seq"].as_i64().unwrap_or(0);
+    c.execute("DELETE FROM audit WHERE tenant = $1 AND seq > $2", &[account.into(), audit_seq.into()])?;
+    let now = data["now"].as_i64().ok_or_else(|| StoreError::other("snapshot: no clock"))?;
+    let local_windows = data["local_rate_windows"].clone();
+    Ok(Captured { now, frozen: data["frozen"] == json!(true), local_windows })
+}
+
+/// The captured columns that the table still has, with their positions in a row.
+fn known_columns(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<Vec<(usize, String)>> {
+    let current = columns(c, table)?;
+    let captured = captured["columns"].as_array().ok_or_else(|| StoreError::other("snapshot: no columns"))?;
+    Ok(captured
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| name.as_str().filter(|n| current.iter().any(|c| c == n)).map(|n| (i, n.to_owned())))
+        .collect())
+}
+
+/// Inserts captured rows, as many per statement as the parameter limit allows.
+fn insert_rows(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<()> {
+    let columns = known_columns(c, table, captured)?;
+    let rows = captured["rows"].as_array().ok_or_else(|| StoreError::other("snapshot: no rows"))?;
+    if columns.is_empty() || rows.is_empty() {
+        return Ok(());
+    }
+    let names = columns.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ");
+    for batch in rows.chunks((MAX_PARAMS / columns.len()).max(1)) {
+        let mut params = Vec::with_capacity(batch.len() * columns.len());
+        let mut tuples = Vec::with_capacity(batch.len());
+        for row in batch {
+            let mut placeholders = Vec::with_capacity(columns.len());
+            for (i, _) in &columns {
+                params.push(from_json(row.get(*i).unwrap_or(&Json::Null))?);
+                placeholders.push(format!("${}", params.len()));
+            }
+            tuples.push(format!("({})", placeholders.join(", ")));
+        }
+        c.execute(&format!("INSERT INTO {table} ({names}) VALUES {}", tuples.join(", ")), &params)?;
+    }
+    Ok(())
+}
+
+/// Puts back the tenant row's settings (plan, rate limits, ...); the clock is set by
+/// the caller, from the captured instant.
+fn restore_tenant_row(c: &mut dyn Conn, account: &str, captured: &Json) -> Result<()> {
+    let columns = known_columns(c, "tenants", captured)?;
+    let row = captured["rows"].get(0).ok_or_else(|| StoreError::other("snapshot: no tenant row"))?;
+    // SQLite numbers `$N` in the order they appear: the account goes last.
+    let mut params = Vec::new();
+    let mut sets = Vec::new();
+    for (i, name) in columns.iter().filter(|(_, n)| n != "account_id") {
+        params.push(from_json(row.get(*i).unwrap_or(&Json::Null))?);
+        sets.push(format!("{name} = ${}", params.len()));
+    }
+    params.push(Value::from(account));
+    let sql = format!("UPDATE tenants SET {} WHERE account_id = ${}", sets.join(", "), params.len());
+    c.execute(&sql, &params)?;
+    Ok(())
+}
+
+/// Copies the forked tables' rows of `from` to `to` (whose tenant row exists), in the
+/// database, one statement per table. (SQLite numbers `$N` in the order they appear,
+/// so the new account, which comes first, is `$1`.)
+pub fn copy_forked(c: &mut dyn Conn, from: &str, to: &str) -> Result<()> {
+    for t in TENANT_TABLES.iter().filter(|t| t.forked) {
+        let columns = columns(c, t.name)?;
+        let selected: Vec<String> = columns
+            .iter()
+            .map(|name| if name == t.tenant_column { "CAST($1 AS TEXT)".to_owned() } else { name.clone() })
+            .collect();
+        c.execute(
+            &format!(
+                "INSERT INTO {table} ({columns}) SELECT {selected} FROM {table} WHERE {tenant} = $2",
+                table = t.name,
+                columns = columns.join(", "),
+                selected = selected.join(", "),
+                tenant = t.tenant_column,
+            ),
+            &[to.into(), from.into()],
+        )?;
+    }
+    Ok(())
+}
+
+/// Sets a tenant's clock: running at the wall clock plus `offset_ms`, or frozen at an instant.
+pub fn set_clock(c: &mut dyn Conn, account: &str, offset_ms: i64, frozen_at: Option<Timestamp>) -> Result<()> {
+    c.execute(
+        "UPDATE tenants SET clock_offset_ms = $1, clock_frozen_at = $2 WHERE account_id = $3",
+        &[offset_ms.into(), frozen_at.into(), account.into()],
+    )?;
+    Ok(())
+}
+
+/// Replaces a tenant's kept document (a reset that rotated its secrets).
+pub fn set_document(c: &mut dyn Conn, account: &str, document: &Json) -> Result<()> {
+    c.execute(
+        "UPDATE tenant_documents SET document = $1 WHERE account_id = $2",
+        &[document.to_string().into(), account.into()],
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- the snapshots table
+
+/// A stored snapshot, without its data.
+#[derive(Debug, Clone)]
+pub struct SnapshotInfo {
+    pub name: String,
+    pub created_at: Timestamp,
+    pub size: i64,
+}
+
+pub fn insert_snapshot(c: &mut dyn Conn, account: &str, name: &str, created_at: Timestamp, data: &str) -> Result<i64> {
+    let size = i64::try_from(data.len()).map_err(|_| StoreError::other("snapshot too large"))?;
+    c.execute(
+        "INSERT INTO snapshots (tenant, name, created_at, size, data) VALUES ($1, $2, $3, $4, $5)",
+        &[account.into(), name.into(), created_at.into(), size.into(), data.into()],
+    )?;
+    Ok(size)
+}
+
+pub fn count_snapshots(c: &mut dyn Conn, account: &str) -> Result<i64> {
+    let rows = c.query("SELECT COUNT(*) FROM snapshots WHERE tenant = $1", &[account.into()])?;
+    Ok(rows.first().map_or(0, |r| r.int(0)))
+}
+
+pub fn list_snapshots(c: &mut dyn Conn, account: &str) -> Result<Vec<SnapshotInfo>> {
+    let rows = c.query(
+        "SELECT name, created_at, size FROM snapshots WHERE tenant = $1 ORDER BY created_at, name",
+        &[account.into()],
+    )?;
+    Ok(rows.iter().map(|r| SnapshotInfo { name: r.text(0), created_at: r.int(1), size: r.int(2) }).collect())
+}
+
+pub fn get_snapshot_data(c: &mut dyn Conn, account: &str, name: &str) -> Result<Option<Json>> {
+    let rows = c.query("SELECT data FROM snapshots WHERE tenant = $1 AND name = $2", &[account.into(), name.into()])?;
+    rows.first()
+        .map(|r| serde_json::from_str(&r.text(0)).map_err(|e| StoreError::other(format!("snapshot data: {e}"))))
+        .transpose()
+}
+
+pub fn delete_snapshot(c: &mut dyn Conn, account: &str, name: &str) -> Result<bool> {
+    Ok(c.execute("DELETE FROM snapshots WHERE tenant = $1 AND name = $2", &[account.into(), name.into()])? > 0)
+}
