@@ -29,6 +29,11 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("migrations/sqlite/0005_secret_key.sql"),
         include_str!("migrations/postgres/0005_secret_key.sql"),
     ),
+    (
+        "0007_faults_and_requests",
+        include_str!("migrations/sqlite/0007_faults_and_requests.sql"),
+        include_str!("migrations/postgres/0007_faults_and_requests.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded. The caller holds a transaction.

@@ -109,7 +109,9 @@ pub async fn get_tenant(State(state): State<AppState>, Path(tenant): Path<String
 }
 
 pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<StatusCode> {
+    state.journal.flush().await;
     ops::delete_tenant(&state.store, &tenant).await?;
+    state.faults.forget(&tenant);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -117,7 +119,9 @@ pub async fn reset_tenant(State(state): State<AppState>, Path(tenant): Path<Stri
     let provider = ops::get_tenant(&state.store, &tenant).await?.provider;
     let document = ops::tenant_document(&state.store, &tenant).await?;
     let seed = crate::api::tenants::seed_of(provider, &document, state.store.secrets())?;
+    state.journal.flush().await;
     let reset = ops::reset_tenant(&state.store, &state.clock, &tenant, seed).await?;
+    state.faults.forget(&tenant);
     Ok(Json(tenant_view(&reset, &document)))
 }
 

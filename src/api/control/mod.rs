@@ -3,7 +3,9 @@
 //! errors are `{"error": {"code", "message"}}`.
 
 mod error;
+mod faults;
 mod handlers;
+mod requests;
 
 pub use error::ControlError;
 
@@ -28,6 +30,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tenants/{tenant}/clock", get(handlers::get_clock).post(handlers::advance_clock))
         .route("/tenants/{tenant}/journal", get(handlers::journal))
         .route("/introspect", post(handlers::introspect))
+        .route("/tenants/{tenant}/faults", get(faults::list).post(faults::create).delete(faults::delete_all))
+        .route("/tenants/{tenant}/faults/{id}", axum::routing::delete(faults::delete_one))
+        .route("/tenants/{tenant}/requests", get(requests::list))
+        .route("/tenants/{tenant}/requests/count", get(requests::count))
         .route_layer(axum::middleware::from_fn_with_state(state, handlers::require_admin));
     Router::new()
         .route("/health", get(handlers::health))
