@@ -296,9 +296,10 @@ pub async fn layer(dialect: Dialect, mut request: Request, next: Next) -> Respon
     response
 }
 
-/// A response that is never written: the connection ends instead.
+/// A response that is never written: the connection ends instead. (A JSON one, which the
+/// dialects' safety nets for framework errors leave alone, extension and all.)
 fn no_answer(fault: ConnectionFault) -> Response {
-    let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({}))).into_response();
     response.extensions_mut().insert(fault);
     response
 }
