@@ -465,3 +465,43 @@ async fn a_cloudflare_rule_can_name_the_user_of_the_path() {
     cf.get(&cf.acct(&format!("/access/users/{jdoe}/active_sessions")), &cf.admin()).await.assert_error(500, &[10013]);
     cf.get(&cf.acct(&format!("/access/users/{sam}/active_sessions")), &cf.admin()).await.ok();
 }
+
+/// On PostgreSQL every node reads the rules per request: a rule posted to one node
+/// applies on the next request to another, `times` is counted across nodes, and a
+/// delete on one node stops it on all.
+#[tokio::test]
+async fn a_rule_posted_to_one_node_applies_on_every_node() {
+    let Some(db) = crate::helpers::FreshPostgres::create("a_rule_posted_to_one_node_applies_on_every_node").await
+    else {
+        return;
+    };
+    let (a, b) = (TestApp::spawn_on(&db.url).await, TestApp::spawn_on(&db.url).await);
+    let account = unique("zm");
+    a.create_tenant(zoom_world(&account, "pro", "off")).await;
+    let token = oauth_token(&a, &account, &format!("{account}-admin"), "admin-secret").await;
+    let get = |app: &TestApp| {
+        let request = app.http.get(app.url("/v2/users/ben@example.com")).bearer_auth(token.clone());
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get(&b).await, 200);
+    let rule = add_rule(
+        &a,
+        &account,
+        json!({"match": {"operation": "zoom.users.get"}, "effect": {"status": 503}, "times": 2}),
+    )
+    .await;
+    assert_eq!([get(&b).await, get(&a).await, get(&b).await], [503, 503, 200]);
+    let listed = rules(&b, &account).await;
+    assert_eq!(listed[0]["fired"], 2);
+    b.admin(Method::DELETE, &format!("/tenants/{account}/faults/{rule}"), None).await;
+    add_rule(&b, &account, json!({"match": {"operation": "zoom.users.get"}, "effect": {"status": 500}})).await;
+    assert_eq!(get(&a).await, 500);
+    let all = a.admin(Method::DELETE, &format!("/tenants/{account}/faults"), None).await;
+    assert_eq!(all.status(), 200);
+    assert_eq!(get(&b).await, 200);
+    // Both nodes' requests are in the one journal: another node's within its batch
+    // interval (a read flushes only its own node's queue).
+    tokio::time::sleep(userplane::domain::requests::BATCH_INTERVAL * 4).await;
+    let journal = requests(&a, &account, "operation=zoom.users.get").await;
+    assert_eq!(journal.len(), 6, "{journal:?}");
+}
