@@ -28,14 +28,30 @@ fn entry_from(row: &Row) -> Entry {
     }
 }
 
-/// Appends entries, then trims each tenant named in them to its newest `keep`.
+/// The most rows per INSERT statement (14 parameters each: well within both backends'
+/// limits). Statements take power-of-two row counts, so that few distinct ones are
+/// prepared and cached.
+const ROWS_PER_INSERT: usize = 128;
+
+/// Appends entries (a few multi-row INSERTs: a round trip per up to 128 entries, not per
+/// entry), then trims each tenant named in them to its newest `keep`.
 pub fn append(c: &mut dyn Conn, entries: &[Entry], keep: u64) -> Result<()> {
-    for e in entries {
-        c.execute(
-            "INSERT INTO requests (tenant, at, wall_at, request_id, method, path, query, credential_id, user_ref,
-                                   operation, status, duration_us, error_code, fault)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            &[
+    let mut rest = entries;
+    while !rest.is_empty() {
+        let rows = ROWS_PER_INSERT.min(1 << rest.len().ilog2());
+        let (chunk, after) = rest.split_at(rows);
+        rest = after;
+        let mut sql = String::from(
+            "INSERT INTO requests (tenant, at, wall_at, request_id, method, path, query, credential_id, user_ref, \
+             operation, status, duration_us, error_code, fault) VALUES ",
+        );
+        let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * 14);
+        for (i, e) in chunk.iter().enumerate() {
+            let placeholders: Vec<String> = (1..=14).map(|k| format!("${}", i * 14 + k)).collect();
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            sql.push_str(&placeholders.join(", "));
+            sql.push(')');
+            params.extend([
                 e.tenant.as_str().into(),
                 e.at.into(),
                 e.wall_at.into(),
@@ -50,8 +66,9 @@ pub fn append(c: &mut dyn Conn, entries: &[Entry], keep: u64) -> Result<()> {
                 i64::try_from(e.duration_us).unwrap_or(i64::MAX).into(),
                 e.error_code.as_deref().into(),
                 e.fault.as_ref().map(|f| f.to_string()).into(),
-            ],
-        )?;
+            ]);
+        }
+        c.execute(&sql, &params)?;
     }
     let mut tenants: Vec<&str> = entries.iter().map(|e| e.tenant.as_str()).collect();
     tenants.sort_unstable();
