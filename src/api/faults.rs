@@ -45,6 +45,7 @@ pub fn operations(provider: Provider) -> Vec<&'static str> {
     };
     let mut names: Vec<&'static str> =
         table.iter().map(|(_, _, name)| *name).filter(|name| *name != "zoom.oauth.token").collect();
+    names.sort_unstable();
     names.dedup();
     names
 }
@@ -327,4 +328,34 @@ async fn error_code(dialect: Dialect, response: Response) -> (Response, Option<S
         })
     });
     (Response::from_parts(parts, axum::body::Body::from(bytes)), code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README lists every name a rule may match, and no name that is not one.
+    #[test]
+    fn the_readme_lists_every_operation_name() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("Operation names (stable").expect("the list")..];
+        let section = &section[..section.find("### The request journal").expect("its end")];
+        let mut listed: Vec<&str> = section.split('`').skip(1).step_by(2).filter(|w| w.contains('.')).collect();
+        listed.retain(|w| !w.ends_with(".rs"));
+        let mut known = operations(Provider::Zoom);
+        known.extend(operations(Provider::Cloudflare));
+        listed.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(listed, known);
+    }
+
+    #[test]
+    fn injected_statuses_use_the_providers_codes() {
+        let zoom = zoom_answer(503, None, None);
+        assert_eq!((zoom.status.as_u16(), zoom.code), (503, 503));
+        assert!(zoom.headers.iter().any(|(name, value)| name == "retry-after" && value == "1"));
+        let cf = cloudflare_answer(429, Some(7));
+        assert_eq!((cf.status.as_u16(), cf.errors[0].code, cf.retry_after), (429, 971, Some(7)));
+        assert_eq!(cloudflare_answer(502, None).errors[0].code, 10013);
+    }
 }

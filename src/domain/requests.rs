@@ -3,8 +3,8 @@
 //!
 //! Requests hand their entry to [`RequestJournal::record`], which never waits: a
 //! background task writes what has queued up in one transaction (at most every
-//! [`BATCH_INTERVAL`], at most [`BATCH_SIZE`] entries), then trims each tenant's ring to
-//! its newest `--journal-size` entries. So a request costs no commit of its own. The
+//! [`BATCH_INTERVAL`], at most [`BATCH_SIZE`] entries), and trims a tenant's ring to its
+//! newest `--journal-size` entries once it has grown by a tenth. So a request costs no commit of its own. The
 //! guarantee: an entry is in the store within about `BATCH_INTERVAL` of its answer (and
 //! before any journal read on the same node, which flushes first); a crash loses at most
 //! the entries of that interval; if the queue is full ([`QUEUE_CAPACITY`]) new entries
@@ -222,6 +222,21 @@ impl RequestJournal {
     }
 }
 
+/// The tenants whose rings to trim with this batch: those with a tenth of `size` (at
+/// least one) new entries since their last trim. A trim walks `size` index entries, so it
+/// is not done for every batch; a ring holds at most `size` plus a tenth.
+fn due_for_trim(since_trim: &mut HashMap<String, u64>, entries: &[Entry], size: u64) -> Vec<String> {
+    for entry in entries {
+        *since_trim.entry(entry.tenant.clone()).or_insert(0) += 1;
+    }
+    let slack = (size / 10).max(1);
+    let due: Vec<String> = since_trim.iter().filter(|(_, n)| **n >= slack).map(|(t, _)| t.clone()).collect();
+    for tenant in &due {
+        since_trim.remove(tenant);
+    }
+    due
+}
+
 fn take(command: Command, entries: &mut Vec<Entry>, waiting: &mut Vec<oneshot::Sender<()>>) {
     match command {
         Command::Record(entry) => entries.push(*entry),
@@ -231,6 +246,7 @@ fn take(command: Command, entries: &mut Vec<Entry>, waiting: &mut Vec<oneshot::S
 
 async fn write_batches(store: Store, size: u64, mut commands: mpsc::Receiver<Command>, dropped: Arc<AtomicU64>) {
     let mut reported_drops = 0;
+    let mut since_trim = HashMap::new();
     while let Some(first) = commands.recv().await {
         let mut entries = Vec::new();
         let mut waiting = Vec::new();
@@ -250,7 +266,16 @@ async fn write_batches(store: Store, size: u64, mut commands: mpsc::Receiver<Com
         }
         if !entries.is_empty() {
             let count = entries.len();
-            let written = store.write(move |c| Ok(q::append(c, &entries, size)?)).await;
+            let trim = due_for_trim(&mut since_trim, &entries, size);
+            let written = store
+                .write(move |c| {
+                    q::append(c, &entries)?;
+                    for tenant in &trim {
+                        q::trim(c, tenant, size)?;
+                    }
+                    Ok(())
+                })
+                .await;
             if let Err(err) = written {
                 tracing::warn!(%err, entries = count, "request journal: a batch could not be written");
             }

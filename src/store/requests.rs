@@ -33,9 +33,8 @@ fn entry_from(row: &Row) -> Entry {
 /// prepared and cached.
 const ROWS_PER_INSERT: usize = 128;
 
-/// Appends entries (a few multi-row INSERTs: a round trip per up to 128 entries, not per
-/// entry), then trims each tenant named in them to its newest `keep`.
-pub fn append(c: &mut dyn Conn, entries: &[Entry], keep: u64) -> Result<()> {
+/// Appends entries: a few multi-row INSERTs, a round trip per up to 128 entries, not per entry.
+pub fn append(c: &mut dyn Conn, entries: &[Entry]) -> Result<()> {
     let mut rest = entries;
     while !rest.is_empty() {
         let rows = ROWS_PER_INSERT.min(1 << rest.len().ilog2());
@@ -70,19 +69,17 @@ pub fn append(c: &mut dyn Conn, entries: &[Entry], keep: u64) -> Result<()> {
         }
         c.execute(&sql, &params)?;
     }
-    let mut tenants: Vec<&str> = entries.iter().map(|e| e.tenant.as_str()).collect();
-    tenants.sort_unstable();
-    tenants.dedup();
-    let keep = i64::try_from(keep).unwrap_or(i64::MAX);
-    for tenant in tenants {
-        // The newest `keep` stay: everything at or below the (keep+1)-th newest goes.
-        c.execute(
-            "DELETE FROM requests WHERE tenant = $1 AND seq <= (
-                 SELECT seq FROM requests WHERE tenant = $1 ORDER BY seq DESC LIMIT 1 OFFSET $2)",
-            &[tenant.into(), keep.into()],
-        )?;
-    }
     Ok(())
+}
+
+/// Trims a tenant's ring to its newest `keep` entries: everything at or below the
+/// (keep+1)-th newest goes.
+pub fn trim(c: &mut dyn Conn, tenant: &str, keep: u64) -> Result<u64> {
+    c.execute(
+        "DELETE FROM requests WHERE tenant = $1 AND seq <= (
+             SELECT seq FROM requests WHERE tenant = $1 ORDER BY seq DESC LIMIT 1 OFFSET $2)",
+        &[tenant.into(), i64::try_from(keep).unwrap_or(i64::MAX).into()],
+    )
 }
 
 /// The WHERE clause of a filter and its parameters ($1 is the tenant).
