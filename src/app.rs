@@ -25,6 +25,9 @@ pub struct AppState {
     pub limits: Arc<RateLimiter>,
     /// Counts failed authentication per address and credential (see `api::throttle`).
     pub auth_throttle: Arc<crate::api::throttle::AuthThrottle>,
+    /// Fault rules as requests consult them; the request journal's writer (issue 10).
+    pub faults: Arc<crate::domain::faults::FaultBook>,
+    pub journal: Arc<crate::domain::requests::RequestJournal>,
 }
 
 /// Every route of the server.
@@ -59,6 +62,7 @@ pub struct Server {
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
     pruner: retention::Pruner,
+    journal: Arc<crate::domain::requests::RequestJournal>,
 }
 
 impl Server {
@@ -79,6 +83,8 @@ impl Server {
             limits: Arc::new(RateLimiter::for_store(&store)),
             auth_throttle: Arc::new(crate::api::throttle::AuthThrottle::new(config.auth_throttle_limits())),
             admin_token_hash: Arc::new(store.secrets().hash(&admin_token)),
+            faults: Arc::new(crate::domain::faults::FaultBook::for_store(&store)),
+            journal: Arc::new(crate::domain::requests::RequestJournal::start(store.clone(), config.journal_size)),
             store,
             clock,
         };
@@ -86,10 +92,11 @@ impl Server {
             demo::print_banner(addr, &admin_token, config.admin_token.is_none(), &loaded);
         }
         let pruner = retention::Pruner::start(state.store.clone(), clock, policy);
+        let journal = state.journal.clone();
         let (shutdown, signal) = oneshot::channel::<()>();
         let app = if config.panic_routes { panic_routes().merge(router(state)) } else { router(state) };
         let task = tokio::spawn(crate::http::serve(listener, app, config.connections.clone(), signal));
-        Ok(Server { addr, admin_token, shutdown: Some(shutdown), task, pruner })
+        Ok(Server { addr, admin_token, shutdown: Some(shutdown), task, pruner, journal })
     }
 
     /// Runs a retention pass now (the background one runs every `--prune-every`).
@@ -103,6 +110,7 @@ impl Server {
             let _ = shutdown.send(());
         }
         let _ = (&mut self.task).await;
+        self.journal.flush().await;
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod body;
 pub mod cloudflare;
 pub mod control;
+pub mod faults;
 pub mod operation;
 pub mod tenants;
 pub mod throttle;

@@ -7,10 +7,12 @@
 
 pub mod clock;
 pub mod error;
+pub mod faults;
 pub mod ids;
 pub mod model;
 pub mod ops;
 pub mod snapshots;
+pub mod requests;
 pub mod tenant;
 
 pub use clock::{Clock, Timestamp};

@@ -108,6 +108,8 @@ pub async fn reset_tenant(store: &Store, clock: &Clock, account_id: &str, seed_d
                 q::get_tenant_for_update(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
             let now = clock.now(0);
             q::clear_tenant_state(c, &account_id)?;
+            crate::store::faults::delete_all(c, &account_id)?;
+            crate::store::requests::delete_all(c, &account_id)?;
             tenant.clock_offset_ms = 0;
             q::set_clock_offset(c, &account_id, 0)?;
             seed(c, &account_id, &seed_data, now)?;
@@ -121,11 +123,11 @@ pub async fn reset_tenant(store: &Store, clock: &Clock, account_id: &str, seed_d
 pub async fn delete_tenant(store: &Store, account_id: &str) -> Result<()> {
     let account_id = account_id.to_owned();
     store
-        .write(
-            move |c| {
-                if q::delete_tenant(c, &account_id)? { Ok(()) } else { Err(Error::not_found("tenant", &account_id)) }
-            },
-        )
+        .write(move |c| {
+            crate::store::faults::delete_all(c, &account_id)?;
+            crate::store::requests::delete_all(c, &account_id)?;
+            if q::delete_tenant(c, &account_id)? { Ok(()) } else { Err(Error::not_found("tenant", &account_id)) }
+        })
         .await
 }
 

@@ -63,7 +63,12 @@ pub(super) async fn serve(
     let parts = connection.into_parts();
     let io = parts.io.into_inner();
     let failure = if served.is_err() { failure(&io, &parts.read_buf, head_bytes) } else { None };
+    let aborted = io.aborted();
     let mut stream = io.into_stream();
+    if aborted == Some(super::ConnectionFault::Reset) {
+        // SO_LINGER is 0: dropping the socket sends RST (a shutdown first would send FIN).
+        return;
+    }
     if let Some(failure) = failure {
         let dialect = Dialect::of_path(request_target(&parts.read_buf));
         answer(&mut stream, dialect, failure).await;

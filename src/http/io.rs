@@ -21,6 +21,8 @@ pub(super) struct Activity {
     in_flight: AtomicU32,
     idle_since: AtomicU64,
     head_started: AtomicU64,
+    /// A [`super::ConnectionFault`] to act on instead of writing: 0 none, 1 close, 2 reset.
+    abort: std::sync::atomic::AtomicU8,
 }
 
 impl Activity {
@@ -30,6 +32,7 @@ impl Activity {
             in_flight: AtomicU32::new(0),
             idle_since: AtomicU64::new(0),
             head_started: AtomicU64::new(NONE),
+            abort: std::sync::atomic::AtomicU8::new(0),
         }
     }
 
@@ -41,6 +44,23 @@ impl Activity {
     pub(super) fn request_started(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         self.head_started.store(NONE, Ordering::Relaxed);
+    }
+
+    /// The answer must not be written: the connection ends instead.
+    pub(super) fn abort(&self, fault: super::ConnectionFault) {
+        let code = match fault {
+            super::ConnectionFault::Close => 1,
+            super::ConnectionFault::Reset => 2,
+        };
+        self.abort.store(code, Ordering::Relaxed);
+    }
+
+    pub(super) fn aborted(&self) -> Option<super::ConnectionFault> {
+        match self.abort.load(Ordering::Relaxed) {
+            1 => Some(super::ConnectionFault::Close),
+            2 => Some(super::ConnectionFault::Reset),
+            _ => None,
+        }
     }
 
     /// Its answer is ready (or it was dropped).
@@ -92,6 +112,21 @@ impl EdgeIo {
 
     pub(super) fn into_stream(self) -> TcpStream {
         self.stream
+    }
+
+    /// Whether the service asked for the connection to end without its answer.
+    pub(super) fn aborted(&self) -> Option<super::ConnectionFault> {
+        self.activity.aborted()
+    }
+
+    /// Refuses a write the service wants dropped; a reset is armed first (`SO_LINGER` 0,
+    /// so that the close sends RST).
+    fn refuse_write(&self) -> Option<io::Error> {
+        let fault = self.activity.aborted()?;
+        if fault == super::ConnectionFault::Reset {
+            let _ = self.stream.set_zero_linger();
+        }
+        Some(io::Error::new(io::ErrorKind::ConnectionAborted, "answer withheld (fault injection)"))
     }
 
     /// Ready with an error once a deadline has passed; else pending, with the alarm set.
@@ -152,6 +187,9 @@ impl AsyncRead for EdgeIo {
 impl AsyncWrite for EdgeIo {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = &mut *self;
+        if let Some(err) = this.refuse_write() {
+            return Poll::Ready(Err(err));
+        }
         let buf = match scan(buf) {
             Scan::Clean => buf,
             Scan::Automatic { len, status } => {
@@ -171,6 +209,9 @@ impl AsyncWrite for EdgeIo {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(err) = self.refuse_write() {
+            return Poll::Ready(Err(err));
+        }
         Pin::new(&mut self.stream).poll_flush(cx)
     }
 

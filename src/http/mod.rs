@@ -38,6 +38,15 @@ mod io;
 pub mod request_id;
 mod service;
 
+/// An answer that is no answer: the service puts this on a response (a fault rule's
+/// reset or empty reply) and the connection ends without a byte of it, reset (RST) or
+/// closed (FIN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionFault {
+    Reset,
+    Close,
+}
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -106,6 +106,9 @@ impl Future for EdgeFuture {
                 this.dialect.failure(Failure::Internal)
             }
         };
+        if let Some(fault) = response.extensions().get::<super::ConnectionFault>() {
+            this.activity.abort(*fault);
+        }
         let (name, value) = this.id.header(this.dialect);
         response.headers_mut().insert(name, value);
         // Answered before its body was read (a refusal): hyper cannot reuse the connection,

@@ -30,6 +30,11 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("migrations/postgres/0005_secret_key.sql"),
     ),
     (
+        "0007_faults_and_requests",
+        include_str!("migrations/sqlite/0007_faults_and_requests.sql"),
+        include_str!("migrations/postgres/0007_faults_and_requests.sql"),
+    ),
+    (
         "0008_snapshots",
         include_str!("migrations/sqlite/0008_snapshots.sql"),
         include_str!("migrations/postgres/0008_snapshots.sql"),

@@ -14,10 +14,12 @@
 //! - return a statement's error rather than carry on: after an error PostgreSQL refuses
 //!   every further statement of the transaction.
 
+pub mod faults;
 mod migrate;
 mod postgres;
 pub mod queries;
 pub mod snapshots;
+pub mod requests;
 mod sqlite;
 
 use std::sync::Arc;

@@ -41,6 +41,7 @@ pub const TENANT_TABLES: &[TenantTable] = &[
     table("devices", "tenant", true),
     table("apps", "tenant", true),
     table("settings", "tenant", true),
+    table("fault_rules", "tenant", true),
 ];
 
 /// Tables whose rows belong to a tenant by a key prefix (`limits::tenant_prefixes`):

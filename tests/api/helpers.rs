@@ -45,7 +45,12 @@ impl TestApp {
 
     /// Starts a server on the given database (to share it, or to restart on it).
     pub async fn spawn_on(database_url: &str) -> TestApp {
-        let config = ServeConfig::for_tests(database_url, ADMIN_TOKEN);
+        Self::spawn_with(ServeConfig::for_tests(database_url, ADMIN_TOKEN)).await
+    }
+
+    /// Starts a server with a configuration of the test's own (on its database).
+    pub async fn spawn_with(config: ServeConfig) -> TestApp {
+        let database_url = config.database_url.as_str();
         let server = Server::start(&config).await.expect("server starts");
         TestApp {
             base: format!("http://{}", server.addr),

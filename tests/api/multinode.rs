@@ -66,6 +66,7 @@ async fn nodes_starting_together_migrate_once_and_load_the_demo_once() {
             "0003_device_generations_and_rate_leases",
             "0004_documents_counts_retention",
             "0005_secret_key",
+            "0007_faults_and_requests",
             "0008_snapshots",
         ]
     );

@@ -19,6 +19,7 @@ use axum::http::header;
 use super::{Ctx, RATE_LIMIT, RATE_WINDOW_SECONDS, RateState, Scope};
 use crate::api::cloudflare::CfError;
 use crate::api::cloudflare::error::code;
+use crate::domain::faults::Failure;
 use crate::domain::tenant::normalize_email;
 use crate::domain::{Actor, Credential, CredentialKind, Tenant, ops};
 
@@ -154,11 +155,43 @@ pub async fn authenticate(ctx: &Ctx, schemes: Schemes) -> Result<Caller, CfError
     } else {
         return Err(CfError::missing_credentials());
     };
+    ctx.note.attribute(&ctx.state, &tenant, Some(&credential.id));
     count_request(ctx, &credential, &tenant).await?;
     if credential.status != "active" && schemes != Schemes::Verify {
         return Err(CfError::invalid_token());
     }
-    Ok(Caller { credential, tenant })
+    let caller = Caller { credential, tenant };
+    inject(ctx, &caller).await?;
+    Ok(caller)
+}
+
+/// The tenant's fault rules for this request: a latency is waited out, a failure
+/// answered at once as Cloudflare would (a 429 with the rate-limit headers of an
+/// exhausted window), a commit-then-fail left for the dialect's fault layer. The target
+/// user is the path's `{user_id}`; it is looked up only if a rule names a user.
+async fn inject(ctx: &Ctx, caller: &Caller) -> Result<(), CfError> {
+    let (store, account) = (&ctx.state.store, caller.tenant.account_id.as_str());
+    let resolve = |given: String| async move {
+        match ops::resolve_principal(store, account, &given).await {
+            Ok(principal) => vec![principal.email, principal.id],
+            Err(_) => Vec::new(),
+        }
+    };
+    let failure =
+        crate::api::faults::consult(&ctx.state, &ctx.note, &caller.tenant, &caller.actor(), Vec::new(), resolve)
+            .await?;
+    match failure {
+        None => Ok(()),
+        Some(Failure::Status { status, retry_after }) => {
+            if status == 429 {
+                let reset_seconds = i64::try_from(retry_after.unwrap_or(1)).unwrap_or(i64::MAX);
+                ctx.slot.set(RateState { remaining: 0, reset_seconds, limited: true });
+            }
+            Err(crate::api::faults::cloudflare_answer(status, retry_after))
+        }
+        // The fault layer ends the connection instead of writing this.
+        Some(_) => Err(CfError::internal()),
+    }
 }
 
 /// A credential that matches nothing: counted against the address (and the key's email);

@@ -136,6 +136,7 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{ACCOUNT}/tokens/verify"), get(tokens::verify_account_token))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(|r, n| crate::api::faults::layer(crate::api::Dialect::Cloudflare, r, n)))
         .layer(axum::middleware::from_fn(|request, next| crate::api::operation::tag(OPERATIONS, request, next)))
         .layer(axum::middleware::from_fn(wire))
         .layer(axum::middleware::from_fn(crate::api::log_failures))
@@ -235,6 +236,8 @@ pub struct Ctx {
     /// Where the request comes from, for the failed-authentication throttle.
     pub source: crate::api::throttle::SourceAddress,
     slot: RateSlot,
+    /// The request's journal entry and fault (see `api::faults`).
+    note: crate::api::faults::Note,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -247,6 +250,7 @@ impl FromRequestParts<AppState> for Ctx {
             query: parts.uri.query().unwrap_or("").to_owned(),
             source: crate::api::throttle::SourceAddress::of(&parts.extensions),
             slot: parts.extensions.get::<RateSlot>().cloned().unwrap_or_default(),
+            note: parts.extensions.get::<crate::api::faults::Note>().cloned().unwrap_or_default(),
         })
     }
 }

@@ -109,7 +109,9 @@ pub async fn get_tenant(State(state): State<AppState>, Path(tenant): Path<String
 }
 
 pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<StatusCode> {
+    state.journal.flush().await;
     ops::delete_tenant(&state.store, &tenant).await?;
+    state.faults.forget(&tenant);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -143,18 +145,22 @@ pub async fn reset_all(State(state): State<AppState>, body: Body) -> Result<Json
 }
 
 async fn reset_one(state: &AppState, tenant: &str, rotate_secrets: bool) -> Result<Value> {
+    // Entries still queued for the request journal would land after the reset cleared it.
+    state.journal.flush().await;
     let provider = ops::get_tenant(&state.store, tenant).await?.provider;
     let document = ops::tenant_document(&state.store, tenant).await?;
     if rotate_secrets {
         let (spec, secrets) = crate::api::tenants::with_new_secrets(provider, &document, None, state.store.secrets())?;
         let document = spec.document.clone();
         let reset = crate::domain::snapshots::reset_rotating(&state.store, &state.clock, spec).await?;
+        state.faults.forget(tenant);
         let mut view = tenant_view(&reset, &document);
         view["secrets"] = secrets;
         return Ok(view);
     }
     let seed = crate::api::tenants::seed_of(provider, &document, state.store.secrets())?;
     let reset = ops::reset_tenant(&state.store, &state.clock, tenant, seed).await?;
+    state.faults.forget(tenant);
     Ok(tenant_view(&reset, &document))
 }
 

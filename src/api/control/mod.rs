@@ -4,9 +4,11 @@
 
 mod console;
 mod error;
+mod faults;
 mod handlers;
 mod users;
 mod snapshots;
+mod requests;
 
 pub use error::ControlError;
 
@@ -38,6 +40,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tenants/{tenant}/snapshots/{name}/restore", post(snapshots::restore))
         .route("/tenants/{tenant}/fork", post(snapshots::fork))
         .route("/reset", post(handlers::reset_all))
+        .route("/tenants/{tenant}/faults", get(faults::list).post(faults::create).delete(faults::delete_all))
+        .route("/tenants/{tenant}/faults/{id}", axum::routing::delete(faults::delete_one))
+        .route("/tenants/{tenant}/requests", get(requests::list))
+        .route("/tenants/{tenant}/requests/count", get(requests::count))
         .route_layer(axum::middleware::from_fn_with_state(state, handlers::require_admin));
     Router::new()
         .route("/health", get(handlers::health))

@@ -8,9 +8,11 @@ use axum::http::request::Parts;
 use super::ZoomError;
 use super::operations::{self, Label, Operation};
 use crate::api::bearer;
+use crate::api::faults::Note;
 use crate::api::throttle::SourceAddress;
 use crate::app::AppState;
 use crate::domain::clock::{rfc3339, start_of_day};
+use crate::domain::faults::Failure;
 use crate::domain::{Actor, Error, InactiveReason, Principal, Provider, Tenant, TokenKind, TokenState, ops};
 
 /// An authenticated Zoom API caller.
@@ -20,6 +22,8 @@ pub struct Caller {
     /// The user `me` stands for: the app's owner, or the user of a user-level token.
     pub me: Option<String>,
     pub actor: Actor,
+    /// The request's note: its journal entry and its fault (see `api::faults`).
+    pub note: Note,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -27,6 +31,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ZoomError> {
         let token = bearer(&parts.headers).ok_or_else(|| ZoomError::invalid_token(false))?;
+        let note = parts.extensions.get::<Note>().cloned().unwrap_or_default();
         let Some(found) = ops::introspect(&state.store, &state.clock, token).await? else {
             // A token userplane never issued: a guess, counted against the address.
             let address = SourceAddress::of(&parts.extensions).key();
@@ -35,6 +40,9 @@ impl FromRequestParts<AppState> for Caller {
                 None => ZoomError::invalid_token(false),
             });
         };
+        if found.tenant.provider == Provider::Zoom {
+            note.attribute(state, &found.tenant, found.token.credential.as_deref());
+        }
         let api_token = matches!(found.token.kind, TokenKind::OauthAccess | TokenKind::UserOauth);
         if found.tenant.provider != Provider::Zoom || !api_token {
             return Err(ZoomError::invalid_token(false));
@@ -47,7 +55,7 @@ impl FromRequestParts<AppState> for Caller {
             (None, Some(user)) => Actor(format!("zoom_user:{user}")),
             (None, None) => Actor("zoom".into()),
         };
-        Ok(Caller { tenant: found.tenant, scopes: found.token.grants, me: found.token.principal, actor })
+        Ok(Caller { tenant: found.tenant, scopes: found.token.grants, me: found.token.principal, actor, note })
     }
 }
 
@@ -55,12 +63,40 @@ impl Caller {
     /// Admits an account-wide operation (no target user): rate limit, then an admin scope.
     pub async fn allow(&self, state: &AppState, op: &Operation) -> Result<(), ZoomError> {
         self.check_rate(state, op.label).await?;
-        if op.allows(&self.scopes, false) { Ok(()) } else { Err(missing_scope(op, false)) }
+        if !op.allows(&self.scopes, false) {
+            return Err(missing_scope(op, false));
+        }
+        self.inject(state, op, None).await
     }
 
     /// Admits an operation on the user named `user_id` (an id, an email or `me`) and
     /// returns that user: rate limit, then the scopes for that target, then the lookup.
     pub async fn target(&self, state: &AppState, op: &Operation, user_id: &str) -> Result<Principal, ZoomError> {
+        let principal = self.find_target(state, op, user_id).await?;
+        self.inject(state, op, Some(&principal)).await?;
+        Ok(principal)
+    }
+
+    /// The tenant's fault rules for this request, once it would be served: a latency is
+    /// waited out, a failure answered at once (as Zoom would answer that status), a
+    /// commit-then-fail left for the dialect's fault layer.
+    async fn inject(&self, state: &AppState, op: &Operation, target: Option<&Principal>) -> Result<(), ZoomError> {
+        self.note.set_zoom_label(op.label.as_str());
+        let users = target.map(|p| vec![p.email.clone(), p.id.clone()]).unwrap_or_default();
+        let failure =
+            crate::api::faults::consult(state, &self.note, &self.tenant, &self.actor, users, |_| async { Vec::new() })
+                .await?;
+        match failure {
+            None => Ok(()),
+            Some(Failure::Status { status, retry_after }) => {
+                Err(crate::api::faults::zoom_answer(status, retry_after, Some(op.label.as_str())))
+            }
+            // The fault layer ends the connection instead of writing this.
+            Some(_) => Err(crate::api::faults::zoom_answer(503, None, None)),
+        }
+    }
+
+    async fn find_target(&self, state: &AppState, op: &Operation, user_id: &str) -> Result<Principal, ZoomError> {
         self.check_rate(state, op.label).await?;
         let account = &self.tenant.account_id;
         if user_id.eq_ignore_ascii_case("me") {

@@ -1,0 +1,361 @@
+//! Fault injection and the request journal, as the dialects see them (issue 10).
+//!
+//! [`layer`] wraps each dialect's routes (inside the operation tag): it gives the request a
+//! [`Note`], runs the handler, then acts on what the note says — the answer the client
+//! gets instead (a commit-then-fail, a reset, an empty reply, a hang) — and queues the
+//! journal entry. The dialect's authentication ([`consult`], called from `zoom/auth.rs`
+//! and `cloudflare/auth.rs`, which know the tenant, the credential and the target user)
+//! fills the note: whose request it is, and which rule fired.
+//!
+//! A request is journaled once its tenant is known (its credential resolved to one):
+//! a request with an unknown credential belongs to no tenant, and must not be able to
+//! write into one's journal.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, OriginalUri, Request};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+
+use crate::api::Dialect;
+use crate::api::cloudflare::CfError;
+use crate::api::operation::OperationName;
+use crate::api::zoom::ZoomError;
+use crate::app::AppState;
+use crate::domain::faults::{Effect, Failure, Fired, RequestFacts};
+use crate::domain::requests::{Entry, RequestJournal};
+use crate::domain::{Actor, Provider, Tenant};
+use crate::http::{ConnectionFault, RequestId};
+
+/// Error bodies larger than this are not read for their code.
+const MAX_ERROR_BODY: u64 = 64 * 1024;
+/// `Retry-After` of an injected 429 or 503 when the rule gives none.
+const DEFAULT_RETRY_AFTER: u64 = 1;
+
+/// The operation names a fault rule may match on a tenant of `provider`: every named
+/// route that authenticates (Zoom's `/oauth/token` does not go through a caller).
+pub fn operations(provider: Provider) -> Vec<&'static str> {
+    let table = match provider {
+        Provider::Zoom => crate::api::zoom::OPERATIONS,
+        Provider::Cloudflare => crate::api::cloudflare::OPERATIONS,
+    };
+    let mut names: Vec<&'static str> =
+        table.iter().map(|(_, _, name)| *name).filter(|name| *name != "zoom.oauth.token").collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// What is known of one request: set by [`layer`] (the request) and by authentication
+/// (the tenant, the credential, the user, the fault).
+#[derive(Clone, Default)]
+pub struct Note(Arc<Mutex<NoteData>>);
+
+#[derive(Default)]
+struct NoteData {
+    operation: Option<&'static str>,
+    method: String,
+    path: String,
+    request_id: String,
+    /// The path's `{user_id}`, as written.
+    path_user: Option<String>,
+    owner: Option<Owner>,
+    user: Option<String>,
+    fired: Option<Fired>,
+    /// Zoom's rate-limit label of the operation (for an injected 429's headers).
+    zoom_label: Option<&'static str>,
+}
+
+/// Whose request it is, and where its journal entry goes.
+struct Owner {
+    journal: Arc<RequestJournal>,
+    tenant: String,
+    clock_offset_ms: i64,
+    credential: Option<String>,
+}
+
+impl Note {
+    fn with<T>(&self, f: impl FnOnce(&mut NoteData) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The request belongs to `tenant` (its journal), called by `credential`.
+    pub fn attribute(&self, state: &AppState, tenant: &Tenant, credential: Option<&str>) {
+        let owner = Owner {
+            journal: state.journal.clone(),
+            tenant: tenant.account_id.clone(),
+            clock_offset_ms: tenant.clock_offset_ms,
+            credential: credential.map(str::to_owned),
+        };
+        self.with(|n| n.owner = Some(owner));
+    }
+
+    /// The path's `{user_id}`, if the route has one.
+    pub fn path_user(&self) -> Option<String> {
+        self.with(|n| n.path_user.clone())
+    }
+
+    pub fn set_zoom_label(&self, label: &'static str) {
+        self.with(|n| n.zoom_label = Some(label));
+    }
+}
+
+/// Checks the tenant's fault rules for this request (after authentication). `users` are
+/// the forms the target user goes by (`resolve` finds more, only when a rule names a
+/// user). A latency is waited out here; a failure to answer at once is returned (the
+/// dialect renders it, or, for a connection-level one, answers anything: [`layer`]
+/// replaces it); a commit-then-fail is left in the note for [`layer`].
+pub async fn consult<F, Fut>(
+    state: &AppState,
+    note: &Note,
+    tenant: &Tenant,
+    actor: &Actor,
+    mut users: Vec<String>,
+    resolve: F,
+) -> Result<Option<Failure>, crate::domain::Error>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
+    let (operation, method, path, request_id, path_user, credential) = note.with(|n| {
+        (
+            n.operation,
+            n.method.clone(),
+            n.path.clone(),
+            n.request_id.clone(),
+            n.path_user.clone(),
+            n.owner.as_ref().and_then(|o| o.credential.clone()),
+        )
+    });
+    let given = users.is_empty().then_some(path_user).flatten();
+    if let Some(given) = &given {
+        users.push(given.clone());
+    }
+    if let Some(user) = users.first() {
+        note.with(|n| n.user = Some(user.clone()));
+    }
+    let rules = state.faults.rules(&state.store, tenant).await?;
+    if rules.is_empty() {
+        return Ok(None);
+    }
+    if let Some(given) = given
+        && rules.iter().any(|r| r.spec.matcher.user.is_some())
+    {
+        users.extend(resolve(given).await);
+    }
+    let facts = RequestFacts { operation, method, path, users, credential };
+    let now = tenant.now(&state.clock);
+    let Some(fired) = state.faults.consult(&state.store, tenant, now, &facts, actor, &request_id).await? else {
+        return Ok(None);
+    };
+    let effect = fired.effect;
+    note.with(|n| n.fired = Some(fired));
+    Ok(match effect {
+        Effect::Latency(latency) => {
+            if let crate::domain::faults::Latency::Fixed(ms) = latency {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            None
+        }
+        Effect::Fail(failure) => Some(failure),
+        Effect::CommitThen(_) => None,
+    })
+}
+
+/// Zoom's answer for an injected status: Zoom's code and message for it, and the headers
+/// Zoom sends (a 429 as a per-second limit of the operation's label, a 503 with
+/// `Retry-After`).
+pub fn zoom_answer(status: u16, retry_after: Option<u64>, label: Option<&str>) -> ZoomError {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let (zoom_code, message) = match status {
+        400 => (300, "Validation Failed.".to_owned()),
+        401 => (124, "Invalid access token.".to_owned()),
+        403 => (200, "No permission.".to_owned()),
+        404 => (2300, "This API endpoint is not recognized.".to_owned()),
+        429 => (429, "You have reached the maximum per-second rate limit for this API. Try again later.".to_owned()),
+        500 => (500, "Internal server error.".to_owned()),
+        503 => (503, "The service is temporarily unavailable. Try again later.".to_owned()),
+        other => (i64::from(other), code.canonical_reason().unwrap_or("Error").to_owned() + "."),
+    };
+    let mut error = ZoomError::new(code, zoom_code, message);
+    if status == 429 {
+        error = error
+            .with_header("x-ratelimit-category", label.unwrap_or("Light"))
+            .with_header("x-ratelimit-type", "QPS")
+            .with_header("x-ratelimit-limit", "30")
+            .with_header("x-ratelimit-remaining", "0");
+    }
+    match retry_after.or(matches!(status, 429 | 503).then_some(DEFAULT_RETRY_AFTER)) {
+        Some(seconds) => error.with_header("retry-after", seconds.to_string()),
+        None => error,
+    }
+}
+
+/// Cloudflare's answer for an injected status: the v4 envelope with Cloudflare's code for
+/// it (971 for a 429, whose rate-limit headers the wire layer writes).
+pub fn cloudflare_answer(status: u16, retry_after: Option<u64>) -> CfError {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let error = match status {
+        429 => CfError::rate_limited(),
+        400 => CfError::invalid("invalid request"),
+        401 | 403 => CfError::new(code, 10000, "Authentication error"),
+        404 => CfError::not_found(),
+        s if s >= 500 => CfError::internal(),
+        _ => CfError::new(code, 10000, code.canonical_reason().unwrap_or("Error")),
+    };
+    CfError {
+        status: code,
+        retry_after: retry_after.or(matches!(status, 429 | 503).then_some(DEFAULT_RETRY_AFTER)),
+        ..error
+    }
+}
+
+/// The dialect layer: notes the request, runs it, applies the fault, journals the answer.
+pub async fn layer(dialect: Dialect, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let uri = request.extensions().get::<OriginalUri>().map_or_else(|| request.uri().clone(), |u| u.0.clone());
+    let path_user = request.extensions().get::<MatchedPath>().and_then(|route| {
+        let index = route.as_str().split('/').position(|segment| segment == "{user_id}")?;
+        uri.path().split('/').nth(index).map(str::to_owned)
+    });
+    let note = Note(Arc::new(Mutex::new(NoteData {
+        operation: request.extensions().get::<OperationName>().map(|n| n.0),
+        method: request.method().as_str().to_owned(),
+        path: uri.path().to_owned(),
+        request_id: request.extensions().get::<RequestId>().map(RequestId::to_string).unwrap_or_default(),
+        path_user,
+        ..NoteData::default()
+    })));
+    request.extensions_mut().insert(note.clone());
+    let mut response = next.run(request).await;
+    let data = std::mem::take(&mut *note.0.lock().unwrap_or_else(|p| p.into_inner()));
+    let Some(owner) = data.owner else { return response };
+    let handled = response.status().as_u16();
+    let mut hang = None;
+    let fault = data.fired.as_ref().map(|fired| {
+        let mut fault = json!({"rule": fired.rule, "effect": fired.effect.kind()});
+        let failure = match fired.effect {
+            Effect::Fail(failure) => Some(failure),
+            Effect::CommitThen(failure) => {
+                fault["applied_status"] = json!(handled);
+                fault["failure"] = json!(failure.kind());
+                if let Failure::Status { status, retry_after } = failure {
+                    response = match dialect {
+                        Dialect::Cloudflare => cloudflare_answer(status, retry_after).into_response(),
+                        _ => zoom_answer(status, retry_after, data.zoom_label).into_response(),
+                    };
+                }
+                Some(failure)
+            }
+            Effect::Latency(crate::domain::faults::Latency::Fixed(ms)) => {
+                fault["latency_ms"] = json!(ms);
+                None
+            }
+            Effect::Latency(_) => None,
+        };
+        match failure {
+            Some(Failure::Reset) => response = no_answer(ConnectionFault::Reset),
+            Some(Failure::Empty) => response = no_answer(ConnectionFault::Close),
+            Some(Failure::Hang(ms)) => {
+                fault["hang_ms"] = json!(ms);
+                hang = Some(Duration::from_millis(ms));
+                response = no_answer(ConnectionFault::Close);
+            }
+            _ => {}
+        }
+        fault
+    });
+    let answered = response.extensions().get::<ConnectionFault>().is_none();
+    let (response, error_code) = if answered { error_code(dialect, response).await } else { (response, None) };
+    let duration = started.elapsed() + hang.unwrap_or_default();
+    let wall = crate::domain::Clock.now(0);
+    owner.journal.record(Entry {
+        seq: 0,
+        tenant: owner.tenant,
+        at: wall.saturating_add(owner.clock_offset_ms),
+        wall_at: wall,
+        request_id: data.request_id,
+        method: data.method,
+        path: data.path,
+        query: uri.query().map(str::to_owned),
+        credential_id: owner.credential,
+        user: data.user,
+        operation: data.operation.map(str::to_owned),
+        // 0: no answer at all (a reset, an empty reply, a hang).
+        status: if answered { response.status().as_u16() } else { 0 },
+        duration_us: u64::try_from(duration.as_micros()).unwrap_or(u64::MAX),
+        error_code,
+        fault,
+    });
+    if let Some(hang) = hang {
+        tokio::time::sleep(hang).await;
+    }
+    response
+}
+
+/// A response that is never written: the connection ends instead. (A JSON one, which the
+/// dialects' safety nets for framework errors leave alone, extension and all.)
+fn no_answer(fault: ConnectionFault) -> Response {
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({}))).into_response();
+    response.extensions_mut().insert(fault);
+    response
+}
+
+/// The provider's error code in a (small, JSON) error answer: Zoom's `code`, the first
+/// of Cloudflare's `errors`. The body is read and put back.
+async fn error_code(dialect: Dialect, response: Response) -> (Response, Option<String>) {
+    let small = axum::body::HttpBody::size_hint(response.body()).exact().is_some_and(|n| n <= MAX_ERROR_BODY);
+    if response.status().as_u16() < 400 || !small {
+        return (response, None);
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(collected) = body.collect().await else {
+        return (Response::from_parts(parts, axum::body::Body::empty()), None);
+    };
+    let bytes = collected.to_bytes();
+    let code = serde_json::from_slice::<Value>(&bytes).ok().and_then(|body| {
+        let code = match dialect {
+            Dialect::Cloudflare => body.pointer("/errors/0/code").cloned(),
+            _ => body.get("code").cloned(),
+        }?;
+        Some(match code {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+    });
+    (Response::from_parts(parts, axum::body::Body::from(bytes)), code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README lists every name a rule may match, and no name that is not one.
+    #[test]
+    fn the_readme_lists_every_operation_name() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("Operation names (stable").expect("the list")..];
+        let section = &section[..section.find("### The request journal").expect("its end")];
+        let mut listed: Vec<&str> = section.split('`').skip(1).step_by(2).filter(|w| w.contains('.')).collect();
+        listed.retain(|w| !w.ends_with(".rs"));
+        let mut known = operations(Provider::Zoom);
+        known.extend(operations(Provider::Cloudflare));
+        listed.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(listed, known);
+    }
+
+    #[test]
+    fn injected_statuses_use_the_providers_codes() {
+        let zoom = zoom_answer(503, None, None);
+        assert_eq!((zoom.status.as_u16(), zoom.code), (503, 503));
+        assert!(zoom.headers.iter().any(|(name, value)| name == "retry-after" && value == "1"));
+        let cf = cloudflare_answer(429, Some(7));
+        assert_eq!((cf.status.as_u16(), cf.errors[0].code, cf.retry_after), (429, 971, Some(7)));
+        assert_eq!(cloudflare_answer(502, None).errors[0].code, 10013);
+    }
+}
