@@ -37,6 +37,23 @@ pub struct OutboundRequest {
     pub headers: HeaderMap,
     /// Request body.
     pub body: RequestBody,
+    /// Sending it twice does no harm (a read, a token request): it is retried on any
+    /// retryable failure. Otherwise only when it cannot have been applied.
+    pub repeatable: bool,
+}
+
+impl OutboundRequest {
+    /// A request; only a GET is repeatable.
+    pub fn new(method: Method, url: Url, headers: HeaderMap, body: RequestBody) -> Self {
+        let repeatable = method == Method::GET;
+        Self { method, url, headers, body, repeatable }
+    }
+
+    /// Marks a request that changes nothing a second sending would harm.
+    pub fn repeatable(mut self) -> Self {
+        self.repeatable = true;
+        self
+    }
 }
 
 /// A request body.
@@ -91,7 +108,7 @@ pub struct Sent {
     pub stopped_retrying: Option<String>,
     /// The configured per-attempt timeout (retries at the end of the budget get less).
     pub request_timeout: Duration,
-    /// The request was a write (not a GET).
+    /// The request was a write that may not be sent twice.
     pub write: bool,
 }
 
@@ -274,7 +291,7 @@ impl HttpCaller {
     /// Sends `request`, retrying as the policy allows until `deadline`.
     pub async fn send(&self, request: &OutboundRequest, deadline: Instant) -> Sent {
         let started = Instant::now();
-        let write = request.method != Method::GET;
+        let write = !request.repeatable;
         let sent = |outcome, attempts, stopped_retrying| Sent {
             outcome,
             attempts,
@@ -349,7 +366,10 @@ impl HttpCaller {
         let what = match outcome {
             Ok(reply) => format!("answered {}", reply.status.as_u16()),
             Err(TransportFailure::Timeout(timeout)) => format!("no answer within {}", human_duration(*timeout)),
-            Err(TransportFailure::Unreachable(detail) | TransportFailure::Network(detail)) => detail.clone(),
+            // The innermost cause ("Connection refused (os error 111)"): the URL is said already.
+            Err(TransportFailure::Unreachable(detail) | TransportFailure::Network(detail)) => {
+                detail.rsplit(": ").next().unwrap_or(detail).to_owned()
+            }
             Err(other) => format!("{other:?}"),
         };
         let address = match (request.url.host_str(), request.url.port_or_known_default()) {
@@ -357,7 +377,7 @@ impl HttpCaller {
             _ => request.url.to_string(),
         };
         self.notices.say(&format!(
-            "waiting for {} at {address}: {} {} attempt {attempts} failed ({what}); next retry in {}, giving up in {}",
+            "waiting for {} at {address}: {} {} attempt {attempts} failed: {what}; next retry in {}, giving up in {}",
             self.provider,
             request.method,
             request.url.path(),

@@ -133,7 +133,7 @@ impl CloudflareClient {
         body: RequestBody,
         log: &mut CallLog,
     ) -> Result<(T, Option<I>), ProviderError> {
-        let request = OutboundRequest { method, url, headers: self.auth_headers.clone(), body };
+        let request = OutboundRequest::new(method, url, self.auth_headers.clone(), body);
         let sent = self.http.send(&request, log.deadline()).await;
         let reply = match &sent.outcome {
             Err(failure) => {

@@ -238,7 +238,7 @@ impl ZoomClient {
                 .map_err(|why| ProviderError::new(FailureKind::Auth, format!("Zoom token: {why}")))?;
             headers.insert(AUTHORIZATION, authorization);
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-            let request = OutboundRequest { method: method.clone(), url: url.clone(), headers, body: body.clone() };
+            let request = OutboundRequest::new(method.clone(), url.clone(), headers, body.clone());
             let sent = self.http.send(&request, log.deadline()).await;
             let reply = match &sent.outcome {
                 Err(failure) => {
@@ -310,7 +310,8 @@ impl ZoomClient {
             .map_err(|why| ProviderError::new(FailureKind::Auth, format!("Zoom credentials: {why}")))?;
         headers.insert(AUTHORIZATION, authorization);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let request = OutboundRequest { method: Method::POST, url, headers, body: RequestBody::Empty };
+        // Asking for a token twice only yields two tokens.
+        let request = OutboundRequest::new(Method::POST, url, headers, RequestBody::Empty).repeatable();
         let sent = self.http.send(&request, log.deadline()).await;
         let reply = match &sent.outcome {
             Err(failure) => {
