@@ -57,8 +57,9 @@ fn offboard_help() -> String {
     }
     help.push_str(
         "Each step checks first, so running again reports \"already done\". A failed step does\n\
-         not stop the others. A change answered with a 5xx, a reset or a timeout is read back\n\
-         before it is sent again, so it is never applied twice.\n",
+         not stop the others. A change answered with a 5xx, a reset or a timeout may have been\n\
+         applied: the step reads the state again before it sends the change again (a revocation,\n\
+         harmless to repeat and invisible to a read, is simply sent again).\n",
     );
     format!("{help}\n{}", common_help())
 }

@@ -404,7 +404,6 @@ fn zoom_apply(
 
 /// What `kind` answers (the request is not applied).
 async fn zoom_fault(kind: FaultKind, state: &Arc<Mutex<ZoomState>>) -> Response {
-    #[allow(clippy::needless_return)]
     match kind {
         FaultKind::RateLimitSeconds(seconds) => {
             let response = reply(
@@ -413,7 +412,7 @@ async fn zoom_fault(kind: FaultKind, state: &Arc<Mutex<ZoomState>>) -> Response 
             );
             let response = with_header(response, "x-ratelimit-category", "Light");
             let response = with_header(response, "x-ratelimit-type", "QPS");
-            return with_header(response, "retry-after", &seconds.to_string());
+            with_header(response, "retry-after", &seconds.to_string())
         }
         FaultKind::DailyLimitUntil(at) => {
             let response = reply(
@@ -424,21 +423,22 @@ async fn zoom_fault(kind: FaultKind, state: &Arc<Mutex<ZoomState>>) -> Response 
             let response = with_header(response, "x-ratelimit-type", "Daily-limit");
             let response = with_header(response, "x-ratelimit-limit", "30000");
             let response = with_header(response, "x-ratelimit-remaining", "0");
-            return with_header(response, "retry-after", &at);
+            with_header(response, "retry-after", &at)
         }
         FaultKind::ServerError(status) => {
-            return reply(StatusCode::from_u16(status).unwrap(), json!({"code": status, "message": "Internal error."}));
+            reply(StatusCode::from_u16(status).unwrap(), json!({"code": status, "message": "Internal error."}))
         }
         FaultKind::Hang => {
             tokio::time::sleep(Duration::from_secs(120)).await;
-            return StatusCode::GATEWAY_TIMEOUT.into_response();
+            StatusCode::GATEWAY_TIMEOUT.into_response()
         }
         FaultKind::ExpireTokens => {
             state.lock().unwrap().tokens.clear();
-            return reply(StatusCode::UNAUTHORIZED, json!({"code": 124, "message": "Access token is expired."}));
+            reply(StatusCode::UNAUTHORIZED, json!({"code": 124, "message": "Access token is expired."}))
         }
-        FaultKind::Reset => return reset(),
-        FaultKind::CommitThen(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        FaultKind::Reset => reset(),
+        // Applied-then-applied-then is not a fault anyone needs.
+        FaultKind::CommitThen(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
@@ -668,29 +668,27 @@ fn cloudflare_apply(
 
 /// What `kind` answers (the request is not applied).
 async fn cloudflare_fault(kind: FaultKind, _state: &Arc<Mutex<CloudflareState>>) -> Response {
-    #[allow(clippy::needless_return)]
     match kind {
         FaultKind::RateLimitSeconds(seconds) => {
             let response =
                 failure(StatusCode::TOO_MANY_REQUESTS, 971, "Please wait and consider throttling your request speed");
-            return with_header(response, "retry-after", &seconds.to_string());
+            with_header(response, "retry-after", &seconds.to_string())
         }
         FaultKind::DailyLimitUntil(at) => {
             let response =
                 failure(StatusCode::TOO_MANY_REQUESTS, 971, "Please wait and consider throttling your request speed");
-            return with_header(response, "retry-after", &at);
+            with_header(response, "retry-after", &at)
         }
         FaultKind::ServerError(status) => {
-            return failure(StatusCode::from_u16(status).unwrap(), 10001, "access.api.error.internal_server_error");
+            failure(StatusCode::from_u16(status).unwrap(), 10001, "access.api.error.internal_server_error")
         }
         FaultKind::Hang => {
             tokio::time::sleep(Duration::from_secs(120)).await;
-            return StatusCode::GATEWAY_TIMEOUT.into_response();
+            StatusCode::GATEWAY_TIMEOUT.into_response()
         }
-        FaultKind::ExpireTokens => {
-            return failure(StatusCode::FORBIDDEN, 9109, "Invalid access token");
-        }
-        FaultKind::Reset => return reset(),
-        FaultKind::CommitThen(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        FaultKind::ExpireTokens => failure(StatusCode::FORBIDDEN, 9109, "Invalid access token"),
+        FaultKind::Reset => reset(),
+        // Applied-then-applied-then is not a fault anyone needs.
+        FaultKind::CommitThen(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
