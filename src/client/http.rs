@@ -23,6 +23,9 @@ use super::throttle::Throttle;
 /// Bodies larger than this are not read: none of our answers come close.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
+/// An attempt without an answer for this long is announced on stderr.
+const SLOW_ANSWER: Duration = Duration::from_secs(3);
+
 /// A retry gets at least this long to answer, even at the end of the budget.
 const MIN_RETRY_TIMEOUT: Duration = Duration::from_millis(200);
 
@@ -324,7 +327,7 @@ impl HttpCaller {
             if let Some(give_up) = self.give_up {
                 timeout = timeout.min(give_up.at.saturating_duration_since(Instant::now()).max(MIN_RETRY_TIMEOUT));
             }
-            let outcome = self.attempt(request, timeout).await;
+            let outcome = self.attempt_announcing_silence(request, timeout, attempts).await;
             let Some(wait) = self.retry_wait(&outcome, attempts, write) else {
                 return sent(outcome, attempts, None);
             };
@@ -353,6 +356,32 @@ impl HttpCaller {
         }
     }
 
+    /// [`Self::attempt`], saying on stderr when it has waited [`SLOW_ANSWER`] without an answer.
+    async fn attempt_announcing_silence(
+        &self,
+        request: &OutboundRequest,
+        timeout: Duration,
+        attempt: u32,
+    ) -> Result<Reply, TransportFailure> {
+        let answer = self.attempt(request, timeout);
+        tokio::pin!(answer);
+        tokio::select! {
+            outcome = &mut answer => outcome,
+            () = tokio::time::sleep(SLOW_ANSWER) => {
+                self.notices.say(&format!(
+                    "waiting for {} at {}: {} {} attempt {attempt}: no answer yet after {} (timeout {})",
+                    self.provider,
+                    address(&request.url),
+                    request.method,
+                    request.url.path(),
+                    human_duration(SLOW_ANSWER),
+                    human_duration(timeout),
+                ));
+                answer.await
+            }
+        }
+    }
+
     /// Says on stderr what the run is waiting for: a person watching a silent terminal
     /// cannot tell a slow provider from a dead one.
     fn announce(
@@ -372,10 +401,7 @@ impl HttpCaller {
             }
             Err(other) => format!("{other:?}"),
         };
-        let address = match (request.url.host_str(), request.url.port_or_known_default()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            _ => request.url.to_string(),
-        };
+        let address = address(&request.url);
         self.notices.say(&format!(
             "waiting for {} at {address}: {} {} attempt {attempts} failed: {what}; next retry in {}, giving up in {}",
             self.provider,
@@ -433,6 +459,14 @@ impl HttpCaller {
             body.extend_from_slice(&chunk);
         }
         Ok(Reply { status, headers, body })
+    }
+}
+
+/// `host:port` of a URL, for the notices.
+fn address(url: &Url) -> String {
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        _ => url.to_string(),
     }
 }
 

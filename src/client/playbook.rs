@@ -172,7 +172,7 @@ impl Playbook {
         let result = loop {
             let mode = RunMode { dry_run: self.dry_run, recheck: unanswered.is_some() };
             match client.run(step, target, mode, &mut log).await {
-                Ok(success) => break Ok(honest(success, unanswered.as_deref())),
+                Ok(success) => break Ok(honest(success, unanswered.as_deref(), step.spec().reads_back)),
                 Err(mut err) => {
                     let Some(what) = err.unanswered.take().filter(|_| !self.dry_run) else {
                         break Err(err);
@@ -221,13 +221,16 @@ impl Playbook {
 
 /// The report of a step that succeeded after an unanswered write: "already done" on the
 /// re-check means the unanswered write did it.
-fn honest(success: Success, unanswered: Option<&str>) -> Success {
+fn honest(success: Success, unanswered: Option<&str>, read_back: bool) -> Success {
     match unanswered {
         Some(what) if success.outcome == Outcome::AlreadyDone => {
             Success::done(format!("applied, but {what} (read again: {})", success.message))
         }
-        Some(what) if success.outcome == Outcome::Done => {
+        Some(what) if success.outcome == Outcome::Done && read_back => {
             Success::done(format!("{} (sent again: {what} and the change was not there)", success.message))
+        }
+        Some(what) if success.outcome == Outcome::Done => {
+            Success::done(format!("{} (sent again after {what}: harmless to repeat)", success.message))
         }
         _ => success,
     }
@@ -293,10 +296,12 @@ mod tests {
 
     #[test]
     fn an_unanswered_write_seen_on_the_recheck_is_done_and_says_so() {
-        let done = honest(Success::already_done("already inactive"), Some("the provider answered 503"));
+        let done = honest(Success::already_done("already inactive"), Some("the provider answered 503"), true);
         assert_eq!(done.outcome, Outcome::Done);
         assert_eq!(done.message, "applied, but the provider answered 503 (read again: already inactive)");
-        let plain = honest(Success::already_done("already inactive"), None);
+        let plain = honest(Success::already_done("already inactive"), None, true);
         assert_eq!(plain.outcome, Outcome::AlreadyDone);
+        let repeated = honest(Success::done("revoked"), Some("the request timed out"), false);
+        assert_eq!(repeated.message, "revoked (sent again after the request timed out: harmless to repeat)");
     }
 }

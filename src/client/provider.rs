@@ -76,6 +76,10 @@ pub struct StepSpec {
     /// Keyed by email, it still runs when the lookup failed (e.g. a token allowed to
     /// revoke but not to list users).
     pub by_email: bool,
+    /// Run again after an unanswered write, it reads the state first and reports
+    /// "already done" if the write took effect. A step without such a read (a
+    /// revocation) must be harmless to repeat: it is simply sent again.
+    pub reads_back: bool,
 }
 
 /// A step, by reference to its declaration.

@@ -765,6 +765,13 @@ async fn a_change_not_applied_is_sent_again_after_the_read_and_a_revocation_is_r
     assert_eq!(world.zoom.traffic().count("PUT /v2/users/u-jane/status"), 2);
     let revoke = Output::json_step(&report, JANE, "cloudflare-revoke");
     assert_eq!((revoke["outcome"].as_str(), revoke["retries"].as_u64()), (Some("done"), Some(1)), "{revoke:#}");
+    assert!(
+        revoke["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(sent again after the provider answered 503: harmless to repeat)"),
+        "{revoke:#}"
+    );
     assert_eq!(world.cloudflare.state().revoked(JANE), 2, "revoke_user repeated on purpose");
     assert_eq!(world.zoom.state().user(JANE).status, "inactive");
 }
@@ -802,4 +809,32 @@ async fn a_provider_that_is_down_is_announced_and_give_up_after_bounds_the_run()
         assert!(output.stdout.contains("summary: 1 person:") && output.stdout.contains("exit 7 (network)"), "{output}");
         assert!(output.stdout.contains("the --give-up-after bound of 3.0 s"), "{output}");
     }
+}
+
+/// A provider that takes the request and never answers: the wait is announced while it
+/// lasts, not only once the attempt times out; `--give-up-after` cuts the attempt short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_does_not_answer_is_announced_while_the_run_waits() {
+    let world = World::with_jane().await;
+    world.cloudflare.fault(Method::POST, "revoke_user", 100, FaultKind::Hang);
+
+    let output = world
+        .run("offboard")
+        .args([JANE, "--steps", "cloudflare-revoke", "--request-timeout", "30s", "--give-up-after", "4s"])
+        .output()
+        .await;
+
+    assert_exit(&output, 7);
+    let waiting = "waiting for Cloudflare at 127.0.0.1:";
+    let line = output.stderr.lines().find(|line| line.contains(waiting)).unwrap_or_else(|| panic!("{output}"));
+    assert!(
+        line.contains("POST /client/v4/accounts/") && line.contains("attempt 1: no answer yet after 3.0 s"),
+        "{line}"
+    );
+    assert!(
+        output.elapsed < Duration::from_secs(8),
+        "the 30 s timeout was cut by --give-up-after: {:?}",
+        output.elapsed
+    );
+    assert!(output.line(JANE, "cloudflare-revoke").contains("FAILED"), "{output}");
 }

@@ -33,6 +33,8 @@ static INFO: ProviderInfo = ProviderInfo {
         // revoke_user is keyed by email, so a failed lookup (e.g. a token allowed to
         // revoke but not to list users) must not stop the session cut.
         by_email: true,
+        // Cloudflare shows nothing that tells whether a revocation happened.
+        reads_back: false,
     }],
     reinstate_steps: &[],
     credentials_help: "CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY; CLOUDFLARE_ACCOUNT_ID",

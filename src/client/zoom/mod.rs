@@ -27,14 +27,19 @@ const REMOVE_SCHEDULERS: &str = "zoom-remove-schedulers";
 const DEACTIVATE: &str = "zoom-deactivate";
 const ACTIVATE: &str = "zoom-activate";
 
+/// A Zoom step that reads its state back when run again (see [`StepSpec::reads_back`]).
 const fn step(name: &'static str, phase: Phase, help: &'static str) -> StepSpec {
-    StepSpec { name, provider: ZOOM, phase, help, by_email: false }
+    StepSpec { name, provider: ZOOM, phase, help, by_email: false, reads_back: true }
 }
 
 static INFO: ProviderInfo = ProviderInfo {
     provider: ZOOM,
     steps: &[
-        step(REVOKE_SSO, Phase::Sessions, "Zoom: revoke the SSO token, ending the person's current Zoom sessions"),
+        // Zoom cannot say whether a session was left: revoking again is the only check.
+        StepSpec {
+            reads_back: false,
+            ..step(REVOKE_SSO, Phase::Sessions, "Zoom: revoke the SSO token, ending the person's current Zoom sessions")
+        },
         step(DELETE_ASSISTANTS, Phase::Delegations, "Zoom: delete the person's assistants"),
         step(
             REMOVE_SCHEDULERS,
