@@ -6,7 +6,7 @@
 //!
 //! Modules, in the order a run uses them:
 //! - [`provider`]: what a provider declares (steps, flags, credentials) and the one
-//!   trait its client implements; [`provider::PROVIDERS`] lists them;
+//!   trait its client implements; [`PROVIDERS`] lists them;
 //! - [`config`]: the shared flags and the checks every provider's settings go through;
 //! - [`input`]: the list of people (arguments, `--from FILE`);
 //! - [`playbook`]: the steps and their order, per person, and the re-check of a write
@@ -40,9 +40,13 @@ use config::{ConnectionArgs, Shared};
 use http::GiveUp;
 use playbook::Playbook;
 use progress::Progress;
-use provider::{PROVIDERS, ProviderClient, StepName};
+use provider::{ProviderClient, StepName};
 use redact::Redactor;
 use report::{PersonReport, ProviderNote, RunReport, Summary};
+
+/// Every provider the client speaks to, in the order the report lists them (a new
+/// provider: its module above, and one entry here).
+pub static PROVIDERS: &[&dyn provider::ProviderKind] = &[&zoom::Zoom, &cloudflare::Cloudflare];
 
 /// Exit code: usage or configuration error; nothing was sent.
 pub const EXIT_USAGE: u8 = 2;

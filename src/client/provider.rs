@@ -6,6 +6,8 @@
 //! the report, `--steps` and the help are built from these, so a new provider is a new
 //! module and one line in [`PROVIDERS`].
 
+pub use super::PROVIDERS;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -16,9 +18,6 @@ use super::failure::ProviderError;
 use super::http::CallLog;
 use super::redact::Redactor;
 use super::report::{ProviderNote, Success};
-
-/// Every provider the client speaks to, in the order the report lists them.
-pub static PROVIDERS: &[&dyn ProviderKind] = &[&super::zoom::Zoom, &super::cloudflare::Cloudflare];
 
 /// A provider's identity: `key` in flags-facing text and JSON, `name` for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
