@@ -144,64 +144,71 @@ impl Playbook {
         unknown_everywhere: &Option<String>,
     ) -> StepReport {
         let info = slot.info;
-        let (client, user) = match (resolution, &slot.client) {
+        match (resolution, &slot.client) {
             (Resolution::NotConfigured | Resolution::NotNeeded, _) | (_, None) => {
-                return StepReport::skipped(step, info.not_configured_step);
+                StepReport::skipped(step, info.not_configured_step)
             }
-            (Resolution::Unknown, _) => {
-                return match unknown_everywhere {
-                    Some(message) => StepReport::not_attempted(step, FailureKind::NotFound, message.clone()),
-                    None => StepReport::skipped(step, info.unknown_person),
-                };
+            (Resolution::Unknown, _) => match unknown_everywhere {
+                Some(message) => StepReport::not_attempted(step, FailureKind::NotFound, message.clone()),
+                None => StepReport::skipped(step, info.unknown_person),
+            },
+            (Resolution::Failed(err), _) if !step.spec().by_email => StepReport::not_attempted(
+                step,
+                err.kind,
+                format!("not attempted, the {} lookup failed: {}", info.provider.name(), err.message),
+            ),
+            (Resolution::Failed(_), Some(client)) => {
+                self.run_step(client.as_ref(), step, Target { email, user: None }).await
             }
-            (Resolution::Failed(err), _) if !step.spec().by_email => {
-                return StepReport::not_attempted(
-                    step,
-                    err.kind,
-                    format!("not attempted, the {} lookup failed: {}", info.provider.name(), err.message),
-                );
+            (Resolution::Found(user), Some(client)) => {
+                self.run_step(client.as_ref(), step, Target { email, user: Some(user) }).await
             }
-            (Resolution::Failed(_), Some(client)) => (client, None),
-            (Resolution::Found(user), Some(client)) => (client, Some(user)),
-        };
-        let target = Target { email, user };
+        }
+    }
+
+    /// Runs `step` until it is answered: a write that went unanswered (and may have been
+    /// applied) makes the step run again in recheck mode, after a backoff, within the budget.
+    async fn run_step(&self, client: &dyn ProviderClient, step: StepName, target: Target<'_>) -> StepReport {
         let started = Instant::now();
         let mut log = self.call_log();
         let mut unanswered: Option<String> = None;
         let mut retries = 0u32;
         let result = loop {
             let mode = RunMode { dry_run: self.dry_run, recheck: unanswered.is_some() };
-            match client.run(step, target, mode, &mut log).await {
+            let mut err = match client.run(step, target, mode, &mut log).await {
                 Ok(success) => break Ok(honest(success, unanswered.as_deref(), step.spec().reads_back)),
-                Err(mut err) => {
-                    let Some(what) = err.unanswered.take().filter(|_| !self.dry_run) else {
-                        break Err(err);
-                    };
-                    let wait = self.policy.backoff(retries.saturating_add(1));
-                    let resume_at = Instant::now().checked_add(wait).filter(|at| *at < log.deadline());
-                    let Some(resume_at) = resume_at else {
-                        if retries > 0 {
-                            err.message = format!(
-                                "{} (gave up after {} in {}: {})",
-                                err.message,
-                                attempts_text(retries.saturating_add(1)),
-                                human_duration(started.elapsed()),
-                                self.spent_budget()
-                            );
-                        }
-                        break Err(err);
-                    };
-                    self.notices.say(&format!(
-                        "{} {}: {what}; it may have been applied, so its state is read again in {} before anything is sent again",
-                        step.as_str(),
-                        email,
-                        human_duration(wait)
-                    ));
-                    tokio::time::sleep_until(resume_at.into()).await;
-                    retries = retries.saturating_add(1);
-                    unanswered = Some(what);
+                Err(err) => err,
+            };
+            let Some(what) = err.unanswered.take().filter(|_| !self.dry_run) else {
+                break Err(err);
+            };
+            let wait = self.policy.backoff(retries.saturating_add(1));
+            let Some(resume_at) = Instant::now().checked_add(wait).filter(|at| *at < log.deadline()) else {
+                if retries > 0 {
+                    err.message = format!(
+                        "{} (gave up after {} in {}: {})",
+                        err.message,
+                        attempts_text(retries.saturating_add(1)),
+                        human_duration(started.elapsed()),
+                        self.spent_budget()
+                    );
                 }
-            }
+                break Err(err);
+            };
+            let next = if step.spec().reads_back {
+                "it may have been applied, so its state is read again"
+            } else {
+                "it is harmless to repeat, so it is sent again"
+            };
+            self.notices.say(&format!(
+                "{} {}: {what}; {next} in {}",
+                step.as_str(),
+                target.email,
+                human_duration(wait)
+            ));
+            tokio::time::sleep_until(resume_at.into()).await;
+            retries = retries.saturating_add(1);
+            unanswered = Some(what);
         };
         let mut report = StepReport::finished(step, result, log, started);
         report.retries = retries;
