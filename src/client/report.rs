@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::failure::{FailureKind, ProviderCode, ProviderError};
 use super::http::{CallLog, CallRecord, attempts_text};
-use super::provider::{Provider, ProviderInfo, StepName};
+use super::provider::{PROVIDERS, Provider, ProviderInfo, StepName};
 use super::retry::human_duration;
 
 /// The result of one step.
@@ -398,7 +398,9 @@ pub fn render_provider_notes(notes: &[ProviderNote]) -> String {
 /// Human output for one person: a line per lookup, then a line per step.
 pub fn render_person(person: &PersonReport) -> String {
     let mut out = String::new();
-    let width = person.steps.iter().map(|s| s.step.as_str().len()).max().unwrap_or(0).max("cloudflare lookup".len());
+    // The same columns whichever providers a run asks: every "<provider> lookup" label fits.
+    let lookup_width = PROVIDERS.iter().map(|kind| kind.info().provider.key().len() + " lookup".len()).max();
+    let width = person.steps.iter().map(|s| s.step.as_str().len()).max().unwrap_or(0).max(lookup_width.unwrap_or(0));
     for lookup in &person.lookups {
         let label = format!("{} lookup", lookup.provider.key());
         let outcome = match lookup.outcome {
