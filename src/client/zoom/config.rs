@@ -129,7 +129,8 @@ mod tests {
         assert_eq!(zoom.api_url.as_str(), "https://api.zoom.us/v2");
         assert_eq!(zoom.basic_authorization().expose_secret(), "Basic Y2lkOnNlYw==");
         assert_eq!(zoom.secret_values(), ["sec", "Y2lkOnNlYw=="]);
-        assert!(!format!("{zoom:?}").contains("sec\""), "Debug hides the secret");
+        let debug = format!("{zoom:?}");
+        assert!(debug.contains("[REDACTED]") && !debug.contains("\"sec\""), "Debug hides the secret: {debug}");
     }
 
     #[test]
