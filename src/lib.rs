@@ -4,27 +4,40 @@
 //!
 //! Read the modules in this order:
 
-/// The HTTP dialects: Zoom, Cloudflare, and userplane's own control plane.
-pub mod api;
-/// AppState, the router, start-up and graceful shutdown.
-pub mod app;
-/// The command line: serve, migrate, offboard, reinstate.
-pub mod cli;
-/// Outbound clients for both providers and the offboard playbook.
-pub mod client;
-/// Server configuration (flags that also read the environment).
-pub mod config;
-/// The demo world and the start-up banner.
-pub mod demo;
 /// The provider-neutral core: tenants, principals, sessions, devices, delegations,
-/// credentials, audit; and the operations every dialect calls.
+/// credentials, audit; and the operations every dialect calls. Start here: no HTTP, no SQL.
 pub mod domain;
+
+/// Persistence: one store over SQLite (embedded) and PostgreSQL, one function per query.
+pub mod store;
+
+/// Rate limiting counters (the dialects decide windows, limits and wire).
+pub mod limits;
+
+/// What every handler shares (store, clock, limits): the one value the dialects receive.
+pub mod state;
+
+/// The HTTP dialects over the core: Zoom, Cloudflare, and userplane's own control plane.
+pub mod api;
+
 /// The HTTP server layer under the router: connection limits and timeouts, request ids,
 /// the panic catcher, and dialect-shaped answers for requests hyper rejects.
 pub mod http;
-/// Rate limiting counters (the dialects decide windows, limits and wire).
-pub mod limits;
+
 /// Retention: expired tokens, old revocations and journal records pruned in the background.
 pub mod retention;
-/// Persistence: one store over SQLite (embedded) and PostgreSQL, one function per query.
-pub mod store;
+
+/// The demo world loaded into an empty database, and its part of the banner.
+pub mod demo;
+
+/// Server configuration (flags that also read the environment).
+pub mod config;
+
+/// The server around the dialects: router, start-up, world loading, banner, shutdown.
+pub mod app;
+
+/// Outbound clients for the providers and the offboard playbook (the server's first user).
+pub mod client;
+
+/// The command line: serve, migrate, offboard, reinstate; what `main.rs` calls.
+pub mod cli;

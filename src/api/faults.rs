@@ -25,7 +25,7 @@ use crate::api::Dialect;
 use crate::api::cloudflare::CfError;
 use crate::api::operation::OperationName;
 use crate::api::zoom::ZoomError;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::domain::faults::{Effect, Failure, Fired, RequestFacts};
 use crate::domain::requests::{Entry, RequestJournal};
 use crate::domain::{Actor, Provider, Tenant};

@@ -1,58 +1,27 @@
-//! Client configuration: where the providers are, which credentials to use, how to retry.
+//! What every provider's configuration shares: the retry and pacing flags, `--allow-http`,
+//! the flags each provider in [`PROVIDERS`] adds, and the checks that keep credentials
+//! off the process list, out of URLs and out of clear-text HTTP.
 //!
-//! Non-secret settings are flags that also read the environment. Secrets
-//! (`ZOOM_CLIENT_SECRET`, `CLOUDFLARE_API_TOKEN`, `CLOUDFLARE_API_KEY`) are read from the
-//! environment only: a flag would put them in the process list and in shell history.
+//! Non-secret settings are flags that also read the environment. Secrets are read from
+//! the environment only: a flag would put them in the process list and in shell history.
+//! Each provider's own settings live in its module (`zoom/config.rs`, `cloudflare/config.rs`).
 
 use std::fmt;
 use std::time::Duration;
 
-use base64::Engine as _;
 use reqwest::Url;
+use secrecy::SecretString;
 
-use super::redact::Secret;
+use super::http::{GiveUp, HttpCaller};
+use super::progress::Notices;
+use super::provider::PROVIDERS;
 use super::retry::{RetryPolicy, parse_duration};
 
-/// Zoom's API base URL.
-pub const DEFAULT_ZOOM_API_URL: &str = "https://api.zoom.us/v2";
-/// Zoom's OAuth token endpoint.
-pub const DEFAULT_ZOOM_OAUTH_URL: &str = "https://zoom.us/oauth/token";
-/// Cloudflare's API base URL.
-pub const DEFAULT_CLOUDFLARE_API_URL: &str = "https://api.cloudflare.com/client/v4";
-
-/// Environment variable holding the Zoom Server-to-Server OAuth client secret.
-pub const ZOOM_CLIENT_SECRET_ENV: &str = "ZOOM_CLIENT_SECRET";
-/// Environment variable holding a Cloudflare API token.
-pub const CLOUDFLARE_API_TOKEN_ENV: &str = "CLOUDFLARE_API_TOKEN";
-/// Environment variable holding a Cloudflare global API key (used with `CLOUDFLARE_EMAIL`).
-pub const CLOUDFLARE_API_KEY_ENV: &str = "CLOUDFLARE_API_KEY";
-
-/// Provider endpoints, non-secret credentials and retry limits, shared by `offboard`
-/// and `reinstate`.
+/// Settings shared by `offboard` and `reinstate`: every provider's flags, then the shared ones.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectionArgs {
-    /// Zoom API base URL (point it at userplane to rehearse).
-    #[arg(long, env = "ZOOM_API_URL", default_value = DEFAULT_ZOOM_API_URL, value_name = "URL", help_heading = "Zoom")]
-    pub zoom_api_url: String,
-    /// Zoom OAuth token endpoint.
-    #[arg(long, env = "ZOOM_OAUTH_URL", default_value = DEFAULT_ZOOM_OAUTH_URL, value_name = "URL", help_heading = "Zoom")]
-    pub zoom_oauth_url: String,
-    /// Zoom account id of the Server-to-Server OAuth app.
-    #[arg(long, env = "ZOOM_ACCOUNT_ID", value_name = "ID", help_heading = "Zoom")]
-    pub zoom_account_id: Option<String>,
-    /// Zoom client id of the Server-to-Server OAuth app (its secret: env ZOOM_CLIENT_SECRET).
-    #[arg(long, env = "ZOOM_CLIENT_ID", value_name = "ID", help_heading = "Zoom")]
-    pub zoom_client_id: Option<String>,
-    /// Cloudflare API base URL (point it at userplane to rehearse).
-    #[arg(long, env = "CLOUDFLARE_BASE_URL", default_value = DEFAULT_CLOUDFLARE_API_URL, value_name = "URL", help_heading = "Cloudflare")]
-    pub cloudflare_api_url: String,
-    /// Cloudflare account id.
-    #[arg(long, env = "CLOUDFLARE_ACCOUNT_ID", value_name = "ID", help_heading = "Cloudflare")]
-    pub cloudflare_account_id: Option<String>,
-    /// Cloudflare login email, with the global API key in env CLOUDFLARE_API_KEY
-    /// (an API token in env CLOUDFLARE_API_TOKEN is preferred).
-    #[arg(long, env = "CLOUDFLARE_EMAIL", value_name = "EMAIL", help_heading = "Cloudflare")]
-    pub cloudflare_email: Option<String>,
+    #[command(flatten)]
+    pub providers: ProviderFlags,
     /// Allow plain-http URLs to hosts other than loopback (credentials would travel in clear).
     #[arg(long)]
     pub allow_http: bool,
@@ -71,6 +40,70 @@ pub struct ConnectionArgs {
         help_heading = "Retries"
     )]
     pub max_requests_per_second: u32,
+    /// The whole run sends no request after this long (e.g. 20s); what is left fails as
+    /// network errors (exit 7). Default: no bound beyond --max-retry-time per step.
+    #[arg(long, env = "USERPLANE_GIVE_UP_AFTER", value_parser = parse_duration, value_name = "DURATION", help_heading = "Retries")]
+    pub give_up_after: Option<Duration>,
+}
+
+/// The flags of every provider in [`PROVIDERS`], each provider adding its own; each
+/// provider reads them back from these matches.
+#[derive(Debug, Clone)]
+pub struct ProviderFlags(pub clap::ArgMatches);
+
+impl clap::FromArgMatches for ProviderFlags {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Ok(Self(matches.clone()))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0 = matches.clone();
+        Ok(())
+    }
+}
+
+impl clap::Args for ProviderFlags {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        PROVIDERS.iter().fold(command, |command, kind| kind.flags(command))
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
+/// What a provider's client needs besides its own settings.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// Plain http allowed to any host.
+    pub allow_http: bool,
+    /// Timeouts and retry budget.
+    pub retry: RetryPolicy,
+    /// Request starts per second per provider (0 = unpaced).
+    pub requests_per_second: u32,
+    /// The run's `--give-up-after` bound, from when the run began.
+    pub give_up: Option<GiveUp>,
+    /// Where waits are announced.
+    pub notices: Notices,
+}
+
+impl Shared {
+    /// The shared settings of `args`, for a run bounded by `give_up`.
+    pub fn of(args: &ConnectionArgs, give_up: Option<GiveUp>, notices: Notices) -> Self {
+        Self {
+            allow_http: args.allow_http,
+            retry: RetryPolicy::new(args.request_timeout, args.max_retry_time),
+            requests_per_second: args.max_requests_per_second,
+            give_up,
+            notices,
+        }
+    }
+
+    /// An HTTP caller to `provider` with these settings.
+    pub fn http(&self, provider: &'static str) -> Result<HttpCaller, ConfigError> {
+        HttpCaller::new(provider, self.retry, self.requests_per_second, self.give_up, self.notices.clone())
+            .map_err(ConfigError)
+    }
 }
 
 /// A configuration mistake; nothing has been sent when it is reported.
@@ -85,198 +118,24 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Everything the provider clients need.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    /// Zoom, when its credentials are set.
-    pub zoom: Option<ZoomConfig>,
-    /// Cloudflare, when its credentials are set.
-    pub cloudflare: Option<CloudflareConfig>,
-    /// Timeouts and retry budget.
-    pub retry: RetryPolicy,
-    /// Request starts per second per provider (0 = unpaced).
-    pub requests_per_second: u32,
-}
-
-/// A Zoom Server-to-Server OAuth app.
-#[derive(Debug, Clone)]
-pub struct ZoomConfig {
-    /// API base, e.g. `https://api.zoom.us/v2`.
-    pub api_url: Url,
-    /// Token endpoint, e.g. `https://zoom.us/oauth/token`.
-    pub oauth_url: Url,
-    /// Account id.
-    pub account_id: String,
-    /// Client id.
-    pub client_id: String,
-    /// Client secret.
-    pub client_secret: Secret,
-}
-
-impl ZoomConfig {
-    /// The `Authorization` value for the token endpoint: `Basic base64(id:secret)`.
-    pub fn basic_authorization(&self) -> Secret {
-        let pair = format!("{}:{}", self.client_id, self.client_secret.expose());
-        Secret::new(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
+/// The secret in environment variable `name`, trimmed; `None` when unset or blank.
+pub fn secret(secret_env: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<Option<SecretString>, ConfigError> {
+    match secret_env(name).map(|value| value.trim().to_owned()) {
+        Some(value) if !value.is_empty() => {
+            check_header_safe(name, &value)?;
+            Ok(Some(SecretString::from(value)))
+        }
+        _ => Ok(None),
     }
 }
 
-/// A Cloudflare account and how we authenticate to it.
-#[derive(Debug, Clone)]
-pub struct CloudflareConfig {
-    /// API base, e.g. `https://api.cloudflare.com/client/v4`.
-    pub api_url: Url,
-    /// Account id.
-    pub account_id: String,
-    /// Credential.
-    pub auth: CloudflareAuth,
-}
-
-/// A Cloudflare credential.
-#[derive(Debug, Clone)]
-pub enum CloudflareAuth {
-    /// `Authorization: Bearer <token>` (scoped API token; preferred).
-    ApiToken(Secret),
-    /// `X-Auth-Email` + `X-Auth-Key` (legacy global API key).
-    GlobalKey {
-        /// The account's login email.
-        email: String,
-        /// The global API key.
-        key: Secret,
-    },
-}
-
-impl ClientConfig {
-    /// Builds the configuration from the flags and, for secrets, `secret_env`
-    /// (the process environment in production, a map in tests).
-    pub fn resolve(args: &ConnectionArgs, secret_env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let secret = |name: &str| -> Result<Option<Secret>, ConfigError> {
-            match secret_env(name).map(|value| value.trim().to_owned()) {
-                Some(value) if !value.is_empty() => {
-                    check_header_safe(name, &value)?;
-                    Ok(Some(Secret::new(value)))
-                }
-                _ => Ok(None),
-            }
-        };
-        let zoom = resolve_zoom(args, secret(ZOOM_CLIENT_SECRET_ENV)?)?;
-        let cloudflare = resolve_cloudflare(args, secret(CLOUDFLARE_API_TOKEN_ENV)?, secret(CLOUDFLARE_API_KEY_ENV)?)?;
-        Ok(Self {
-            zoom,
-            cloudflare,
-            retry: RetryPolicy::new(args.request_timeout, args.max_retry_time),
-            requests_per_second: args.max_requests_per_second,
-        })
-    }
-
-    /// Every secret value in this configuration, in every form that goes on the wire,
-    /// for the output scrubber.
-    pub fn secret_values(&self) -> Vec<String> {
-        let mut values = Vec::new();
-        if let Some(zoom) = &self.zoom {
-            values.push(zoom.client_secret.expose().to_owned());
-            let basic = zoom.basic_authorization();
-            values.push(basic.expose().trim_start_matches("Basic ").to_owned());
-        }
-        if let Some(cloudflare) = &self.cloudflare {
-            match &cloudflare.auth {
-                CloudflareAuth::ApiToken(token) => values.push(token.expose().to_owned()),
-                CloudflareAuth::GlobalKey { key, .. } => values.push(key.expose().to_owned()),
-            }
-        }
-        values
-    }
-}
-
-fn present(value: &Option<String>) -> Option<String> {
-    value.as_ref().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-fn resolve_zoom(args: &ConnectionArgs, client_secret: Option<Secret>) -> Result<Option<ZoomConfig>, ConfigError> {
-    let account_id = present(&args.zoom_account_id);
-    let client_id = present(&args.zoom_client_id);
-    match (account_id, client_id, client_secret) {
-        (None, None, None) => Ok(None),
-        (Some(account_id), Some(client_id), Some(client_secret)) => {
-            check_identifier("ZOOM_ACCOUNT_ID", &account_id)?;
-            check_identifier("ZOOM_CLIENT_ID", &client_id)?;
-            Ok(Some(ZoomConfig {
-                api_url: base_url("--zoom-api-url", &args.zoom_api_url, args.allow_http)?,
-                oauth_url: base_url("--zoom-oauth-url", &args.zoom_oauth_url, args.allow_http)?,
-                account_id,
-                client_id,
-                client_secret,
-            }))
-        }
-        (account_id, client_id, client_secret) => {
-            let missing: Vec<&str> = [
-                ("ZOOM_ACCOUNT_ID", account_id.is_none()),
-                ("ZOOM_CLIENT_ID", client_id.is_none()),
-                (ZOOM_CLIENT_SECRET_ENV, client_secret.is_none()),
-            ]
-            .into_iter()
-            .filter_map(|(name, missing)| missing.then_some(name))
-            .collect();
-            Err(ConfigError(format!(
-                "Zoom is only partly configured: {} not set (set all of ZOOM_ACCOUNT_ID, \
-                 ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET, or none to skip Zoom)",
-                missing.join(" and ")
-            )))
-        }
-    }
-}
-
-fn resolve_cloudflare(
-    args: &ConnectionArgs,
-    token: Option<Secret>,
-    key: Option<Secret>,
-) -> Result<Option<CloudflareConfig>, ConfigError> {
-    let email = present(&args.cloudflare_email);
-    let account_id = present(&args.cloudflare_account_id);
-    // A scoped token is preferred over the all-powerful global key when both are set.
-    let auth = match (token, key, email) {
-        (Some(token), _, _) => Some(CloudflareAuth::ApiToken(token)),
-        (None, Some(key), Some(email)) => {
-            check_email_header("CLOUDFLARE_EMAIL", &email)?;
-            Some(CloudflareAuth::GlobalKey { email, key })
-        }
-        (None, Some(_), None) => {
-            return Err(ConfigError(
-                "CLOUDFLARE_API_KEY is set but CLOUDFLARE_EMAIL is not (the global key needs \
-                 both; an API token in CLOUDFLARE_API_TOKEN is preferred)"
-                    .into(),
-            ));
-        }
-        (None, None, Some(_)) => {
-            return Err(ConfigError(
-                "CLOUDFLARE_EMAIL is set but neither CLOUDFLARE_API_KEY nor \
-                 CLOUDFLARE_API_TOKEN is"
-                    .into(),
-            ));
-        }
-        (None, None, None) => None,
-    };
-    match (auth, account_id) {
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(ConfigError("Cloudflare credentials are set but CLOUDFLARE_ACCOUNT_ID is not".into())),
-        (None, Some(_)) => Err(ConfigError(
-            "CLOUDFLARE_ACCOUNT_ID is set but no credential is (set CLOUDFLARE_API_TOKEN, or \
-             CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)"
-                .into(),
-        )),
-        (Some(auth), Some(account_id)) => {
-            check_identifier("CLOUDFLARE_ACCOUNT_ID", &account_id)?;
-            Ok(Some(CloudflareConfig {
-                api_url: base_url("--cloudflare-api-url", &args.cloudflare_api_url, args.allow_http)?,
-                account_id,
-                auth,
-            }))
-        }
-    }
+/// A non-secret setting, trimmed; `None` when unset or blank.
+pub fn present(value: Option<&String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// Parses a base URL and refuses the ones that would leak credentials.
-fn base_url(flag: &str, text: &str, allow_http: bool) -> Result<Url, ConfigError> {
+pub fn base_url(flag: &str, text: &str, allow_http: bool) -> Result<Url, ConfigError> {
     let url = Url::parse(text.trim())
         .map_err(|err| ConfigError(format!("{flag}: `{}` is not a URL ({err})", text.trim())))?;
     if !url.username().is_empty() || url.password().is_some() {
@@ -311,18 +170,18 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// Account and client ids go into URLs and the Basic header: keep them to a safe alphabet.
-fn check_identifier(name: &str, value: &str) -> Result<(), ConfigError> {
+pub fn check_identifier(name: &str, value: &str) -> Result<(), ConfigError> {
     let ok = value.len() <= 128 && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok { Ok(()) } else { Err(ConfigError(format!("{name} must be at most 128 letters, digits, '-', '_' or '.'"))) }
 }
 
-fn check_email_header(name: &str, value: &str) -> Result<(), ConfigError> {
+pub fn check_email_header(name: &str, value: &str) -> Result<(), ConfigError> {
     check_header_safe(name, value)?;
     if value.contains('@') { Ok(()) } else { Err(ConfigError(format!("{name} must be an email address"))) }
 }
 
 /// The error names the variable, never the value.
-fn check_header_safe(name: &str, value: &str) -> Result<(), ConfigError> {
+pub fn check_header_safe(name: &str, value: &str) -> Result<(), ConfigError> {
     if value.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
         Ok(())
     } else {
@@ -331,12 +190,14 @@ fn check_header_safe(name: &str, value: &str) -> Result<(), ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use std::collections::HashMap;
 
     use clap::Parser;
 
     use super::*;
+    use crate::client::provider::ProviderClient;
+    use crate::client::redact::Redactor;
 
     #[derive(Parser)]
     struct Harness {
@@ -344,99 +205,59 @@ mod tests {
         args: ConnectionArgs,
     }
 
-    fn args(flags: &[&str]) -> ConnectionArgs {
+    /// Each provider's client as configured by `flags` and the secrets `secrets`.
+    pub fn configure(
+        flags: &[&str],
+        secrets: &[(&str, &str)],
+    ) -> Result<Vec<Option<Box<dyn ProviderClient>>>, ConfigError> {
         let mut argv = vec!["test"];
         argv.extend_from_slice(flags);
-        Harness::try_parse_from(argv).expect("flags parse").args
-    }
-
-    fn resolve(flags: &[&str], secrets: &[(&str, &str)]) -> Result<ClientConfig, ConfigError> {
+        let args = Harness::try_parse_from(argv).expect("flags parse").args;
         let secrets: HashMap<String, String> = secrets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        ClientConfig::resolve(&args(flags), &|name| secrets.get(name).cloned())
+        let redactor = std::sync::Arc::new(Redactor::new());
+        PROVIDERS
+            .iter()
+            .map(|kind| {
+                kind.configure(
+                    &args.providers.0,
+                    &|name| secrets.get(name).cloned(),
+                    &Shared::of(&args, None, Notices::default()),
+                    &redactor,
+                )
+            })
+            .collect()
     }
-
-    const ZOOM: &[&str] = &["--zoom-account-id", "acct", "--zoom-client-id", "cid"];
 
     #[test]
     fn nothing_configured_is_not_an_error() {
-        let config = resolve(&[], &[]).expect("ok");
-        assert!(config.zoom.is_none() && config.cloudflare.is_none());
-    }
-
-    #[test]
-    fn full_zoom_config() {
-        let config = resolve(ZOOM, &[("ZOOM_CLIENT_SECRET", "sec")]).expect("ok");
-        let zoom = config.zoom.expect("zoom");
-        assert_eq!(zoom.api_url.as_str(), "https://api.zoom.us/v2");
-        assert_eq!(zoom.basic_authorization().expose(), "Basic Y2lkOnNlYw==");
-    }
-
-    #[test]
-    fn partial_zoom_config_names_what_is_missing_but_no_value() {
-        let err = resolve(&["--zoom-account-id", "acct"], &[]).expect_err("partial");
-        assert!(err.0.contains("ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET"), "{err}");
-        let err = resolve(&[], &[("ZOOM_CLIENT_SECRET", "topsecret")]).expect_err("partial");
-        assert!(!err.0.contains("topsecret"));
-    }
-
-    #[test]
-    fn cloudflare_token_is_preferred_over_global_key() {
-        let config = resolve(
-            &["--cloudflare-account-id", "abc123", "--cloudflare-email", "a@b.c"],
-            &[("CLOUDFLARE_API_TOKEN", "tok"), ("CLOUDFLARE_API_KEY", "key")],
-        )
-        .expect("ok");
-        let cloudflare = config.cloudflare.expect("cloudflare");
-        assert!(matches!(cloudflare.auth, CloudflareAuth::ApiToken(_)));
-    }
-
-    #[test]
-    fn cloudflare_global_key_needs_email_and_account() {
-        assert!(resolve(&["--cloudflare-account-id", "a1"], &[("CLOUDFLARE_API_KEY", "k")]).is_err());
-        assert!(resolve(&[], &[("CLOUDFLARE_API_TOKEN", "t")]).is_err());
-        assert!(resolve(&["--cloudflare-account-id", "a1"], &[]).is_err());
-        let config = resolve(
-            &["--cloudflare-account-id", "a1", "--cloudflare-email", "a@b.c"],
-            &[("CLOUDFLARE_API_KEY", "key")],
-        )
-        .expect("ok");
-        assert!(matches!(config.cloudflare.map(|c| c.auth), Some(CloudflareAuth::GlobalKey { .. })));
-    }
-
-    #[test]
-    fn urls_that_would_leak_credentials_are_refused() {
-        let secret = [("ZOOM_CLIENT_SECRET", "sec")];
-        let with_url = |url: &str| {
-            let mut flags = ZOOM.to_vec();
-            flags.extend(["--zoom-api-url", url]);
-            resolve(&flags, &secret).map(|_| ())
-        };
-        assert!(with_url("http://127.0.0.1:8700/v2").is_ok());
-        assert!(with_url("http://localhost:8700/v2").is_ok());
-        assert!(with_url("http://[::1]:8700/v2").is_ok());
-        assert!(with_url("http://zoom.example.com/v2").is_err());
-        assert!(with_url("https://user:pw@api.zoom.us/v2").is_err());
-        assert!(with_url("https://api.zoom.us/v2?x=1").is_err());
-        assert!(with_url("ftp://api.zoom.us/v2").is_err());
-        assert!(with_url("not a url").is_err());
-    }
-
-    #[test]
-    fn secrets_with_line_breaks_are_refused_by_name() {
-        let err = resolve(ZOOM, &[("ZOOM_CLIENT_SECRET", "a\rb")]).expect_err("bad");
-        assert!(err.0.contains("ZOOM_CLIENT_SECRET"));
-        assert!(!err.0.contains("a\rb"));
+        let clients = configure(&[], &[]).expect("ok");
+        assert!(clients.iter().all(Option::is_none));
     }
 
     #[test]
     fn identifiers_are_checked() {
-        let flags = ["--zoom-account-id", "a/b", "--zoom-client-id", "cid"];
-        assert!(resolve(&flags, &[("ZOOM_CLIENT_SECRET", "sec")]).is_err());
+        assert!(check_identifier("X", "a/b").is_err());
+        assert!(check_identifier("X", "acct-1_2.3").is_ok());
     }
 
     #[test]
-    fn secret_values_include_the_basic_header_payload() {
-        let config = resolve(ZOOM, &[("ZOOM_CLIENT_SECRET", "sec")]).expect("ok");
-        assert_eq!(config.secret_values(), ["sec", "Y2lkOnNlYw=="]);
+    fn urls_that_would_leak_credentials_are_refused() {
+        let check = |url: &str| base_url("--x-url", url, false).map(|_| ());
+        assert!(check("http://127.0.0.1:8700/v2").is_ok());
+        assert!(check("http://localhost:8700/v2").is_ok());
+        assert!(check("http://[::1]:8700/v2").is_ok());
+        assert!(check("http://zoom.example.com/v2").is_err());
+        assert!(base_url("--x-url", "http://zoom.example.com/v2", true).is_ok());
+        assert!(check("https://user:pw@api.zoom.us/v2").is_err());
+        assert!(check("https://api.zoom.us/v2?x=1").is_err());
+        assert!(check("ftp://api.zoom.us/v2").is_err());
+        assert!(check("not a url").is_err());
+    }
+
+    #[test]
+    fn secrets_with_line_breaks_are_refused_by_name() {
+        let err = secret(&|_| Some("a\rb".into()), "ZOOM_CLIENT_SECRET").expect_err("bad");
+        assert!(err.0.contains("ZOOM_CLIENT_SECRET"));
+        assert!(!err.0.contains("a\rb"));
     }
 }

@@ -98,12 +98,16 @@ pub struct ProviderError {
     pub code: Option<ProviderCode>,
     /// What happened, for people (provider text is sanitised and shortened).
     pub message: String,
+    /// A write that may have been applied although no success came back (a 5xx, a
+    /// reset, a timeout): what the client saw. The playbook reads the state before it
+    /// sends the write again.
+    pub unanswered: Option<String>,
 }
 
 impl ProviderError {
     /// An error with no HTTP answer behind it.
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        Self { kind, status: None, code: None, message: message.into() }
+        Self { kind, status: None, code: None, message: message.into(), unanswered: None }
     }
 }
 

@@ -1,8 +1,12 @@
 //! Sending one logical request with retries, and the record of it that goes in the report.
 //!
-//! A request is retried on 408/429/5xx, timeouts and connection failures. The wait is
-//! what `Retry-After` asks for, else a jittered exponential backoff; no new attempt starts
-//! once the step's deadline (`--max-retry-time` after the step began) would be passed.
+//! A read (GET) is retried on 408/429/5xx, timeouts and connection failures. A write is
+//! retried here only when it cannot have been applied (a 429, a connection that never
+//! opened): a write answered 5xx, reset or timed out may have been applied, and the
+//! playbook reads the provider's state before it sends it again. The wait is what
+//! `Retry-After` asks for, else a jittered exponential backoff; no new attempt starts
+//! once the step's deadline (`--max-retry-time` after the step began, or the run's
+//! `--give-up-after`) would be passed. Every wait is announced on stderr.
 
 use std::time::{Duration, Instant};
 
@@ -12,11 +16,15 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::failure::{FailureKind, ProviderCode, ProviderError};
+use super::progress::Notices;
 use super::retry::{RetryPolicy, human_duration, is_retryable_status, retry_after};
 use super::throttle::Throttle;
 
 /// Bodies larger than this are not read: none of our answers come close.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// An attempt without an answer for this long is announced on stderr.
+const SLOW_ANSWER: Duration = Duration::from_secs(3);
 
 /// A retry gets at least this long to answer, even at the end of the budget.
 const MIN_RETRY_TIMEOUT: Duration = Duration::from_millis(200);
@@ -32,6 +40,23 @@ pub struct OutboundRequest {
     pub headers: HeaderMap,
     /// Request body.
     pub body: RequestBody,
+    /// Sending it twice does no harm (a read, a token request): it is retried on any
+    /// retryable failure. Otherwise only when it cannot have been applied.
+    pub repeatable: bool,
+}
+
+impl OutboundRequest {
+    /// A request; only a GET is repeatable.
+    pub fn new(method: Method, url: Url, headers: HeaderMap, body: RequestBody) -> Self {
+        let repeatable = method == Method::GET;
+        Self { method, url, headers, body, repeatable }
+    }
+
+    /// Marks a request that changes nothing a second sending would harm.
+    pub fn repeatable(mut self) -> Self {
+        self.repeatable = true;
+        self
+    }
 }
 
 /// A request body.
@@ -61,8 +86,12 @@ pub struct Reply {
 pub enum TransportFailure {
     /// Nothing (or not the whole answer) within the attempt's timeout.
     Timeout(Duration),
-    /// Connection refused, reset, DNS failure, TLS failure, ...
+    /// The connection never opened (refused, DNS, TLS): nothing was sent.
+    Unreachable(String),
+    /// The connection failed after the request went out (reset, closed early).
     Network(String),
+    /// The run's `--give-up-after` bound passed before this request was sent.
+    GaveUp(Duration),
     /// The answer was larger than we are willing to read.
     TooLarge,
     /// The request could not be built (a bug or an unusable URL); not retried.
@@ -82,6 +111,8 @@ pub struct Sent {
     pub stopped_retrying: Option<String>,
     /// The configured per-attempt timeout (retries at the end of the budget get less).
     pub request_timeout: Duration,
+    /// The request was a write that may not be sent twice.
+    pub write: bool,
 }
 
 impl Sent {
@@ -96,7 +127,13 @@ impl Sent {
             TransportFailure::Timeout(timeout) => {
                 (FailureKind::Network, format!("{provider} did not answer within {}", human_duration(*timeout)))
             }
-            TransportFailure::Network(detail) => (FailureKind::Network, format!("cannot reach {provider}: {detail}")),
+            TransportFailure::Network(detail) | TransportFailure::Unreachable(detail) => {
+                (FailureKind::Network, format!("cannot reach {provider}: {detail}"))
+            }
+            TransportFailure::GaveUp(bound) => (
+                FailureKind::Network,
+                format!("not sent: the --give-up-after bound of {} had passed", human_duration(*bound)),
+            ),
             TransportFailure::TooLarge => (
                 FailureKind::ProviderError,
                 format!("{provider} sent an answer larger than {} MiB", MAX_BODY_BYTES >> 20),
@@ -105,7 +142,26 @@ impl Sent {
                 (FailureKind::ProviderError, format!("cannot send the request: {detail}"))
             }
         };
-        ProviderError::new(kind, self.with_retry_note(what))
+        let mut error = ProviderError::new(kind, self.with_retry_note(what));
+        error.unanswered = self.unanswered_write();
+        error
+    }
+
+    /// For a write that may have been applied although no success came back: what the
+    /// client saw ("the provider answered 503", "the connection was reset", "the request
+    /// timed out").
+    pub fn unanswered_write(&self) -> Option<String> {
+        if !self.write {
+            return None;
+        }
+        match &self.outcome {
+            Ok(reply) if reply.status.is_server_error() => {
+                Some(format!("the provider answered {}", reply.status.as_u16()))
+            }
+            Err(TransportFailure::Network(_)) => Some("the connection was reset".to_owned()),
+            Err(TransportFailure::Timeout(_)) => Some("the request timed out".to_owned()),
+            _ => None,
+        }
     }
 
     /// Appends "after N attempts in T: why we stopped" when retries happened.
@@ -192,14 +248,34 @@ impl CallLog {
 /// Sends requests to one provider: a shared HTTP client, retry policy and throttle.
 #[derive(Debug)]
 pub struct HttpCaller {
+    provider: &'static str,
     client: reqwest::Client,
     policy: RetryPolicy,
     throttle: Throttle,
+    /// The run's bound (`--give-up-after`): nothing is sent after it.
+    give_up: Option<GiveUp>,
+    notices: Notices,
+}
+
+/// The run's `--give-up-after` bound.
+#[derive(Debug, Clone, Copy)]
+pub struct GiveUp {
+    /// When it passes.
+    pub at: Instant,
+    /// As given.
+    pub after: Duration,
 }
 
 impl HttpCaller {
-    /// A caller with its own connection pool and throttle.
-    pub fn new(policy: RetryPolicy, requests_per_second: u32) -> Result<Self, String> {
+    /// A caller to `provider` with its own connection pool and throttle; it sends nothing
+    /// after `give_up` and announces its waits on `notices`.
+    pub fn new(
+        provider: &'static str,
+        policy: RetryPolicy,
+        requests_per_second: u32,
+        give_up: Option<GiveUp>,
+        notices: Notices,
+    ) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .user_agent(concat!("userplane/", env!("CARGO_PKG_VERSION")))
             // Credentials must not follow a redirect to wherever it points.
@@ -207,7 +283,7 @@ impl HttpCaller {
             .connect_timeout(policy.request_timeout.min(Duration::from_secs(10)))
             .build()
             .map_err(|err| format!("cannot set up the HTTP client: {err}"))?;
-        Ok(Self { client, policy, throttle: Throttle::new(requests_per_second) })
+        Ok(Self { provider, client, policy, throttle: Throttle::new(requests_per_second), give_up, notices })
     }
 
     /// The retry policy in force.
@@ -218,12 +294,28 @@ impl HttpCaller {
     /// Sends `request`, retrying as the policy allows until `deadline`.
     pub async fn send(&self, request: &OutboundRequest, deadline: Instant) -> Sent {
         let started = Instant::now();
+        let write = !request.repeatable;
+        let sent = |outcome, attempts, stopped_retrying| Sent {
+            outcome,
+            attempts,
+            duration: started.elapsed(),
+            stopped_retrying,
+            request_timeout: self.policy.request_timeout,
+            write,
+        };
+        let deadline = match self.give_up {
+            Some(give_up) => deadline.min(give_up.at),
+            None => deadline,
+        };
         let mut attempts = 0u32;
         loop {
+            if let Some(give_up) = self.give_up.filter(|give_up| Instant::now() >= give_up.at) {
+                return sent(Err(TransportFailure::GaveUp(give_up.after)), attempts, None);
+            }
             attempts += 1;
             self.throttle.wait_turn().await;
             // The first attempt always gets the full timeout; retries only what is left.
-            let timeout = if attempts == 1 {
+            let mut timeout = if attempts == 1 {
                 self.policy.request_timeout
             } else {
                 self.policy
@@ -231,36 +323,32 @@ impl HttpCaller {
                     .min(deadline.saturating_duration_since(Instant::now()))
                     .max(MIN_RETRY_TIMEOUT)
             };
-            let outcome = self.attempt(request, timeout).await;
-            let Some(wait) = self.retry_wait(&outcome, attempts) else {
-                return Sent {
-                    outcome,
-                    attempts,
-                    duration: started.elapsed(),
-                    stopped_retrying: None,
-                    request_timeout: self.policy.request_timeout,
-                };
+            // Past the run's bound nothing waits.
+            if let Some(give_up) = self.give_up {
+                timeout = timeout.min(give_up.at.saturating_duration_since(Instant::now()).max(MIN_RETRY_TIMEOUT));
+            }
+            let outcome = self.attempt_announcing_silence(request, timeout, attempts).await;
+            let Some(wait) = self.retry_wait(&outcome, attempts, write) else {
+                return sent(outcome, attempts, None);
             };
             let resume_at = Instant::now().checked_add(wait.delay).filter(|at| *at < deadline);
             let Some(resume_at) = resume_at else {
-                let why = match &wait.asked_by_provider {
-                    Some(raw) => format!(
+                let why = match (&wait.asked_by_provider, self.give_up) {
+                    (Some(raw), _) => format!(
                         "Retry-After {raw} asks for {}, more than the --max-retry-time budget allows",
                         human_duration(wait.delay)
                     ),
-                    None => format!(
+                    (None, Some(give_up)) if give_up.at <= deadline => {
+                        format!("the --give-up-after bound of {} has passed", human_duration(give_up.after))
+                    }
+                    (None, _) => format!(
                         "the --max-retry-time budget of {} is spent",
                         human_duration(self.policy.max_retry_time)
                     ),
                 };
-                return Sent {
-                    outcome,
-                    attempts,
-                    duration: started.elapsed(),
-                    stopped_retrying: Some(why),
-                    request_timeout: self.policy.request_timeout,
-                };
+                return sent(outcome, attempts, Some(why));
             };
+            self.announce(request, &outcome, attempts, wait.delay, deadline);
             if wait.rate_limited {
                 self.throttle.pause_until(resume_at);
             }
@@ -268,9 +356,67 @@ impl HttpCaller {
         }
     }
 
+    /// [`Self::attempt`], saying on stderr when it has waited [`SLOW_ANSWER`] without an answer.
+    async fn attempt_announcing_silence(
+        &self,
+        request: &OutboundRequest,
+        timeout: Duration,
+        attempt: u32,
+    ) -> Result<Reply, TransportFailure> {
+        let answer = self.attempt(request, timeout);
+        tokio::pin!(answer);
+        tokio::select! {
+            outcome = &mut answer => outcome,
+            () = tokio::time::sleep(SLOW_ANSWER) => {
+                self.notices.say(&format!(
+                    "waiting for {} at {}: {} {} attempt {attempt}: no answer yet after {} (timeout {})",
+                    self.provider,
+                    address(&request.url),
+                    request.method,
+                    request.url.path(),
+                    human_duration(SLOW_ANSWER),
+                    human_duration(timeout),
+                ));
+                answer.await
+            }
+        }
+    }
+
+    /// Says on stderr what the run is waiting for: a person watching a silent terminal
+    /// cannot tell a slow provider from a dead one.
+    fn announce(
+        &self,
+        request: &OutboundRequest,
+        outcome: &Result<Reply, TransportFailure>,
+        attempts: u32,
+        wait: Duration,
+        deadline: Instant,
+    ) {
+        let what = match outcome {
+            Ok(reply) => format!("answered {}", reply.status.as_u16()),
+            Err(TransportFailure::Timeout(timeout)) => format!("no answer within {}", human_duration(*timeout)),
+            // The innermost cause ("Connection refused (os error 111)"): the URL is said already.
+            Err(TransportFailure::Unreachable(detail) | TransportFailure::Network(detail)) => {
+                detail.rsplit(": ").next().unwrap_or(detail).to_owned()
+            }
+            Err(other) => format!("{other:?}"),
+        };
+        let address = address(&request.url);
+        self.notices.say(&format!(
+            "waiting for {} at {address}: {} {} attempt {attempts} failed: {what}; next retry in {}, giving up in {}",
+            self.provider,
+            request.method,
+            request.url.path(),
+            human_duration(wait),
+            human_duration(deadline.saturating_duration_since(Instant::now())),
+        ));
+    }
+
     /// How long to wait before retrying `outcome`, or `None` if it is final.
-    fn retry_wait(&self, outcome: &Result<Reply, TransportFailure>, attempts: u32) -> Option<Wait> {
+    /// A write is retried only when it cannot have been applied.
+    fn retry_wait(&self, outcome: &Result<Reply, TransportFailure>, attempts: u32, write: bool) -> Option<Wait> {
         match outcome {
+            Ok(reply) if write && reply.status != StatusCode::TOO_MANY_REQUESTS => None,
             Ok(reply) if is_retryable_status(reply.status.as_u16()) => {
                 let rate_limited = reply.status == StatusCode::TOO_MANY_REQUESTS;
                 match retry_after(&reply.headers, OffsetDateTime::now_utc()) {
@@ -282,10 +428,11 @@ impl HttpCaller {
                 }
             }
             Ok(_) => None,
-            Err(TransportFailure::Timeout(_) | TransportFailure::Network(_)) => {
+            Err(TransportFailure::Timeout(_) | TransportFailure::Network(_)) if write => None,
+            Err(TransportFailure::Timeout(_) | TransportFailure::Network(_) | TransportFailure::Unreachable(_)) => {
                 Some(Wait { delay: self.policy.backoff(attempts), asked_by_provider: None, rate_limited: false })
             }
-            Err(TransportFailure::TooLarge | TransportFailure::Invalid(_)) => None,
+            Err(TransportFailure::TooLarge | TransportFailure::Invalid(_) | TransportFailure::GaveUp(_)) => None,
         }
     }
 
@@ -315,6 +462,14 @@ impl HttpCaller {
     }
 }
 
+/// `host:port` of a URL, for the notices.
+fn address(url: &Url) -> String {
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        _ => url.to_string(),
+    }
+}
+
 /// The wait before a retry, and who asked for it.
 #[derive(Debug)]
 struct Wait {
@@ -330,6 +485,8 @@ fn transport_failure(err: &reqwest::Error, timeout: Duration) -> TransportFailur
         TransportFailure::Timeout(timeout)
     } else if err.is_builder() {
         TransportFailure::Invalid(error_chain(err))
+    } else if err.is_connect() {
+        TransportFailure::Unreachable(error_chain(err))
     } else {
         TransportFailure::Network(error_chain(err))
     }

@@ -1,14 +1,17 @@
-//! `userplane offboard` and `userplane reinstate`: outbound clients for Zoom and
-//! Cloudflare and the playbook that cuts a person's access across both.
+//! `userplane offboard` and `userplane reinstate`: outbound clients for the providers
+//! and the playbook that cuts a person's access across all of them.
 //!
 //! The same code runs against the real providers (default base URLs) or against
 //! userplane (override the base URLs).
 //!
 //! Modules, in the order a run uses them:
-//! - [`config`]: flags, environment, credentials;
+//! - [`provider`]: what a provider declares (steps, flags, credentials) and the one
+//!   trait its client implements; [`PROVIDERS`] lists them;
+//! - [`config`]: the shared flags and the checks every provider's settings go through;
 //! - [`input`]: the list of people (arguments, `--from FILE`);
-//! - [`playbook`]: the steps and their order, per person;
-//! - [`zoom`], [`cloudflare`]: each provider's wire format;
+//! - [`playbook`]: the steps and their order, per person, and the re-check of a write
+//!   that went unanswered;
+//! - [`zoom`], [`cloudflare`]: each provider's steps, settings and wire format;
 //! - [`http`], [`retry`], [`throttle`]: sending with retries, backoff and pacing;
 //! - [`failure`], [`report`], [`progress`], [`redact`]: what is printed, and what never is.
 
@@ -19,6 +22,7 @@ pub mod http;
 pub mod input;
 pub mod playbook;
 pub mod progress;
+pub mod provider;
 pub mod redact;
 pub mod report;
 pub mod retry;
@@ -28,41 +32,60 @@ pub mod zoom;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::StreamExt as _;
 
-use config::{ClientConfig, CloudflareAuth, ConnectionArgs};
-use http::HttpCaller;
-use playbook::{Playbook, StepName};
+use config::{ConnectionArgs, Shared};
+use http::GiveUp;
+use playbook::Playbook;
 use progress::Progress;
+use provider::{ProviderClient, StepName};
 use redact::Redactor;
-use report::{PersonReport, Provider, ProviderNote, RunReport, Summary};
+use report::{PersonReport, ProviderNote, RunReport, Summary};
+
+/// Every provider the client speaks to, in the order the report lists them (a new
+/// provider: its module above, and one entry here).
+pub static PROVIDERS: &[&dyn provider::ProviderKind] = &[&zoom::Zoom, &cloudflare::Cloudflare];
 
 /// Exit code: usage or configuration error; nothing was sent.
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: internal error.
 pub const EXIT_INTERNAL: u8 = 1;
 
-const OFFBOARD_HELP: &str = "\
-Steps, in the order they run (sessions are cut first):
-  zoom-revoke-sso         Zoom: revoke the SSO token, ending current Zoom sessions
-  cloudflare-revoke       Cloudflare: revoke_user with devices and WARP re-authentication
-  zoom-delete-assistants  Zoom: delete the person's assistants
-  zoom-remove-schedulers  Zoom: remove the person as an assistant of others
-  zoom-deactivate         Zoom: deactivate the user
-Each step checks first, so running again reports \"already done\". A failed step does
-not stop the others.
-";
+/// The steps part of `offboard --help`, from the providers' declarations.
+fn offboard_help() -> String {
+    let mut help = String::from("Steps, in the order they run (sessions are cut first):\n");
+    for step in StepName::offboard() {
+        help.push_str(&format!("  {:<23} {}\n", step.as_str(), step.spec().help));
+    }
+    help.push_str(
+        "Each step checks first, so running again reports \"already done\". A failed step does\n\
+         not stop the others. A change answered with a 5xx, a reset or a timeout may have been\n\
+         applied: the step reads the state again before it sends the change again (a revocation,\n\
+         harmless to repeat and invisible to a read, is simply sent again).\n",
+    );
+    format!("{help}\n{}", common_help())
+}
+
+/// The credentials, retries and exit codes part of the help.
+fn common_help() -> String {
+    let mut help = String::from("Credentials (secrets from the environment only, never from flags):\n");
+    for kind in PROVIDERS {
+        let info = kind.info();
+        help.push_str(&format!("  {:<11} {}\n", info.provider.name(), info.credentials_help));
+    }
+    help.push_str(COMMON_HELP);
+    help
+}
 
 const COMMON_HELP: &str = "\
-Credentials (secrets from the environment only, never from flags):
-  Zoom        ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET (Server-to-Server OAuth app)
-  Cloudflare  CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY; CLOUDFLARE_ACCOUNT_ID
 A provider without credentials is skipped, and the report says so.
 
 Retries: 429, 5xx and timeouts are retried, waiting as Retry-After asks (seconds or a
 date) or with exponential backoff and jitter; no new attempt starts once a step has
-run for --max-retry-time.
+run for --max-retry-time, nor once --give-up-after has passed since the run began.
+Every wait is announced on stderr (provider, address, attempt, next retry).
 
 Exit codes:
   0  every step done, already done, planned or skipped
@@ -73,7 +96,8 @@ Exit codes:
      the other is skipped), or a provider answered 404
   5  rate limited: still limited when --max-retry-time ran out
   6  provider error: 5xx after retries, a refusal, an unexpected answer
-  7  network: no answer (connection failed or timed out) after retries
+  7  network: no answer (connection failed or timed out) after retries, or
+     --give-up-after passed before the step could be sent
 When steps fail in different ways, the most serious kind sets the code, in this order:
 auth, network, rate limited, provider error, not found.
 ";
@@ -93,7 +117,7 @@ pub struct CommonArgs {
 
 /// `userplane offboard` arguments.
 #[derive(Debug, clap::Args)]
-#[command(after_help = format!("{OFFBOARD_HELP}\n{COMMON_HELP}"))]
+#[command(after_help = offboard_help())]
 pub struct OffboardArgs {
     /// Email addresses of the people to offboard.
     #[arg(value_name = "EMAIL")]
@@ -102,7 +126,7 @@ pub struct OffboardArgs {
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
     /// Run only these steps (comma-separated); default: all.
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "STEP,...")]
+    #[arg(long, value_parser = StepName::parser(), value_delimiter = ',', value_name = "STEP,...")]
     pub steps: Vec<StepName>,
     /// People processed at the same time (requests are also paced per provider).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
@@ -113,7 +137,7 @@ pub struct OffboardArgs {
 
 /// `userplane reinstate` arguments.
 #[derive(Debug, clap::Args)]
-#[command(after_help = COMMON_HELP)]
+#[command(after_help = common_help())]
 pub struct ReinstateArgs {
     /// Email address of the person to re-activate in Zoom. Sessions revoked by
     /// offboarding stay revoked; Cloudflare has nothing to undo (the person signs in again).
@@ -129,7 +153,7 @@ pub async fn run_offboard(args: OffboardArgs) -> ExitCode {
         Ok(emails) => emails,
         Err(err) => return usage_error("offboard", &err.to_string()),
     };
-    let steps = if args.steps.is_empty() { StepName::OFFBOARD.to_vec() } else { args.steps.clone() };
+    let steps = if args.steps.is_empty() { StepName::offboard() } else { args.steps.clone() };
     run(Command::Offboard, emails, &steps, usize::from(args.concurrency), &args.common).await
 }
 
@@ -139,7 +163,7 @@ pub async fn run_reinstate(args: ReinstateArgs) -> ExitCode {
         Ok(emails) => emails,
         Err(err) => return usage_error("reinstate", &err.to_string()),
     };
-    run(Command::Reinstate, emails, &[StepName::ZoomActivate], 1, &args.common).await
+    run(Command::Reinstate, emails, &StepName::reinstate(), 1, &args.common).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,53 +189,40 @@ async fn run(
     common: &CommonArgs,
 ) -> ExitCode {
     let name = command.name();
-    let config = match ClientConfig::resolve(&common.connection, &|var| std::env::var(var).ok()) {
-        Ok(config) => config,
-        Err(err) => return usage_error(name, &err.to_string()),
-    };
-    let redactor = Arc::new(Redactor::new());
-    for secret in config.secret_values() {
-        redactor.add(&secret);
-    }
-    let runnable = steps.iter().any(|step| match step.provider() {
-        Provider::Zoom => config.zoom.is_some(),
-        Provider::Cloudflare => config.cloudflare.is_some(),
-    });
-    if !runnable {
-        let needed = match command {
-            Command::Reinstate => "reinstate needs Zoom: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET",
-            Command::Offboard => {
-                "no selected step has a configured provider: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and \
-                 ZOOM_CLIENT_SECRET, and/or CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY) \
-                 and CLOUDFLARE_ACCOUNT_ID"
-            }
-        };
-        return usage_error(name, needed);
-    }
-    let playbook = match build_playbook(&config, steps, common.dry_run, &redactor) {
-        Ok(playbook) => playbook,
-        Err(err) => {
-            eprintln!("userplane {name}: {}", redactor.scrub(&err));
-            return ExitCode::from(EXIT_INTERNAL);
-        }
-    };
-
-    let providers = provider_notes(&config);
     let progress = Progress::new(emails.len());
+    let redactor = Arc::new(Redactor::new());
+    let args = &common.connection;
+    let give_up = args.give_up_after.map(|after| GiveUp { at: Instant::now() + after, after });
+    let shared = Shared::of(args, give_up, progress.notices());
+    let mut clients: Vec<Box<dyn ProviderClient>> = Vec::new();
+    let mut providers: Vec<ProviderNote> = Vec::new();
+    for kind in PROVIDERS {
+        let info = kind.info();
+        let configured = kind.configure(&args.providers.0, &|var| std::env::var(var).ok(), &shared, &redactor);
+        match configured {
+            Ok(Some(client)) => {
+                for secret in client.secret_values() {
+                    redactor.add(&secret);
+                }
+                providers.push(client.note());
+                clients.push(client);
+            }
+            Ok(None) => providers.push(ProviderNote::not_configured(info)),
+            Err(err) => return usage_error(name, &err.to_string()),
+        }
+    }
+    let runnable = steps.iter().any(|step| clients.iter().any(|client| client.info().provider == step.provider()));
+    if !runnable {
+        return usage_error(name, &nothing_to_run(command, steps));
+    }
+    let playbook = Playbook::new(clients, steps, common.dry_run, shared.retry, give_up, progress.notices());
+
     if !common.json {
         progress.print(&redactor.scrub(&report::render_provider_notes(&providers)));
     }
     let mut people: Vec<PersonReport> = Vec::with_capacity(emails.len());
     let mut reports = futures::stream::iter(emails.iter())
-        .map(|email| {
-            let playbook = &playbook;
-            async move {
-                match command {
-                    Command::Offboard => playbook.offboard(email).await,
-                    Command::Reinstate => playbook.reinstate(email).await,
-                }
-            }
-        })
+        .map(|email| playbook.run(email))
         // `buffered` keeps the input order in the output while people run concurrently.
         .buffered(concurrency.max(1));
     while let Some(person) = reports.next().await {
@@ -234,80 +245,23 @@ async fn run(
     ExitCode::from(exit_code)
 }
 
-fn build_playbook(
-    config: &ClientConfig,
-    steps: &[StepName],
-    dry_run: bool,
-    redactor: &Arc<Redactor>,
-) -> Result<Playbook, String> {
-    let zoom = match &config.zoom {
-        Some(zoom) => {
-            let http = HttpCaller::new(config.retry, config.requests_per_second)?;
-            Some(zoom::ZoomClient::new(http, zoom.clone(), Arc::clone(redactor)))
+/// Why nothing can run: no selected step has a configured provider.
+fn nothing_to_run(command: Command, steps: &[StepName]) -> String {
+    let needed: Vec<&'static provider::ProviderInfo> = PROVIDERS
+        .iter()
+        .map(|kind| kind.info())
+        .filter(|info| steps.iter().any(|step| step.provider() == info.provider))
+        .collect();
+    let setup: Vec<&str> = needed.iter().map(|info| info.setup).collect();
+    match command {
+        Command::Reinstate => {
+            let names: Vec<&str> = needed.iter().map(|info| info.provider.name()).collect();
+            format!("reinstate needs {}: set {}", names.join(" and "), setup.join(", and "))
         }
-        None => None,
-    };
-    let cloudflare = match &config.cloudflare {
-        Some(cloudflare) => {
-            let http = HttpCaller::new(config.retry, config.requests_per_second)?;
-            Some(
-                cloudflare::CloudflareClient::new(http, cloudflare.clone())
-                    .map_err(|why| format!("Cloudflare credentials: {why}"))?,
-            )
+        Command::Offboard => {
+            format!("no selected step has a configured provider: set {}", setup.join(", and/or "))
         }
-        None => None,
-    };
-    Ok(Playbook::new(zoom, cloudflare, steps, dry_run, config.retry.max_retry_time))
-}
-
-/// What the report says about each provider's setup (never a secret).
-fn provider_notes(config: &ClientConfig) -> Vec<ProviderNote> {
-    let zoom = match &config.zoom {
-        Some(zoom) => ProviderNote {
-            provider: Provider::Zoom,
-            configured: true,
-            api_url: Some(zoom.api_url.to_string()),
-            account_id: Some(zoom.account_id.clone()),
-            credential: Some("server_to_server_oauth".into()),
-            note: format!("{} (account {}, token from {})", zoom.api_url, zoom.account_id, zoom.oauth_url),
-        },
-        None => ProviderNote {
-            provider: Provider::Zoom,
-            configured: false,
-            api_url: None,
-            account_id: None,
-            credential: None,
-            note: "not configured (set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET): Zoom steps are skipped"
-                .into(),
-        },
-    };
-    let cloudflare = match &config.cloudflare {
-        Some(cloudflare) => {
-            let (credential, how) = match &cloudflare.auth {
-                CloudflareAuth::ApiToken(_) => ("api_token", "API token".to_owned()),
-                CloudflareAuth::GlobalKey { email, .. } => ("global_key", format!("global API key of {email}")),
-            };
-            ProviderNote {
-                provider: Provider::Cloudflare,
-                configured: true,
-                api_url: Some(cloudflare.api_url.to_string()),
-                account_id: Some(cloudflare.account_id.clone()),
-                credential: Some(credential.into()),
-                note: format!("{} (account {}, {how})", cloudflare.api_url, cloudflare.account_id),
-            }
-        }
-        None => ProviderNote {
-            provider: Provider::Cloudflare,
-            configured: false,
-            api_url: None,
-            account_id: None,
-            credential: None,
-            note: "not configured (set CLOUDFLARE_API_TOKEN or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY, and \
-                   CLOUDFLARE_ACCOUNT_ID): Cloudflare steps are skipped"
-                .into(),
-        },
-    };
-    vec![zoom, cloudflare]
+    }
 }
 
 fn usage_error(command: &str, message: &str) -> ExitCode {

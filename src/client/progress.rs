@@ -46,10 +46,36 @@ impl Progress {
         }
     }
 
+    /// Where waits and retries are announced.
+    pub fn notices(&self) -> Notices {
+        Notices { bar: self.bar.clone() }
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// Lines on stderr about what the run is waiting for (a provider that does not answer),
+/// printed without tearing the progress bar.
+#[derive(Debug, Clone, Default)]
+pub struct Notices {
+    bar: Option<ProgressBar>,
+}
+
+impl Notices {
+    /// Prints `text` as one line on stderr, prefixed `userplane: `.
+    pub fn say(&self, text: &str) {
+        let write = || {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "userplane: {text}");
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(write),
+            None => write(),
         }
     }
 }

@@ -1,33 +1,7 @@
-//! Secrets: a wrapper that never prints its value, and a scrubber that removes known
-//! secret values from anything we are about to print.
+//! The scrubber that removes known secret values from anything we are about to print.
+//! (Secrets themselves are held in `secrecy::SecretString`, which never prints its value.)
 
-use std::fmt;
 use std::sync::RwLock;
-
-/// A credential (client secret, API token, API key, bearer token).
-///
-/// It has no `Display`, and its `Debug` never shows the value, so it cannot end up in
-/// output or logs by accident; code that needs the value calls [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a credential value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value, for building an `Authorization` header and nothing else.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
 
 /// The replacement text for a scrubbed secret.
 pub const REDACTED: &str = "[redacted]";
@@ -84,13 +58,6 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn debug_never_shows_the_value() {
-        let secret = Secret::new("s3cr3t-value");
-        assert_eq!(format!("{secret:?}"), "Secret([redacted])");
-        assert_eq!(secret.expose(), "s3cr3t-value");
-    }
 
     #[test]
     fn scrubs_raw_and_json_escaped_forms() {

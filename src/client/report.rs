@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::failure::{FailureKind, ProviderCode, ProviderError};
 use super::http::{CallLog, CallRecord, attempts_text};
-use super::playbook::StepName;
+use super::provider::{PROVIDERS, Provider, ProviderInfo, StepName};
 use super::retry::human_duration;
 
 /// The result of one step.
@@ -34,33 +34,6 @@ impl Outcome {
             Outcome::Planned => "planned",
             Outcome::Skipped => "skipped",
             Outcome::Failed => "FAILED",
-        }
-    }
-}
-
-/// A provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    /// Zoom Users API v2.
-    Zoom,
-    /// Cloudflare API v4 (Zero Trust Access).
-    Cloudflare,
-}
-
-impl Provider {
-    /// Display name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Zoom => "Zoom",
-            Provider::Cloudflare => "Cloudflare",
-        }
-    }
-
-    fn key(self) -> &'static str {
-        match self {
-            Provider::Zoom => "zoom",
-            Provider::Cloudflare => "cloudflare",
         }
     }
 }
@@ -125,6 +98,9 @@ pub struct StepReport {
     pub status: Option<u16>,
     /// Attempts over all of the step's requests.
     pub attempts: u32,
+    /// Times the step ran again after a write went unanswered (5xx, reset, timeout),
+    /// each time reading the provider's state first.
+    pub retries: u32,
     /// Time the step took.
     pub duration_ms: u64,
     /// The provider's error code in the deciding answer.
@@ -152,6 +128,7 @@ impl StepReport {
             message,
             status: last.and_then(|call| call.status),
             attempts: calls.iter().map(|call| call.attempts).sum(),
+            retries: 0,
             duration_ms: millis(started),
             provider_error_code: if outcome == Outcome::Failed {
                 last.and_then(|call| call.provider_error_code.clone())
@@ -183,6 +160,7 @@ impl StepReport {
             request: None,
             status: None,
             attempts: 0,
+            retries: 0,
             duration_ms: 0,
             provider_error_code: None,
             calls: Vec::new(),
@@ -332,6 +310,20 @@ pub struct ProviderNote {
     pub note: String,
 }
 
+impl ProviderNote {
+    /// The note for a provider without credentials.
+    pub fn not_configured(info: &ProviderInfo) -> Self {
+        Self {
+            provider: info.provider,
+            configured: false,
+            api_url: None,
+            account_id: None,
+            credential: None,
+            note: info.not_configured_note.to_owned(),
+        }
+    }
+}
+
 /// Totals over a run, and its exit code.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -406,7 +398,9 @@ pub fn render_provider_notes(notes: &[ProviderNote]) -> String {
 /// Human output for one person: a line per lookup, then a line per step.
 pub fn render_person(person: &PersonReport) -> String {
     let mut out = String::new();
-    let width = person.steps.iter().map(|s| s.step.as_str().len()).max().unwrap_or(0).max("cloudflare lookup".len());
+    // The same columns whichever providers a run asks: every "<provider> lookup" label fits.
+    let lookup_width = PROVIDERS.iter().map(|kind| kind.info().provider.key().len() + " lookup".len()).max();
+    let width = person.steps.iter().map(|s| s.step.as_str().len()).max().unwrap_or(0).max(lookup_width.unwrap_or(0));
     for lookup in &person.lookups {
         let label = format!("{} lookup", lookup.provider.key());
         let outcome = match lookup.outcome {
@@ -500,6 +494,10 @@ fn millis(started: Instant) -> u64 {
 mod tests {
     use super::*;
 
+    fn named(name: &str) -> StepName {
+        StepName::named(name).expect("a declared step")
+    }
+
     fn call(method: &str, url: &str, status: Option<u16>, attempts: u32) -> CallRecord {
         CallRecord {
             method: method.into(),
@@ -526,13 +524,13 @@ mod tests {
             vec![],
             vec![
                 step(
-                    StepName::ZoomRevokeSso,
+                    named("zoom-revoke-sso"),
                     Outcome::Done,
                     None,
                     vec![call("DELETE", "http://127.0.0.1:9/v2/users/u1/token", Some(204), 1)],
                 ),
                 step(
-                    StepName::CloudflareRevoke,
+                    named("cloudflare-revoke"),
                     Outcome::Failed,
                     Some(FailureKind::RateLimited),
                     vec![call("POST", "http://h/client/v4/x?devices=true", Some(429), 3)],
@@ -570,14 +568,14 @@ mod tests {
             PersonReport::new(
                 "a@x.io",
                 vec![],
-                vec![step(StepName::ZoomDeactivate, Outcome::Failed, Some(FailureKind::NotFound), vec![])],
+                vec![step(named("zoom-deactivate"), Outcome::Failed, Some(FailureKind::NotFound), vec![])],
             ),
             PersonReport::new(
                 "b@x.io",
                 vec![],
                 vec![
-                    step(StepName::ZoomDeactivate, Outcome::Failed, Some(FailureKind::Network), vec![]),
-                    step(StepName::ZoomRevokeSso, Outcome::Done, None, vec![]),
+                    step(named("zoom-deactivate"), Outcome::Failed, Some(FailureKind::Network), vec![]),
+                    step(named("zoom-revoke-sso"), Outcome::Done, None, vec![]),
                 ],
             ),
         ];
@@ -596,7 +594,7 @@ mod tests {
         let people = vec![PersonReport::new(
             "a@x.io",
             vec![],
-            vec![step(StepName::ZoomDeactivate, Outcome::AlreadyDone, None, vec![])],
+            vec![step(named("zoom-deactivate"), Outcome::AlreadyDone, None, vec![])],
         )];
         let summary = Summary::of(&people);
         assert_eq!(summary.exit_code, 0);
@@ -608,7 +606,7 @@ mod tests {
         let person = PersonReport::new(
             "a@x.io",
             vec![],
-            vec![step(StepName::ZoomRemoveSchedulers, Outcome::AlreadyDone, None, vec![])],
+            vec![step(named("zoom-remove-schedulers"), Outcome::AlreadyDone, None, vec![])],
         );
         let json = serde_json::to_value(&person).expect("json");
         assert_eq!(json["steps"][0]["step"], "zoom-remove-schedulers");

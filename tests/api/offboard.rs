@@ -255,10 +255,11 @@ async fn server_errors_are_retried_then_reported_as_provider_errors() {
     assert_exit(&output, 6);
     let report = output.json();
     let assistants = Output::json_step(&report, JANE, "zoom-delete-assistants");
-    // GET then DELETE (3 attempts: two 503s, then 204).
+    // A 503 to a DELETE may hide an applied change, so each is followed by a fresh GET
+    // before the DELETE goes again: GET, DELETE 503, GET, DELETE 503, GET, DELETE 204.
     assert_eq!(
-        (assistants["outcome"].as_str(), assistants["attempts"].as_u64()),
-        (Some("done"), Some(4)),
+        (assistants["outcome"].as_str(), assistants["attempts"].as_u64(), assistants["retries"].as_u64()),
+        (Some("done"), Some(6), Some(2)),
         "{assistants:#}"
     );
     let deactivate = Output::json_step(&report, JANE, "zoom-deactivate");
@@ -653,4 +654,187 @@ async fn cloudflare_revokes_the_address_as_cloudflare_spells_it() {
 
     assert_exit(&output, 0);
     assert_eq!(world.cloudflare.state().revoked("ann@example.com"), 1, "{output}");
+}
+
+/// A bad day: the change is applied, then the answer is lost. The client must read the
+/// state back, report the step done (saying what happened), and not apply it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_applied_then_answered_503_is_read_back_not_sent_twice_and_reported_done() {
+    let world = World::with_jane().await;
+    let applied_then_503 = || FaultKind::CommitThen(Box::new(FaultKind::ServerError(503)));
+    world.zoom.fault(Method::PUT, "/status", 1, applied_then_503());
+    world.zoom.fault(Method::DELETE, "/assistants", 1, applied_then_503());
+
+    let output = world.run("offboard").args([JANE, "--json"]).output().await;
+
+    assert_exit(&output, 0);
+    let report = output.json();
+    for (step, write) in [
+        ("zoom-deactivate", "PUT /v2/users/u-jane/status"),
+        ("zoom-delete-assistants", "DELETE /v2/users/u-jane/assistants"),
+    ] {
+        let entry = Output::json_step(&report, JANE, step);
+        assert_eq!((entry["outcome"].as_str(), entry["retries"].as_u64()), (Some("done"), Some(1)), "{entry:#}");
+        let message = entry["message"].as_str().unwrap();
+        assert!(message.starts_with("applied, but the provider answered 503"), "{entry:#}");
+        assert_eq!(world.zoom.traffic().count(write), 1, "not sent twice: {:#?}", world.zoom.traffic().lines());
+    }
+    let deactivate = Output::json_step(&report, JANE, "zoom-deactivate");
+    let calls: Vec<String> = deactivate["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {}", c["method"].as_str().unwrap(), c["status"]))
+        .collect();
+    assert_eq!(calls, ["PUT 503", "GET 200"], "the write, then the read that shows it applied");
+    assert_eq!(report["people"][0]["outcome"], "ok");
+    assert!(
+        output.stderr.contains("zoom-deactivate jane@example.com: the provider answered 503; it may have been applied"),
+        "{output}"
+    );
+    let zoom = world.zoom.state();
+    assert_eq!(zoom.user(JANE).status, "inactive", "fully offboarded");
+    assert!(zoom.assistants_of("u-jane").is_empty() && zoom.schedulers_of("u-jane").is_empty());
+    assert_eq!(world.cloudflare.state().revoked(JANE), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_applied_then_reset_is_read_back_and_reported_done() {
+    let world = World::with_jane().await;
+    world.zoom.fault(Method::PUT, "/status", 1, FaultKind::CommitThen(Box::new(FaultKind::Reset)));
+
+    let output = world.run("offboard").args([JANE]).output().await;
+
+    assert_exit(&output, 0);
+    let line = output.line(JANE, "zoom-deactivate");
+    assert!(line.contains("done") && line.contains("applied, but the connection was reset"), "{line}");
+    assert!(line.contains("(read again: already inactive)"), "{line}");
+    assert_eq!(world.zoom.traffic().count("PUT /v2/users/u-jane/status"), 1);
+    assert_eq!(world.zoom.state().user(JANE).status, "inactive");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_applied_then_hanging_is_read_back_after_the_timeout() {
+    let world = World::with_jane().await;
+    world.zoom.fault(Method::PUT, "/status", 1, FaultKind::CommitThen(Box::new(FaultKind::Hang)));
+    world.zoom.fault(Method::DELETE, "/schedulers", 1, FaultKind::CommitThen(Box::new(FaultKind::Hang)));
+
+    let output = world.run("offboard").args([JANE, "--json", "--request-timeout", "500ms"]).output().await;
+
+    assert_exit(&output, 0);
+    let report = output.json();
+    for (step, write) in [
+        ("zoom-deactivate", "PUT /v2/users/u-jane/status"),
+        ("zoom-remove-schedulers", "DELETE /v2/users/u-jane/schedulers"),
+    ] {
+        let entry = Output::json_step(&report, JANE, step);
+        assert_eq!((entry["outcome"].as_str(), entry["retries"].as_u64()), (Some("done"), Some(1)), "{entry:#}");
+        assert!(entry["message"].as_str().unwrap().starts_with("applied, but the request timed out"), "{entry:#}");
+        assert_eq!(world.zoom.traffic().count(write), 1);
+    }
+    assert!(output.elapsed < Duration::from_secs(8), "{:?}", output.elapsed);
+    assert_eq!(world.zoom.state().user(JANE).status, "inactive");
+}
+
+/// A write that was not applied is sent again after the read shows it missing; a
+/// revocation, which no read can show and which is safe to repeat, is simply sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_not_applied_is_sent_again_after_the_read_and_a_revocation_is_repeated() {
+    let world = World::with_jane().await;
+    world.zoom.fault(Method::PUT, "/status", 1, FaultKind::Reset);
+    world.cloudflare.fault(
+        Method::POST,
+        "revoke_user",
+        1,
+        FaultKind::CommitThen(Box::new(FaultKind::ServerError(503))),
+    );
+
+    let output = world.run("offboard").args([JANE, "--json"]).output().await;
+
+    assert_exit(&output, 0);
+    let report = output.json();
+    let deactivate = Output::json_step(&report, JANE, "zoom-deactivate");
+    assert_eq!((deactivate["outcome"].as_str(), deactivate["retries"].as_u64()), (Some("done"), Some(1)));
+    assert!(
+        deactivate["message"]
+            .as_str()
+            .unwrap()
+            .contains("(sent again: the connection was reset and the change was not there)"),
+        "{deactivate:#}"
+    );
+    assert_eq!(world.zoom.traffic().count("PUT /v2/users/u-jane/status"), 2);
+    let revoke = Output::json_step(&report, JANE, "cloudflare-revoke");
+    assert_eq!((revoke["outcome"].as_str(), revoke["retries"].as_u64()), (Some("done"), Some(1)), "{revoke:#}");
+    assert!(
+        revoke["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(sent again after the provider answered 503: harmless to repeat)"),
+        "{revoke:#}"
+    );
+    assert_eq!(world.cloudflare.state().revoked(JANE), 2, "revoke_user repeated on purpose");
+    assert_eq!(world.zoom.state().user(JANE).status, "inactive");
+}
+
+/// Issue 11: a provider that is down. The run says what it waits for, and
+/// `--give-up-after` (or USERPLANE_GIVE_UP_AFTER) bounds the whole run: exit 7.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_is_down_is_announced_and_give_up_after_bounds_the_run() {
+    let world = World::with_jane().await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    let down = format!("http://127.0.0.1:{closed}");
+    let run = || {
+        world
+            .run("offboard")
+            .args([JANE, "--max-retry-time", "60s"])
+            .args(["--zoom-api-url", &format!("{down}/v2"), "--zoom-oauth-url", &format!("{down}/oauth/token")])
+            .args(["--cloudflare-api-url", &format!("{down}/client/v4")])
+            .time_limit(Duration::from_secs(15))
+    };
+
+    for output in [
+        run().args(["--give-up-after", "3s"]).output().await,
+        run().env("USERPLANE_GIVE_UP_AFTER", "3s").output().await,
+    ] {
+        assert_exit(&output, 7);
+        assert!(output.elapsed < Duration::from_secs(7), "bounded by --give-up-after: {:?}", output.elapsed);
+        let waiting =
+            format!("userplane: waiting for Zoom at 127.0.0.1:{closed}: POST /oauth/token attempt 1 failed: ");
+        assert!(output.stderr.contains(&waiting), "{output}");
+        assert!(output.stderr.contains(&format!("waiting for Cloudflare at 127.0.0.1:{closed}")), "{output}");
+        assert!(output.stderr.contains("attempt 2 failed") && output.stderr.contains("; next retry in "), "{output}");
+        assert!(output.stdout.contains("summary: 1 person:") && output.stdout.contains("exit 7 (network)"), "{output}");
+        assert!(output.stdout.contains("the --give-up-after bound of 3.0 s"), "{output}");
+    }
+}
+
+/// A provider that takes the request and never answers: the wait is announced while it
+/// lasts, not only once the attempt times out; `--give-up-after` cuts the attempt short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_does_not_answer_is_announced_while_the_run_waits() {
+    let world = World::with_jane().await;
+    world.cloudflare.fault(Method::POST, "revoke_user", 100, FaultKind::Hang);
+
+    let output = world
+        .run("offboard")
+        .args([JANE, "--steps", "cloudflare-revoke", "--request-timeout", "30s", "--give-up-after", "4s"])
+        .output()
+        .await;
+
+    assert_exit(&output, 7);
+    let waiting = "waiting for Cloudflare at 127.0.0.1:";
+    let line = output.stderr.lines().find(|line| line.contains(waiting)).unwrap_or_else(|| panic!("{output}"));
+    assert!(
+        line.contains("POST /client/v4/accounts/") && line.contains("attempt 1: no answer yet after 3.0 s"),
+        "{line}"
+    );
+    assert!(
+        output.elapsed < Duration::from_secs(8),
+        "the 30 s timeout was cut by --give-up-after: {:?}",
+        output.elapsed
+    );
+    assert!(output.line(JANE, "cloudflare-revoke").contains("FAILED"), "{output}");
 }

@@ -28,6 +28,11 @@ pub enum FaultKind {
     Hang,
     /// Zoom: 401 code 124, and every issued token stops working (as if it expired).
     ExpireTokens,
+    /// The connection drops before a whole answer is sent.
+    Reset,
+    /// The request is applied, then the client gets this fault instead of the answer
+    /// (the provider's "did it or not?" worst case).
+    CommitThen(Box<FaultKind>),
 }
 
 /// A fault for the next `times` requests whose method matches and whose path contains `path`.
@@ -132,6 +137,13 @@ fn query_param(uri: &Uri, name: &str) -> Option<String> {
 
 fn reply(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
+}
+
+/// An answer whose body fails after the head: the connection is dropped mid-answer,
+/// which the client sees as a reset.
+fn reset() -> Response {
+    let failing = futures::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("reset")) });
+    (StatusCode::OK, axum::body::Body::from_stream(failing)).into_response()
 }
 
 fn with_header(mut response: Response, name: &'static str, value: &str) -> Response {
@@ -285,49 +297,30 @@ async fn zoom_handler(
         tokio::time::sleep(delay).await;
     }
     if let Some(kind) = fault {
-        match kind {
-            FaultKind::RateLimitSeconds(seconds) => {
-                let response = reply(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!({"code": 429, "message": "You have reached the maximum per-second rate limit for this API. Try again later."}),
-                );
-                let response = with_header(response, "x-ratelimit-category", "Light");
-                let response = with_header(response, "x-ratelimit-type", "QPS");
-                return with_header(response, "retry-after", &seconds.to_string());
-            }
-            FaultKind::DailyLimitUntil(at) => {
-                let response = reply(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!({"code": 429, "message": "You have reached the maximum daily rate limit for this API. Refer to the response header for details on when you can make another request."}),
-                );
-                let response = with_header(response, "x-ratelimit-category", "Heavy");
-                let response = with_header(response, "x-ratelimit-type", "Daily-limit");
-                let response = with_header(response, "x-ratelimit-limit", "30000");
-                let response = with_header(response, "x-ratelimit-remaining", "0");
-                return with_header(response, "retry-after", &at);
-            }
-            FaultKind::ServerError(status) => {
-                return reply(
-                    StatusCode::from_u16(status).unwrap(),
-                    json!({"code": status, "message": "Internal error."}),
-                );
-            }
-            FaultKind::Hang => {
-                tokio::time::sleep(Duration::from_secs(120)).await;
-                return StatusCode::GATEWAY_TIMEOUT.into_response();
-            }
-            FaultKind::ExpireTokens => {
-                state.lock().unwrap().tokens.clear();
-                return reply(StatusCode::UNAUTHORIZED, json!({"code": 124, "message": "Access token is expired."}));
-            }
+        if let FaultKind::CommitThen(after) = kind {
+            let _applied = zoom_apply(&state, &method, &uri, &path, authorization.as_deref(), echo, &body);
+            return zoom_fault(*after, &state).await;
         }
+        return zoom_fault(kind, &state).await;
     }
+    zoom_apply(&state, &method, &uri, &path, authorization.as_deref(), echo, &body)
+}
 
+/// Applies the request to the fake's state.
+fn zoom_apply(
+    state: &Arc<Mutex<ZoomState>>,
+    method: &Method,
+    uri: &Uri,
+    path: &str,
+    authorization: Option<&str>,
+    echo: bool,
+    body: &Bytes,
+) -> Response {
     let mut state = state.lock().unwrap();
     if path == "/oauth/token" {
-        return zoom_token(&mut state, &method, &uri, authorization.as_deref(), echo);
+        return zoom_token(&mut state, method, uri, authorization, echo);
     }
-    let bearer = authorization.as_deref().and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("");
+    let bearer = authorization.and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("");
     if !state.tokens.contains(bearer) {
         let message = if echo { format!("Invalid access token: {bearer}") } else { "Invalid access token.".into() };
         return reply(StatusCode::UNAUTHORIZED, json!({"code": 124, "message": message}));
@@ -385,7 +378,7 @@ async fn zoom_handler(
             StatusCode::NO_CONTENT.into_response()
         }
         ("PUT", Some("status")) => {
-            let action = serde_json::from_slice::<Value>(&body)
+            let action = serde_json::from_slice::<Value>(body)
                 .ok()
                 .and_then(|v| v.get("action").and_then(Value::as_str).map(str::to_owned));
             let user = &mut state.users[index];
@@ -406,6 +399,46 @@ async fn zoom_handler(
             }
         }
         _ => reply(StatusCode::NOT_FOUND, json!({"code": 2300, "message": "This API endpoint is not recognized."})),
+    }
+}
+
+/// What `kind` answers (the request is not applied).
+async fn zoom_fault(kind: FaultKind, state: &Arc<Mutex<ZoomState>>) -> Response {
+    match kind {
+        FaultKind::RateLimitSeconds(seconds) => {
+            let response = reply(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"code": 429, "message": "You have reached the maximum per-second rate limit for this API. Try again later."}),
+            );
+            let response = with_header(response, "x-ratelimit-category", "Light");
+            let response = with_header(response, "x-ratelimit-type", "QPS");
+            with_header(response, "retry-after", &seconds.to_string())
+        }
+        FaultKind::DailyLimitUntil(at) => {
+            let response = reply(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"code": 429, "message": "You have reached the maximum daily rate limit for this API. Refer to the response header for details on when you can make another request."}),
+            );
+            let response = with_header(response, "x-ratelimit-category", "Heavy");
+            let response = with_header(response, "x-ratelimit-type", "Daily-limit");
+            let response = with_header(response, "x-ratelimit-limit", "30000");
+            let response = with_header(response, "x-ratelimit-remaining", "0");
+            with_header(response, "retry-after", &at)
+        }
+        FaultKind::ServerError(status) => {
+            reply(StatusCode::from_u16(status).unwrap(), json!({"code": status, "message": "Internal error."}))
+        }
+        FaultKind::Hang => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        FaultKind::ExpireTokens => {
+            state.lock().unwrap().tokens.clear();
+            reply(StatusCode::UNAUTHORIZED, json!({"code": 124, "message": "Access token is expired."}))
+        }
+        FaultKind::Reset => reset(),
+        // Applied-then-applied-then is not a fault anyone needs.
+        FaultKind::CommitThen(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
@@ -545,37 +578,28 @@ async fn cloudflare_handler(
         tokio::time::sleep(delay).await;
     }
     if let Some(kind) = fault {
-        match kind {
-            FaultKind::RateLimitSeconds(seconds) => {
-                let response = failure(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    971,
-                    "Please wait and consider throttling your request speed",
-                );
-                return with_header(response, "retry-after", &seconds.to_string());
-            }
-            FaultKind::DailyLimitUntil(at) => {
-                let response = failure(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    971,
-                    "Please wait and consider throttling your request speed",
-                );
-                return with_header(response, "retry-after", &at);
-            }
-            FaultKind::ServerError(status) => {
-                return failure(StatusCode::from_u16(status).unwrap(), 10001, "access.api.error.internal_server_error");
-            }
-            FaultKind::Hang => {
-                tokio::time::sleep(Duration::from_secs(120)).await;
-                return StatusCode::GATEWAY_TIMEOUT.into_response();
-            }
-            FaultKind::ExpireTokens => {
-                return failure(StatusCode::FORBIDDEN, 9109, "Invalid access token");
-            }
+        if let FaultKind::CommitThen(after) = kind {
+            let _applied = cloudflare_apply(&state, &method, &uri, &path, &headers, echo, &body);
+            return cloudflare_fault(*after, &state).await;
         }
+        return cloudflare_fault(kind, &state).await;
     }
+    cloudflare_apply(&state, &method, &uri, &path, &headers, echo, &body)
+}
 
+/// Applies the request to the fake's state.
+fn cloudflare_apply(
+    state: &Arc<Mutex<CloudflareState>>,
+    method: &Method,
+    uri: &Uri,
+    path: &str,
+    headers: &HeaderMap,
+    echo: bool,
+    body: &Bytes,
+) -> Response {
     let mut state = state.lock().unwrap();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let authorization = header("authorization");
     let bearer = authorization.as_deref().and_then(|a| a.strip_prefix("Bearer "));
     let (email, key) = (header("x-auth-email"), header("x-auth-key"));
     match (bearer, &email, &key) {
@@ -609,10 +633,10 @@ async fn cloudflare_handler(
     match (method.as_str(), rest.as_slice()) {
         ("GET", ["access", "users"]) => {
             // Like a search box: substring match, so the client must pick the exact address.
-            let wanted = query_param(&uri, "email").unwrap_or_default().to_lowercase();
-            let page: usize = query_param(&uri, "page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+            let wanted = query_param(uri, "email").unwrap_or_default().to_lowercase();
+            let page: usize = query_param(uri, "page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
             let per_page: usize =
-                query_param(&uri, "per_page").and_then(|p| p.parse().ok()).unwrap_or(1000).clamp(1, 1000);
+                query_param(uri, "per_page").and_then(|p| p.parse().ok()).unwrap_or(1000).clamp(1, 1000);
             let matching: Vec<&(String, String)> =
                 state.users.iter().filter(|(_, email)| email.to_lowercase().contains(&wanted)).collect();
             let items: Vec<Value> = matching
@@ -629,7 +653,7 @@ async fn cloudflare_handler(
             )
         }
         ("POST", ["access", "organizations", "revoke_user"]) => {
-            let Ok(document) = serde_json::from_slice::<Value>(&body) else {
+            let Ok(document) = serde_json::from_slice::<Value>(body) else {
                 return failure(StatusCode::BAD_REQUEST, 12130, "access.api.error.invalid_request: body is not JSON");
             };
             if !document["email"].is_string() {
@@ -639,5 +663,32 @@ async fn cloudflare_handler(
             reply(StatusCode::OK, json!({"result": true, "success": true, "errors": [], "messages": []}))
         }
         _ => failure(StatusCode::NOT_FOUND, 7000, "No route for that URI"),
+    }
+}
+
+/// What `kind` answers (the request is not applied).
+async fn cloudflare_fault(kind: FaultKind, _state: &Arc<Mutex<CloudflareState>>) -> Response {
+    match kind {
+        FaultKind::RateLimitSeconds(seconds) => {
+            let response =
+                failure(StatusCode::TOO_MANY_REQUESTS, 971, "Please wait and consider throttling your request speed");
+            with_header(response, "retry-after", &seconds.to_string())
+        }
+        FaultKind::DailyLimitUntil(at) => {
+            let response =
+                failure(StatusCode::TOO_MANY_REQUESTS, 971, "Please wait and consider throttling your request speed");
+            with_header(response, "retry-after", &at)
+        }
+        FaultKind::ServerError(status) => {
+            failure(StatusCode::from_u16(status).unwrap(), 10001, "access.api.error.internal_server_error")
+        }
+        FaultKind::Hang => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        FaultKind::ExpireTokens => failure(StatusCode::FORBIDDEN, 9109, "Invalid access token"),
+        FaultKind::Reset => reset(),
+        // Applied-then-applied-then is not a fault anyone needs.
+        FaultKind::CommitThen(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

@@ -35,7 +35,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::api::operation::OperationTable;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Cloudflare's operation names (stable: fault rules, the request journal and metrics use
 /// them). Account and zone routes of one call share its name.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::ControlError;
 use crate::api::body;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::domain::faults::RuleSpec;
 use crate::domain::ops;
 

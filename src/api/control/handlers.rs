@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 use super::ControlError;
 use crate::api::body;
 use crate::api::throttle::SourceAddress;
-use crate::app::AppState;
 use crate::domain::clock::{self, ClockChange, rfc3339};
 use crate::domain::ops::{self, LoginKind};
 use crate::domain::{Tenant, TokenState};
+use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ControlError>;
 

@@ -15,7 +15,7 @@ pub use error::ControlError;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// `/_userplane/` itself, which a nested router does not see: for `.route` next to the
 /// nest, so that it answers in the control plane's shape, not Zoom's.

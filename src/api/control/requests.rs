@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use serde_json::{Value, json};
 
 use super::ControlError;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::domain::ops;
 use crate::domain::requests::Filter;
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::ControlError;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::domain::ops::{self, PageStart, RevokeAccess};
 use crate::domain::{Actor, InactiveReason, Principal, Provider, Status, Tenant, TokenKind};
 

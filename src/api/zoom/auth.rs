@@ -10,10 +10,10 @@ use super::operations::{self, Label, Operation};
 use crate::api::bearer;
 use crate::api::faults::Note;
 use crate::api::throttle::SourceAddress;
-use crate::app::AppState;
 use crate::domain::clock::{rfc3339, start_of_day};
 use crate::domain::faults::Failure;
 use crate::domain::{Actor, Error, InactiveReason, Principal, Provider, Tenant, TokenKind, TokenState, ops};
+use crate::state::AppState;
 
 /// An authenticated Zoom API caller.
 pub struct Caller {

@@ -12,9 +12,9 @@ use super::ZoomError;
 use super::auth::Caller;
 use super::operations as op;
 use crate::api::body;
-use crate::app::AppState;
 use crate::domain::clock::rfc3339;
 use crate::domain::{Principal, ops};
+use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ZoomError>;
 

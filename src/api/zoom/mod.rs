@@ -21,7 +21,7 @@ use axum::Router;
 use axum::routing::{delete, get, post};
 
 use crate::api::operation::OperationTable;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Zoom's operation names (stable: fault rules, the request journal and metrics use them).
 pub const OPERATIONS: OperationTable = &[

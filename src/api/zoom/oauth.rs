@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 use super::ZoomError;
 use crate::api::throttle::SourceAddress;
 use crate::api::{InternalFailure, body};
-use crate::app::AppState;
 use crate::domain::error::STORAGE_FULL_RETRY_AFTER_SECONDS;
 use crate::domain::ops::{self, ttl};
 use crate::domain::{Actor, CredentialKind, Error, Provider, TokenKind};
+use crate::state::AppState;
 
 fn oauth_error(error: &str, reason: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"reason": reason, "error": error}))).into_response()

@@ -11,9 +11,9 @@ use super::auth::Caller;
 use super::operations as op;
 use super::{ZoomError, query_params};
 use crate::api::body;
-use crate::app::AppState;
 use crate::domain::ops::{self, ttl};
 use crate::domain::{InactiveReason, Status, TokenKind};
+use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ZoomError>;
 

@@ -13,9 +13,9 @@ use super::auth::{Caller, daily_limit};
 use super::operations::{self as op, Label};
 use super::{ZoomError, query_params, views};
 use crate::api::body;
-use crate::app::AppState;
 use crate::domain::tenant::normalize_email;
 use crate::domain::{Error, NewPrincipal, Principal, Status, ids, ops};
+use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ZoomError>;
 

@@ -13,10 +13,12 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 
+use secrecy::{ExposeSecret as _, SecretString};
+
 use super::config::ZoomConfig;
-use super::failure::{FailureKind, ProviderCode, ProviderError, sanitize_provider_text};
-use super::http::{CallLog, CallRecord, HttpCaller, OutboundRequest, Reply, RequestBody, Sent, secret_header};
-use super::redact::{Redactor, Secret};
+use crate::client::failure::{FailureKind, ProviderCode, ProviderError, sanitize_provider_text};
+use crate::client::http::{CallLog, CallRecord, HttpCaller, OutboundRequest, Reply, RequestBody, Sent, secret_header};
+use crate::client::redact::Redactor;
 
 /// Zoom's code for "invalid or expired access token".
 const INVALID_TOKEN: i64 = 124;
@@ -93,7 +95,7 @@ enum TokenSlot {
 
 #[derive(Debug, Clone)]
 struct AccessToken {
-    value: Secret,
+    value: SecretString,
     renew_at: Instant,
     /// Tells apart "the token I used was rejected" from "someone already replaced it".
     generation: u64,
@@ -109,6 +111,11 @@ impl ZoomClient {
             token_generation: AtomicU64::new(0),
             redactor,
         }
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &ZoomConfig {
+        &self.config
     }
 
     /// The full URL of an API path, e.g. `["users", id, "token"]`.
@@ -227,11 +234,11 @@ impl ZoomClient {
         loop {
             let token = self.bearer(log).await?;
             let mut headers = HeaderMap::new();
-            let authorization = secret_header(&format!("Bearer {}", token.value.expose()))
+            let authorization = secret_header(&format!("Bearer {}", token.value.expose_secret()))
                 .map_err(|why| ProviderError::new(FailureKind::Auth, format!("Zoom token: {why}")))?;
             headers.insert(AUTHORIZATION, authorization);
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-            let request = OutboundRequest { method: method.clone(), url: url.clone(), headers, body: body.clone() };
+            let request = OutboundRequest::new(method.clone(), url.clone(), headers, body.clone());
             let sent = self.http.send(&request, log.deadline()).await;
             let reply = match &sent.outcome {
                 Err(failure) => {
@@ -299,11 +306,12 @@ impl ZoomClient {
             .append_pair("account_id", &self.config.account_id);
         let mut headers = HeaderMap::new();
         let basic = self.config.basic_authorization();
-        let authorization = secret_header(basic.expose())
+        let authorization = secret_header(basic.expose_secret())
             .map_err(|why| ProviderError::new(FailureKind::Auth, format!("Zoom credentials: {why}")))?;
         headers.insert(AUTHORIZATION, authorization);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let request = OutboundRequest { method: Method::POST, url, headers, body: RequestBody::Empty };
+        // Asking for a token twice only yields two tokens.
+        let request = OutboundRequest::new(Method::POST, url, headers, RequestBody::Empty).repeatable();
         let sent = self.http.send(&request, log.deadline()).await;
         let reply = match &sent.outcome {
             Err(failure) => {
@@ -335,7 +343,7 @@ impl ZoomClient {
         let lifetime = Duration::from_secs(body.expires_in.unwrap_or(3600).min(MAX_TOKEN_LIFETIME_SECS));
         let margin = TOKEN_EXPIRY_MARGIN.min(lifetime / 2);
         Ok(AccessToken {
-            value: Secret::new(value),
+            value: SecretString::from(value),
             renew_at: Instant::now() + (lifetime - margin),
             generation: self.token_generation.fetch_add(1, Ordering::Relaxed) + 1,
         })
@@ -366,6 +374,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(reply: &Reply, what: &str) -> Resu
         status: Some(reply.status.as_u16()),
         code: None,
         message: format!("Zoom answered {} with an unreadable {what}: {err}", reply.status.as_u16()),
+        unanswered: None,
     })
 }
 
@@ -415,6 +424,7 @@ fn api_error(sent: &Sent, reply: &Reply) -> ProviderError {
         status: Some(status),
         code: body.code.map(ProviderCode::Number),
         message: sent.with_retry_note(message),
+        unanswered: sent.unanswered_write(),
     }
 }
 
@@ -450,5 +460,6 @@ fn token_error(sent: &Sent, reply: &Reply) -> ProviderError {
         status: Some(status),
         code: body.error.map(|e| ProviderCode::Text(sanitize_provider_text(&e))),
         message: sent.with_retry_note(message),
+        unanswered: sent.unanswered_write(),
     }
 }

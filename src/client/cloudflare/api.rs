@@ -9,9 +9,11 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use secrecy::ExposeSecret as _;
+
 use super::config::{CloudflareAuth, CloudflareConfig};
-use super::failure::{FailureKind, ProviderCode, ProviderError, sanitize_provider_text};
-use super::http::{CallLog, CallRecord, HttpCaller, OutboundRequest, Reply, RequestBody, Sent, secret_header};
+use crate::client::failure::{FailureKind, ProviderCode, ProviderError, sanitize_provider_text};
+use crate::client::http::{CallLog, CallRecord, HttpCaller, OutboundRequest, Reply, RequestBody, Sent, secret_header};
 
 /// Users per lookup page (the API allows up to 1000).
 const PAGE_SIZE: usize = 100;
@@ -43,15 +45,20 @@ impl CloudflareClient {
         let mut auth_headers = HeaderMap::new();
         match &config.auth {
             CloudflareAuth::ApiToken(token) => {
-                auth_headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {}", token.expose()))?);
+                auth_headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {}", token.expose_secret()))?);
             }
             CloudflareAuth::GlobalKey { email, key } => {
                 auth_headers.insert(HeaderName::from_static("x-auth-email"), secret_header(email)?);
-                auth_headers.insert(HeaderName::from_static("x-auth-key"), secret_header(key.expose())?);
+                auth_headers.insert(HeaderName::from_static("x-auth-key"), secret_header(key.expose_secret())?);
             }
         }
         auth_headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         Ok(Self { http, config, auth_headers })
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &CloudflareConfig {
+        &self.config
     }
 
     /// The full URL of an account-level path, e.g. `["access", "users"]`.
@@ -126,7 +133,7 @@ impl CloudflareClient {
         body: RequestBody,
         log: &mut CallLog,
     ) -> Result<(T, Option<I>), ProviderError> {
-        let request = OutboundRequest { method, url, headers: self.auth_headers.clone(), body };
+        let request = OutboundRequest::new(method, url, self.auth_headers.clone(), body);
         let sent = self.http.send(&request, log.deadline()).await;
         let reply = match &sent.outcome {
             Err(failure) => {
@@ -146,6 +153,7 @@ impl CloudflareClient {
                     status: Some(reply.status.as_u16()),
                     code: None,
                     message: format!("Cloudflare answered {} without a result", reply.status.as_u16()),
+                    unanswered: None,
                 }),
             },
             Some(envelope) => Err(api_error(&sent, reply, &envelope.errors)),
@@ -157,6 +165,7 @@ impl CloudflareClient {
                     "Cloudflare answered {} with a body that is not the v4 envelope",
                     reply.status.as_u16()
                 ),
+                unanswered: None,
             }),
             None => Err(api_error(&sent, reply, &[])),
         }
@@ -231,5 +240,6 @@ fn api_error(sent: &Sent, reply: &Reply, errors: &[ApiMessage]) -> ProviderError
         status: Some(status),
         code: code.map(ProviderCode::Number),
         message: sent.with_retry_note(message),
+        unanswered: sent.unanswered_write(),
     }
 }
