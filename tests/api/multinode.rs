@@ -65,7 +65,8 @@ async fn nodes_starting_together_migrate_once_and_load_the_demo_once() {
             "0002_rate_windows",
             "0003_device_generations_and_rate_leases",
             "0004_documents_counts_retention",
-            "0005_secret_key"
+            "0005_secret_key",
+            "0007_faults_and_requests"
         ]
     );
     // The demo world is a Zoom and a Cloudflare account.
