@@ -434,7 +434,9 @@ fn parse_failure(value: &Value, field: &str) -> Result<Failure> {
 ///
 /// On SQLite this process is the only writer, so a tenant's rules (and, above all, the
 /// answer "none") are kept in memory and dropped on every change made through here, a
-/// reset and a delete: a request of a tenant without rules reads nothing. On PostgreSQL
+/// reset and a delete: a request of a tenant without rules reads nothing. Whatever else
+/// changes `fault_rules` (a snapshot restore) must call [`FaultBook::forget`] after its
+/// commit. On PostgreSQL
 /// another node may change the rules at any moment, so each authenticated request reads
 /// them (one indexed read that finds no row for a tenant without rules): a rule posted
 /// to one node applies on every node from its next request.
@@ -464,6 +466,14 @@ impl FaultBook {
     pub fn forget(&self, tenant: &str) {
         if let Some(cache) = &self.cache {
             cache.lock().unwrap_or_else(|p| p.into_inner()).remove(tenant);
+        }
+    }
+
+    /// Drops what is known of every tenant's rules (after a change to many tenants, such
+    /// as a reset of all or a restore).
+    pub fn forget_all(&self) {
+        if let Some(cache) = &self.cache {
+            cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
     }
 
