@@ -565,27 +565,13 @@ async fn the_offboard_cli_gets_through_a_bad_day_and_the_person_ends_offboarded(
     assert_eq!(app.introspect(&sso).await["active"], false);
     assert_eq!(app.introspect(&wiki).await["active"], false);
     let token = oauth_token(&app, &zoom, &format!("{zoom}-admin"), "admin-secret").await;
-    let lena: Value = app
-        .http
-        .get(app.url(&format!("/v2/users/{LENA}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let get = |path: String| {
+        let request = app.http.get(app.url(&path)).bearer_auth(&token);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let lena = get(format!("/v2/users/{LENA}")).await;
     assert_eq!(lena["status"], "inactive", "{lena}");
-    let assistants: Value = app
-        .http
-        .get(app.url(&format!("/v2/users/{LENA}/assistants")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let assistants = get(format!("/v2/users/{LENA}/assistants")).await;
     assert_eq!(assistants["assistants"], json!([]), "{assistants}");
     // Every rule fired once, and the journal says which answers were injected.
     for account in [&zoom, &cf] {
