@@ -283,7 +283,8 @@ pub async fn layer(dialect: Dialect, mut request: Request, next: Next) -> Respon
         path: data.path,
         query: uri.query().map(str::to_owned),
         credential_id: owner.credential,
-        user: data.user,
+        // The user as resolved, else as the path names it (a user not found, say).
+        user: data.user.or(data.path_user),
         operation: data.operation.map(str::to_owned),
         // 0: no answer at all (a reset, an empty reply, a hang).
         status: if answered { response.status().as_u16() } else { 0 },

@@ -232,6 +232,12 @@ fn path_matches(pattern: &str, path: &str) -> bool {
 
 // ---------------------------------------------------------------- parsing
 
+/// An RFC 3339 time as milliseconds since the epoch (None if malformed or out of range).
+pub fn parse_instant(text: &str) -> Option<Timestamp> {
+    let at = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 fn invalid(field: &str, message: impl Into<String>) -> Error {
     Error::Invalid { field: Some(field.to_owned()), message: message.into() }
 }
@@ -293,14 +299,11 @@ impl RuleSpec {
         };
         let expires_at = match object.get("expires_at") {
             None | Some(Value::Null) => None,
-            Some(at) => {
-                let at = at
-                    .as_str()
-                    .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
-                    .ok_or_else(|| invalid("expires_at", "must be an RFC 3339 time, e.g. 2026-12-01T10:00:00Z"))?;
-                let ms = at.unix_timestamp_nanos() / 1_000_000;
-                Some(i64::try_from(ms).map_err(|_| invalid("expires_at", "is out of range"))?)
-            }
+            Some(at) => Some(
+                at.as_str()
+                    .and_then(parse_instant)
+                    .ok_or_else(|| invalid("expires_at", "must be an RFC 3339 time, e.g. 2026-12-01T10:00:00Z"))?,
+            ),
         };
         Ok(RuleSpec { matcher, effect, probability, seed, times, after, expires_at })
     }
@@ -431,7 +434,9 @@ fn parse_failure(value: &Value, field: &str) -> Result<Failure> {
 ///
 /// On SQLite this process is the only writer, so a tenant's rules (and, above all, the
 /// answer "none") are kept in memory and dropped on every change made through here, a
-/// reset and a delete: a request of a tenant without rules reads nothing. On PostgreSQL
+/// reset and a delete: a request of a tenant without rules reads nothing. Whatever else
+/// changes `fault_rules` (a snapshot restore) must call [`FaultBook::forget`] after its
+/// commit. On PostgreSQL
 /// another node may change the rules at any moment, so each authenticated request reads
 /// them (one indexed read that finds no row for a tenant without rules): a rule posted
 /// to one node applies on every node from its next request.
@@ -461,6 +466,14 @@ impl FaultBook {
     pub fn forget(&self, tenant: &str) {
         if let Some(cache) = &self.cache {
             cache.lock().unwrap_or_else(|p| p.into_inner()).remove(tenant);
+        }
+    }
+
+    /// Drops what is known of every tenant's rules (after a change to many tenants, such
+    /// as a reset of all or a restore).
+    pub fn forget_all(&self) {
+        if let Some(cache) = &self.cache {
+            cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
     }
 
@@ -498,7 +511,7 @@ impl FaultBook {
                 }
                 sq::insert(c, &account, &id, &spec, now)?;
                 let detail = json!({"rule": spec.to_json()});
-                q::insert_audit(c, &account, now, "admin", "fault.created", &id, &detail)?;
+                q::insert_audit(c, &account, now, &Actor::admin().0, "fault.created", &id, &detail)?;
                 Ok(())
             })
             .await?;
@@ -518,7 +531,15 @@ impl FaultBook {
                     None => sq::delete_all(c, &account)?,
                 };
                 let target = id.as_deref().unwrap_or("*");
-                q::insert_audit(c, &account, now, "admin", "fault.deleted", target, &json!({"deleted": deleted}))?;
+                q::insert_audit(
+                    c,
+                    &account,
+                    now,
+                    &Actor::admin().0,
+                    "fault.deleted",
+                    target,
+                    &json!({"deleted": deleted}),
+                )?;
                 Ok(deleted)
             })
             .await?;

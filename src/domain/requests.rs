@@ -16,8 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use tokio::sync::{mpsc, oneshot};
 
 use super::clock::rfc3339;
@@ -131,14 +129,10 @@ impl Filter {
         };
         let since = match params.get("since") {
             None => None,
-            Some(s) => {
-                let at = OffsetDateTime::parse(s, &Rfc3339)
-                    .map_err(|_| invalid("since", "must be an RFC 3339 time, e.g. 2026-12-01T10:00:00Z"))?;
-                Some(
-                    i64::try_from(at.unix_timestamp_nanos() / 1_000_000)
-                        .map_err(|_| invalid("since", "is out of range"))?,
-                )
-            }
+            Some(s) => Some(
+                super::faults::parse_instant(s)
+                    .ok_or_else(|| invalid("since", "must be an RFC 3339 time, e.g. 2026-12-01T10:00:00Z"))?,
+            ),
         };
         let after = match params.get("after") {
             None => 0,

@@ -505,3 +505,86 @@ async fn a_rule_posted_to_one_node_applies_on_every_node() {
     let journal = requests(&a, &account, "operation=zoom.users.get").await;
     assert_eq!(journal.len(), 6, "{journal:?}");
 }
+
+/// `userplane offboard` on a bad day: a 503, a reset, a hang, and two commit-then-fails.
+/// The client retries through all of it; the person ends fully offboarded, and the
+/// request journal shows which answers were injected and which changes were applied
+/// although the client was told otherwise. (What the client's report says of them is the
+/// client's business; this checks the end state and the journal.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offboard_cli_gets_through_a_bad_day_and_the_person_ends_offboarded() {
+    const LENA: &str = "lena@example.com";
+    let app = TestApp::spawn().await;
+    let zoom = unique("zm");
+    app.create_tenant(zoom_world(&zoom, "pro", "off")).await;
+    let cf = crate::helpers::unique_hex32();
+    let mut cf_doc = crate::cloudflare::cloudflare_world_with(&cf, "off", &[(LENA.to_owned(), "Lena".to_owned())]);
+    cf_doc["api_tokens"].as_array_mut().unwrap().push(json!({"value": format!("{cf}-offboard"),
+        "permissions": [crate::cloudflare::ORG_WRITE, crate::cloudflare::AUDIT_READ]}));
+    app.create_tenant(cf_doc).await;
+    let sso = app.login(&zoom, json!({"user": LENA, "kind": "sso"})).await;
+    let wiki = app.login(&cf, json!({"user": LENA, "kind": "access", "app": "Wiki"})).await;
+    for (account, rule) in [
+        (&zoom, json!({"match": {"operation": "zoom.users.token.revoke"}, "effect": {"status": 503}, "times": 1})),
+        (&zoom, json!({"match": {"operation": "zoom.users.assistants.delete"}, "effect": {"reset": true}, "times": 1})),
+        (&zoom, json!({"match": {"operation": "zoom.users.assistants.list"}, "effect": {"hang_ms": 2500}, "times": 1})),
+        (
+            &zoom,
+            json!({"match": {"operation": "zoom.users.status.update"}, "effect": {"commit_then": {"status": 503}}, "times": 1}),
+        ),
+        (
+            &cf,
+            json!({"match": {"operation": "cloudflare.access.revoke_user"}, "effect": {"commit_then": {"reset": true}}, "times": 1}),
+        ),
+    ] {
+        add_rule(&app, account, rule).await;
+    }
+    let base = &app.base;
+    let defaults = [
+        ("--zoom-api-url", format!("{base}/v2")),
+        ("--zoom-oauth-url", format!("{base}/oauth/token")),
+        ("--cloudflare-api-url", format!("{base}/client/v4")),
+        ("--request-timeout", "1s".to_owned()),
+        ("--max-retry-time", "20s".to_owned()),
+    ];
+    let output =
+        crate::offboard_harness::Run::new("offboard", defaults.into_iter().map(|(f, v)| (f.to_owned(), v)).collect())
+            .env("ZOOM_ACCOUNT_ID", &zoom)
+            .env("ZOOM_CLIENT_ID", &format!("{zoom}-admin"))
+            .env("ZOOM_CLIENT_SECRET", "admin-secret")
+            .env("CLOUDFLARE_API_TOKEN", &format!("{cf}-offboard"))
+            .env("CLOUDFLARE_ACCOUNT_ID", &cf)
+            .args([LENA])
+            .output()
+            .await;
+    for step in ["zoom-revoke-sso", "cloudflare-revoke", "zoom-delete-assistants", "zoom-deactivate"] {
+        assert_eq!(output.outcome(LENA, step), "done", "{step}\n{output}");
+    }
+    assert_eq!(output.outcome(LENA, "zoom-remove-schedulers"), "already done", "lena assists nobody\n{output}");
+    // The end state, whatever was said on the way.
+    assert_eq!(app.introspect(&sso).await["active"], false);
+    assert_eq!(app.introspect(&wiki).await["active"], false);
+    let token = oauth_token(&app, &zoom, &format!("{zoom}-admin"), "admin-secret").await;
+    let get = |path: String| {
+        let request = app.http.get(app.url(&path)).bearer_auth(&token);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let lena = get(format!("/v2/users/{LENA}")).await;
+    assert_eq!(lena["status"], "inactive", "{lena}");
+    let assistants = get(format!("/v2/users/{LENA}/assistants")).await;
+    assert_eq!(assistants["assistants"], json!([]), "{assistants}");
+    // Every rule fired once, and the journal says which answers were injected.
+    for account in [&zoom, &cf] {
+        assert!(rules(&app, account).await.iter().all(|r| r["fired"] == 1), "{:?}", rules(&app, account).await);
+    }
+    let deactivations = requests(&app, &zoom, "operation=zoom.users.status.update").await;
+    assert_eq!(deactivations[0]["fault"]["applied_status"], 204, "{deactivations:?}");
+    assert_eq!(deactivations[0]["status"], 503);
+    let revokes = requests(&app, &cf, "operation=cloudflare.access.revoke_user").await;
+    assert_eq!(
+        (&revokes[0]["status"], &revokes[0]["fault"]["applied_status"]),
+        (&json!(0), &json!(200)),
+        "{revokes:?}"
+    );
+    println!("{output}");
+}

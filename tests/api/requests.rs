@@ -55,6 +55,7 @@ async fn each_zoom_request_is_journaled_with_its_id_credential_and_error_code() 
     let missing = &entries[1];
     assert_eq!((&missing["status"], &missing["error_code"]), (&json!(404), &json!("1001")));
     assert_eq!(missing["operation"], "zoom.users.get");
+    assert_eq!(missing["user"], "nobody@example.com");
     // The secret is nowhere in the journal.
     assert!(!body.to_string().contains("admin-secret") && !body.to_string().contains(&zoom.token));
     // The audit journal is another thing: reads are not in it.
