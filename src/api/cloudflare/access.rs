@@ -64,8 +64,13 @@ pub async fn revoke_user(ctx: Ctx, ids: Ids, body: Body) -> Result<Response> {
     };
     let what = RevokeAccess { devices: query_devices.unwrap_or(false) || body_devices.unwrap_or(false), warp_sessions };
     let state = &ctx.state;
-    ops::revoke_user_access(&state.store, &state.clock, &caller.tenant, &email, user_uid, what, &caller.actor())
-        .await?;
+    ops::revoke_user_access(
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor()),
+        &email,
+        user_uid,
+        what,
+    )
+    .await?;
     Ok(envelope::ok(json!(true)))
 }
 
@@ -185,13 +190,10 @@ async fn write_organization(ctx: Ctx, ids: Ids, body: Body, creating: bool) -> R
     let fields = organization_fields(body::object(&ctx.headers, body, false).await?, creating)?;
     let state = &ctx.state;
     let setting = ops::put_setting(
-        &state.store,
-        &state.clock,
-        &caller.tenant,
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor()),
         ACCESS_ORGANIZATION,
         creating,
         fields,
-        &caller.actor(),
     )
     .await?;
     Ok(organization_view(&setting))
@@ -283,7 +285,12 @@ pub async fn active_sessions(ctx: Ctx, ids: Ids) -> Result<Response> {
     let caller = caller(&ctx, &ids, needs::USERS_READ).await?;
     let user = path_user(&ctx, &caller, &ids).await?;
     let state = &ctx.state;
-    let tokens = ops::live_sessions(&state.store, &state.clock, &caller.tenant, &user, TokenKind::Access).await?;
+    let tokens = ops::live_sessions(
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor()),
+        &user,
+        TokenKind::Access,
+    )
+    .await?;
     let apps = apps_by_aud(ops::list_apps(&state.store, &caller.tenant.account_id).await?);
     Ok(envelope::single_page(tokens.iter().map(|t| session_view(&user, t, &apps)).collect()))
 }

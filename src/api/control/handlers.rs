@@ -160,7 +160,12 @@ pub async fn create_session(State(state): State<AppState>, Path(tenant): Path<St
             )));
         }
     };
-    let (token, issued) = ops::login(&state.store, &state.clock, &tenant, &request.user, kind).await?;
+    let (token, issued) = ops::login(
+        ops::Ctx::new(&state.store, &state.clock, &tenant, &crate::domain::Actor::admin()),
+        &request.user,
+        kind,
+    )
+    .await?;
     let body = json!({
         "token": token,
         "kind": issued.kind,

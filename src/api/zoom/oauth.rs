@@ -109,16 +109,13 @@ pub async fn token(
     };
     let actor = Actor(format!("zoom_app:{client_id}"));
     let issued = ops::issue_token(
-        &state.store,
-        &state.clock,
-        &tenant,
+        ops::Ctx::new(&state.store, &state.clock, &tenant, &actor),
         TokenKind::OauthAccess,
         owner.as_ref(),
         Some(&app.id),
         app.grants.clone(),
         ttl::OAUTH_ACCESS,
         None,
-        &actor,
     )
     .await;
     let (token, _) = match issued {

@@ -26,12 +26,9 @@ pub async fn revoke_sso_token(
 ) -> Result<StatusCode> {
     let user = caller.target(&state, &op::REVOKE_SSO_TOKEN, &user_id).await?;
     ops::revoke_sessions(
-        &state.store,
-        &state.clock,
-        &caller.tenant,
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
         &user.id,
         InactiveReason::SessionsRevoked,
-        &caller.actor,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -77,7 +74,8 @@ pub async fn update_status(
         ));
     }
     if user.status != status {
-        ops::set_status(&state.store, &state.clock, &caller.tenant, &user.id, status, &caller.actor).await?;
+        ops::set_status(ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor), &user.id, status)
+            .await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -138,16 +136,13 @@ async fn issue_zak(
     }
     let ttl_ms = ttl_ms.min(ttl::ZAK.max(ttl_ms));
     let (token, _) = ops::issue_token(
-        &state.store,
-        &state.clock,
-        &caller.tenant,
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
         TokenKind::Zak,
         Some(user),
         None,
         vec![],
         ttl_ms,
         None,
-        &caller.actor,
     )
     .await?;
     Ok(Json(json!({"token": token})))
