@@ -6,6 +6,7 @@ pub mod body;
 pub mod cloudflare;
 pub mod control;
 pub mod operation;
+pub mod providers;
 pub mod tenants;
 pub mod throttle;
 pub mod zoom;

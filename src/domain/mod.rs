@@ -10,8 +10,11 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod ops;
+pub mod provider;
+pub mod storage;
 pub mod tenant;
 
 pub use clock::{Clock, Timestamp};
 pub use error::{Error, Result};
 pub use model::*;
+pub use storage::{PrincipalFilter, Setting, StatusScope, Storage, Tx};

@@ -18,6 +18,7 @@ mod migrate;
 mod postgres;
 pub mod queries;
 mod sqlite;
+mod storage;
 
 use std::sync::Arc;
 

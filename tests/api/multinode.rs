@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use userplane::api::zoom::provider as zoom;
 use userplane::app::Server;
 use userplane::config::ServeConfig;
 use userplane::domain::ops;
@@ -65,7 +66,8 @@ async fn nodes_starting_together_migrate_once_and_load_the_demo_once() {
             "0002_rate_windows",
             "0003_device_generations_and_rate_leases",
             "0004_documents_counts_retention",
-            "0005_secret_key"
+            "0005_secret_key",
+            "0006_named_revocation_scopes"
         ]
     );
     // The demo world is a Zoom and a Cloudflare account.
@@ -121,7 +123,14 @@ async fn a_revocation_on_one_node_is_seen_at_once_by_every_other() {
     )
     .await
     .unwrap();
-    ops::set_status(ops::Ctx::new(&third, &clock, &tenant, &Actor::admin()), &ben_id, Status::Inactive).await.unwrap();
+    ops::set_status(
+        ops::Ctx::new(&third, &clock, &tenant, &Actor::admin()),
+        &ben_id,
+        Status::Inactive,
+        zoom::SPEC.on_deactivate,
+    )
+    .await
+    .unwrap();
 
     // The very next request to either node knows.
     for app in &apps {
@@ -304,32 +313,42 @@ async fn a_login_racing_a_deactivation_never_brings_the_user_back() {
     let tenant = ops::create_tenant(&stores[0], &Clock, doc).await.unwrap();
     let alex = ops::resolve_principal(&stores[0], &account, "alex@example.com").await.unwrap().id;
     for round in 0..10 {
-        ops::set_status(ops::Ctx::new(&stores[1], &Clock, &tenant, &Actor::admin()), &alex, Status::Active)
-            .await
-            .unwrap();
+        ops::set_status(
+            ops::Ctx::new(&stores[1], &Clock, &tenant, &Actor::admin()),
+            &alex,
+            Status::Active,
+            zoom::SPEC.on_deactivate,
+        )
+        .await
+        .unwrap();
         // Node 0 logs alex in over and over while node 1 deactivates him.
         let mut logins = Vec::new();
         for _ in 0..6 {
             let (store, tenant, alex) = (stores[0].clone(), tenant.clone(), alex.clone());
             logins.push(tokio::spawn(async move {
-                let _ = ops::login(ops::Ctx::new(&store, &Clock, &tenant, &Actor::admin()), &alex, ops::LoginKind::Sso)
-                    .await;
+                let _ = ops::login(
+                    ops::Ctx::new(&store, &Clock, &tenant, &Actor::admin()),
+                    &alex,
+                    ops::Login::user(&zoom::SSO, vec![]),
+                )
+                .await;
             }));
         }
         tokio::time::sleep(Duration::from_millis(round % 4)).await;
-        ops::set_status(ops::Ctx::new(&stores[1], &Clock, &tenant, &Actor::admin()), &alex, Status::Inactive)
-            .await
-            .unwrap();
+        ops::set_status(
+            ops::Ctx::new(&stores[1], &Clock, &tenant, &Actor::admin()),
+            &alex,
+            Status::Inactive,
+            zoom::SPEC.on_deactivate,
+        )
+        .await
+        .unwrap();
         futures::future::try_join_all(logins).await.unwrap();
         let after = ops::resolve_principal(&stores[1], &account, &alex).await.unwrap();
         assert_eq!(after.status, Status::Inactive, "round {round}: a login wrote alex back to active");
         // And no session issued by those logins is still good.
-        let live = ops::live_sessions(
-            ops::Ctx::new(&stores[0], &Clock, &tenant, &Actor::admin()),
-            &after,
-            userplane::domain::TokenKind::Sso,
-        )
-        .await;
+        let live =
+            ops::live_sessions(ops::Ctx::new(&stores[0], &Clock, &tenant, &Actor::admin()), &after, &zoom::SSO).await;
         assert!(live.unwrap().is_empty(), "round {round}: a session outlived the deactivation");
     }
 }
@@ -570,7 +589,7 @@ async fn device_revoke_unrevoke_and_logins_on_two_nodes_never_revive_an_earlier_
         userplane::api::tenants::spec(cloudflare_world(&crate::helpers::unique_hex32()), stores[0].secrets()).unwrap();
     let tenant = ops::create_tenant(&stores[0], &Clock, spec).await.unwrap();
     let device = ops::list_devices(&stores[0], &tenant.account_id, None).await.unwrap()[0].id.clone();
-    let warp = ops::LoginKind::Warp { device: device.clone() };
+    let warp = ops::Login::device(&userplane::api::cloudflare::provider::WARP, device.clone());
     let login = |store: Store, tenant: Tenant| {
         let warp = warp.clone();
         async move { ops::login(ops::Ctx::new(&store, &Clock, &tenant, &Actor::admin()), "jdoe@example.com", warp).await }

@@ -7,11 +7,12 @@ use axum::http::request::Parts;
 
 use super::ZoomError;
 use super::operations::{self, Label, Operation};
+use super::provider;
 use crate::api::bearer;
 use crate::api::throttle::SourceAddress;
 use crate::app::AppState;
 use crate::domain::clock::{rfc3339, start_of_day};
-use crate::domain::{Actor, Error, InactiveReason, Principal, Provider, Tenant, TokenKind, TokenState, ops};
+use crate::domain::{Actor, Error, InactiveReason, Principal, Tenant, TokenState, ops};
 
 /// An authenticated Zoom API caller.
 pub struct Caller {
@@ -35,8 +36,8 @@ impl FromRequestParts<AppState> for Caller {
                 None => ZoomError::invalid_token(false),
             });
         };
-        let api_token = matches!(found.token.kind, TokenKind::OauthAccess | TokenKind::UserOauth);
-        if found.tenant.provider != Provider::Zoom || !api_token {
+        let api_token = [&provider::OAUTH_ACCESS.kind, &provider::USER_OAUTH.kind].contains(&&found.token.kind);
+        if found.tenant.provider != provider::PROVIDER || !api_token {
             return Err(ZoomError::invalid_token(false));
         }
         if let TokenState::Inactive { reason, .. } = found.state {

@@ -9,11 +9,12 @@ use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::operations as op;
+use super::provider;
 use super::{ZoomError, query_params};
 use crate::api::body;
 use crate::app::AppState;
-use crate::domain::ops::{self, ttl};
-use crate::domain::{InactiveReason, Status, TokenKind};
+use crate::domain::ops;
+use crate::domain::{InactiveReason, Status};
 
 type Result<T> = std::result::Result<T, ZoomError>;
 
@@ -74,8 +75,13 @@ pub async fn update_status(
         ));
     }
     if user.status != status {
-        ops::set_status(ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor), &user.id, status)
-            .await?;
+        ops::set_status(
+            ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
+            &user.id,
+            status,
+            provider::SPEC.on_deactivate,
+        )
+        .await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -134,10 +140,10 @@ async fn issue_zak(
     if user.status != Status::Active {
         return Err(ZoomError::bad_request(200, format!("User {} is not active.", user.email)));
     }
-    let ttl_ms = ttl_ms.min(ttl::ZAK.max(ttl_ms));
+    let ttl_ms = ttl_ms.min(provider::ZAK.ttl_ms.max(ttl_ms));
     let (token, _) = ops::issue_token(
         ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
-        TokenKind::Zak,
+        &provider::ZAK,
         Some(user),
         None,
         vec![],

@@ -15,7 +15,7 @@ use super::{ZoomError, query_params, views};
 use crate::api::body;
 use crate::app::AppState;
 use crate::domain::tenant::normalize_email;
-use crate::domain::{Error, NewPrincipal, Principal, Status, ids, ops};
+use crate::domain::{Error, NewPrincipal, Principal, Status, ops};
 
 type Result<T> = std::result::Result<T, ZoomError>;
 
@@ -242,9 +242,9 @@ pub async fn create_user(
             return Err(daily_limit(Label::Light, cap, now));
         }
     }
-    let id = ids::random_zoom_id();
+    let id = super::ids::random_id();
     let mut attributes = Map::new();
-    attributes.insert("pmi".into(), json!(ids::pmi(&id)));
+    attributes.insert("pmi".into(), json!(super::ids::pmi(&id)));
     if let Some(display_name) = display_name {
         attributes.insert("display_name".into(), json!(display_name));
     }

@@ -1,13 +1,13 @@
 use super::super::{AuditRecord, Clock, Error, Result};
-use crate::store::{Store, queries as q};
+use crate::domain::Storage;
 
 /// The tenant's audit journal after sequence number `after`.
-pub async fn journal(store: &Store, account_id: &str, after: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+pub async fn journal(store: &dyn Storage, account_id: &str, after: i64, limit: i64) -> Result<Vec<AuditRecord>> {
     let account_id = account_id.to_owned();
     store
         .read(move |c| {
-            q::get_tenant(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
-            Ok(q::list_audit(c, &account_id, after, limit)?)
+            c.get_tenant(&account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
+            c.list_audit(&account_id, after, limit)
         })
         .await
 }
@@ -27,7 +27,7 @@ pub struct Pruned {
 /// removed: introspection answers it honestly until it expires, and for
 /// `retain_tokens_ms` after that.
 pub async fn prune_batch(
-    store: &Store,
+    store: &dyn Storage,
     clock: &Clock,
     account_id: &str,
     retain_tokens_ms: i64,
@@ -37,12 +37,12 @@ pub async fn prune_batch(
     let (account_id, clock) = (account_id.to_owned(), *clock);
     store
         .write(move |c| {
-            let Some(tenant) = q::get_tenant(c, &account_id)? else { return Ok(Pruned::default()) };
+            let Some(tenant) = c.get_tenant(&account_id)? else { return Ok(Pruned::default()) };
             let now = tenant.now(&clock);
             let tokens_before = now.saturating_sub(retain_tokens_ms);
-            let tokens = q::prune_expired_tokens(c, &account_id, tokens_before, limit)?;
-            let revocations = q::prune_revocations(c, &account_id, tokens_before, limit)?;
-            let audit = q::prune_audit(c, &account_id, now.saturating_sub(retain_audit_ms), limit)?;
+            let tokens = c.prune_expired_tokens(&account_id, tokens_before, limit)?;
+            let revocations = c.prune_revocations(&account_id, tokens_before, limit)?;
+            let audit = c.prune_audit(&account_id, now.saturating_sub(retain_audit_ms), limit)?;
             Ok(Pruned { tokens, revocations, audit })
         })
         .await

@@ -1,32 +1,34 @@
 use serde_json::json;
 
 use super::super::ids;
-use super::super::{Credential, CredentialKind, Error, IssuedToken, Principal, Result, Status, Tenant, TokenKind};
+use super::super::provider::{SESSIONS, TokenSpec};
+use super::super::{Credential, CredentialKind, Error, IssuedToken, Principal, Result, Status, Tenant};
 use super::{Ctx, audit};
-use crate::store::{Store, queries as q};
+use crate::domain::Storage;
 
 /// Finds an API credential by kind and lookup key.
 pub async fn find_credential(
-    store: &Store,
+    store: &dyn Storage,
     kind: CredentialKind,
     lookup: &str,
 ) -> Result<Option<(Credential, Tenant)>> {
     let lookup = lookup.to_owned();
     store
         .read(move |c| {
-            let Some(cred) = q::find_credential(c, kind, &lookup)? else { return Ok(None) };
+            let Some(cred) = c.find_credential(&kind, &lookup)? else { return Ok(None) };
             let tenant =
-                q::get_tenant(c, &cred.tenant)?.ok_or_else(|| Error::Internal("credential without tenant".into()))?;
+                c.get_tenant(&cred.tenant)?.ok_or_else(|| Error::Internal("credential without tenant".into()))?;
             Ok(Some((cred, tenant)))
         })
         .await
 }
 
-/// Issues a new bearer token; returns it in clear (the only time it exists in clear).
-#[allow(clippy::too_many_arguments)]
+/// Issues a new bearer token of a kind its dialect declares; returns it in clear (the
+/// only time it exists in clear). `principal`, when given, is the user it is for (or an
+/// app token's owner, for `me`).
 pub async fn issue_token(
     ctx: Ctx<'_>,
-    kind: TokenKind,
+    spec: &TokenSpec,
     principal: Option<&Principal>,
     credential: Option<&str>,
     grants: Vec<String>,
@@ -34,67 +36,45 @@ pub async fn issue_token(
     subject: Option<String>,
 ) -> Result<(String, IssuedToken)> {
     let Ctx { store, clock, tenant, actor } = ctx;
-    let secret = ids::new_secret(token_prefix(kind));
+    let secret = ids::new_secret(spec.prefix);
     let now = tenant.now(clock);
-    let epoch = match (kind, principal) {
-        (TokenKind::Warp, Some(p)) => p.warp_epoch,
-        (_, Some(p)) => p.session_epoch,
-        (_, None) => 0,
-    };
-    let token = IssuedToken {
+    let mut token = IssuedToken {
         hash: store.secrets().hash(&secret),
         tenant: tenant.account_id.clone(),
-        kind,
+        kind: spec.kind.clone(),
         principal: principal.map(|p| p.id.clone()),
         credential: credential.map(str::to_owned),
         grants,
-        epoch,
+        scope: spec.scope.map(str::to_owned),
+        epoch: principal.map_or(0, |p| p.session_epoch),
         issued_at: now,
         expires_at: now + ttl_ms,
         subject,
         nonce: ids::nonce(),
         device_generation: None,
     };
-    let stored = token.clone();
     let actor = actor.clone();
-    let expected_epoch = principal.map(|_| epoch);
-    store
+    let token = store
         .write(move |c| {
-            // The principal may have been revoked or deactivated since it was read:
-            // never issue a session under a dead epoch, or for an inactive user.
-            let session_like = token.kind.bound_to_sessions() || token.kind == TokenKind::Warp;
-            if let (Some(id), Some(epoch), true) = (&token.principal, expected_epoch, session_like) {
+            if let (Some(id), Some(scope)) = (token.principal.clone(), token.scope.clone()) {
+                // The principal may have been revoked or deactivated since it was read:
+                // never issue a session under a dead epoch, or for an inactive user.
                 let current =
-                    q::get_principal_for_update(c, &token.tenant, id)?.ok_or_else(|| Error::not_found("user", id))?;
-                let current_epoch =
-                    if token.kind == TokenKind::Warp { current.warp_epoch } else { current.session_epoch };
-                if current_epoch != epoch || (token.kind.bound_to_sessions() && current.status != Status::Active) {
-                    return Err(Error::Refused("the user's sessions changed while logging in; try again".into()));
+                    c.get_principal_for_update(&token.tenant, &id)?.ok_or_else(|| Error::not_found("user", &id))?;
+                if scope == SESSIONS {
+                    if current.session_epoch != token.epoch || current.status != Status::Active {
+                        return Err(Error::Refused("the user's sessions changed while logging in; try again".into()));
+                    }
+                } else {
+                    token.epoch = c.scope_epoch(&token.tenant, &id, &scope)?.0;
                 }
             }
-            q::insert_token(c, &token)?;
+            c.insert_token(&token)?;
             let target = token.principal.clone().unwrap_or_else(|| token.credential.clone().unwrap_or_default());
-            audit(
-                c,
-                &token.tenant,
-                now,
-                &actor,
-                "token.issued",
-                &target,
-                json!({"kind": token.kind.as_str(), "nonce": token.nonce}),
-            )
+            let detail = json!({"kind": token.kind.as_str(), "nonce": token.nonce});
+            audit(c, &token.tenant, now, &actor, "token.issued", &target, detail)?;
+            Ok(token)
         })
         .await?;
-    Ok((secret, stored))
-}
-
-/// How the tokens of each kind begin (so that a leaked one says what it is).
-pub(super) fn token_prefix(kind: TokenKind) -> &'static str {
-    match kind {
-        TokenKind::OauthAccess | TokenKind::UserOauth => "upz_at_",
-        TokenKind::Sso => "upz_sso_",
-        TokenKind::Zak => "upz_zak_",
-        TokenKind::Access => "upcf_access_",
-        TokenKind::Warp => "upcf_warp_",
-    }
+    Ok((secret, token))
 }

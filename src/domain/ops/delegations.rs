@@ -2,16 +2,16 @@ use serde_json::json;
 
 use super::super::{Delegation, Principal, Result};
 use super::{Ctx, audit};
-use crate::store::{Store, queries as q};
+use crate::domain::Storage;
 
 /// The delegates (assistants) of a user, with their principals.
-pub async fn delegates_of(store: &Store, tenant: &str, principal: &str) -> Result<Vec<(Delegation, Principal)>> {
+pub async fn delegates_of(store: &dyn Storage, tenant: &str, principal: &str) -> Result<Vec<(Delegation, Principal)>> {
     let (tenant, principal) = (tenant.to_owned(), principal.to_owned());
     store
         .read(move |c| {
             let mut out = Vec::new();
-            for d in q::delegates_of(c, &tenant, &principal)? {
-                if let Some(p) = q::get_principal(c, &tenant, &d.delegate)? {
+            for d in c.delegates_of(&tenant, &principal)? {
+                if let Some(p) = c.get_principal(&tenant, &d.delegate)? {
                     out.push((d, p));
                 }
             }
@@ -21,13 +21,13 @@ pub async fn delegates_of(store: &Store, tenant: &str, principal: &str) -> Resul
 }
 
 /// The users a delegate acts for (the delegate's schedulers).
-pub async fn delegators_of(store: &Store, tenant: &str, delegate: &str) -> Result<Vec<(Delegation, Principal)>> {
+pub async fn delegators_of(store: &dyn Storage, tenant: &str, delegate: &str) -> Result<Vec<(Delegation, Principal)>> {
     let (tenant, delegate) = (tenant.to_owned(), delegate.to_owned());
     store
         .read(move |c| {
             let mut out = Vec::new();
-            for d in q::principals_delegating_to(c, &tenant, &delegate)? {
-                if let Some(p) = q::get_principal(c, &tenant, &d.principal)? {
+            for d in c.principals_delegating_to(&tenant, &delegate)? {
+                if let Some(p) = c.get_principal(&tenant, &d.principal)? {
                     out.push((d, p));
                 }
             }
@@ -51,7 +51,7 @@ pub async fn add_delegates(ctx: Ctx<'_>, principal: &str, delegates: Vec<(String
                     can_manage_host_private_event: can_manage,
                     created_at: now,
                 };
-                if q::insert_delegation(c, &account, &d)? {
+                if c.insert_delegation(&account, &d)? {
                     added.push(delegate);
                 }
             }
@@ -69,7 +69,7 @@ pub async fn remove_delegations(ctx: Ctx<'_>, principal: Option<&str>, delegate:
     let (principal, delegate) = (principal.map(str::to_owned), delegate.map(str::to_owned));
     store
         .write(move |c| {
-            let removed = q::delete_delegations(c, &account, principal.as_deref(), delegate.as_deref())?;
+            let removed = c.delete_delegations(&account, principal.as_deref(), delegate.as_deref())?;
             let target = principal.clone().or_else(|| delegate.clone()).unwrap_or_default();
             audit(
                 c,

@@ -2,7 +2,7 @@ use serde_json::{Value as Json, json};
 
 use super::super::{Device, Error, InactiveReason, Principal, Result, Timestamp};
 use super::{Ctx, audit};
-use crate::store::{Store, queries as q};
+use crate::domain::Storage;
 
 /// The device attribute that remembers the last revocation (when un-revoked sessions of
 /// before died, for introspection; whether they did is the generation's business).
@@ -16,12 +16,22 @@ pub(super) fn last_revoked_at(device: &Device) -> Option<Timestamp> {
 }
 
 /// What revoking a user's access covers besides their application sessions.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RevokeAccess {
-    /// Also revoke every device registration of the user (their WARP sessions die with them).
+    /// Also revoke every device registration of the user (their device sessions die with them).
     pub devices: bool,
-    /// Also end every WARP session of the user (they must log in to WARP again).
-    pub warp_sessions: bool,
+    /// Named revocation scopes the call may also end, each with whether it does.
+    pub scopes: Vec<(&'static ScopeRevocation, bool)>,
+}
+
+/// A named revocation scope a dialect lets a call end (WARP sessions, for Cloudflare).
+#[derive(Debug)]
+pub struct ScopeRevocation {
+    pub scope: &'static str,
+    /// Why its tokens died, as introspection says it.
+    pub reason: InactiveReason,
+    /// The journal field that records whether the call ended it.
+    pub journal_field: &'static str,
 }
 
 /// Ends every application (Access) session of the user with this email, in one
@@ -41,9 +51,7 @@ pub async fn revoke_user_access(
     let principal = {
         let (account, email) = (account.clone(), email.to_owned());
         store
-            .read(move |c| {
-                q::find_principal_by_email(c, &account, &email)?.ok_or_else(|| Error::not_found("user", &email))
-            })
+            .read(move |c| c.find_principal_by_email(&account, &email)?.ok_or_else(|| Error::not_found("user", &email)))
             .await?
     };
     if let Some(uid) = &user_id {
@@ -54,38 +62,35 @@ pub async fn revoke_user_access(
     }
     store
         .write(move |c| {
-            if !q::revoke_sessions(c, &account, &principal.id, now, InactiveReason::AccessRevoked.as_str())? {
+            if !c.revoke_sessions(&account, &principal.id, now, InactiveReason::AccessRevoked.as_str())? {
                 return Err(Error::not_found("user", &principal.email));
             }
             let mut revoked = 0;
             if what.devices {
-                for mut device in q::list_devices_for_update(c, &account, &principal.id)? {
+                for mut device in c.list_devices_for_update(&account, &principal.id)? {
                     if device.revoked_at.is_none() {
                         mark_revoked(&mut device, now);
-                        q::update_device(c, &device)?;
+                        c.update_device(&device)?;
                         revoked += 1;
                     }
                 }
             }
-            if what.warp_sessions {
-                q::revoke_warp_sessions(c, &account, &principal.id, now)?;
+            for (revocation, wanted) in &what.scopes {
+                if *wanted {
+                    c.revoke_scope(&account, &principal.id, revocation.scope, now, revocation.reason.as_str())?;
+                }
             }
-            audit(
-                c,
-                &account,
-                now,
-                &actor,
-                "access.revoked",
-                &principal.id,
-                json!({"email": principal.email, "devices": what.devices, "devices_revoked": revoked,
-                       "warp_session_reauth": what.warp_sessions}),
-            )?;
+            let mut detail = json!({"email": principal.email, "devices": what.devices, "devices_revoked": revoked});
+            for (revocation, wanted) in &what.scopes {
+                detail[revocation.journal_field] = json!(wanted);
+            }
+            audit(c, &account, now, &actor, "access.revoked", &principal.id, detail)?;
             Ok((principal, revoked))
         })
         .await
 }
 
-/// Revokes a registration (read locked): a new generation, so every WARP session
+/// Revokes a registration (read locked): a new generation, so every device session
 /// issued on it so far stays dead even after an un-revoke.
 fn mark_revoked(device: &mut Device, now: Timestamp) {
     device.revoked_at = Some(now);
@@ -110,7 +115,7 @@ pub async fn set_devices_revoked(ctx: Ctx<'_>, ids: Vec<String>, revoked: bool) 
             for id in sorted {
                 if !locked.contains_key(id) {
                     let device =
-                        q::get_device_for_update(c, &account, id)?.ok_or_else(|| Error::not_found("device", id))?;
+                        c.get_device_for_update(&account, id)?.ok_or_else(|| Error::not_found("device", id))?;
                     locked.insert(id.clone(), device);
                 }
             }
@@ -130,7 +135,7 @@ pub async fn set_devices_revoked(ctx: Ctx<'_>, ids: Vec<String>, revoked: bool) 
                     _ => false,
                 };
                 if changed {
-                    q::update_device(c, device)?;
+                    c.update_device(device)?;
                     let action = if revoked { "device.revoked" } else { "device.unrevoked" };
                     audit(c, &account, now, &actor, action, &device.id, json!({"user": device.principal}))?;
                 }
@@ -142,7 +147,7 @@ pub async fn set_devices_revoked(ctx: Ctx<'_>, ids: Vec<String>, revoked: bool) 
 }
 
 /// Every device registration of a tenant, or of one user.
-pub async fn list_devices(store: &Store, tenant: &str, principal: Option<&str>) -> Result<Vec<Device>> {
+pub async fn list_devices(store: &dyn Storage, tenant: &str, principal: Option<&str>) -> Result<Vec<Device>> {
     let (tenant, principal) = (tenant.to_owned(), principal.map(str::to_owned));
-    store.read(move |c| Ok(q::list_devices(c, &tenant, principal.as_deref())?)).await
+    store.read(move |c| c.list_devices(&tenant, principal.as_deref())).await
 }

@@ -24,36 +24,27 @@ pub use tenants::*;
 use serde_json::Value as Json;
 
 use super::{Actor, Clock, Result, Tenant, Timestamp};
-use crate::store::{Conn, Store, queries as q};
-
-/// Lifetimes of the credentials userplane issues, in milliseconds.
-pub mod ttl {
-    pub const OAUTH_ACCESS: i64 = 3_600_000;
-    pub const SSO: i64 = 24 * 3_600_000;
-    pub const ZAK: i64 = 2 * 3_600_000;
-    pub const ACCESS: i64 = 24 * 3_600_000;
-    pub const WARP: i64 = 24 * 3_600_000;
-}
+use crate::domain::{Storage, Tx};
 
 /// What an operation on one tenant acts with: the store, the clock, the tenant (as read
 /// when the request was authenticated) and who acts, for the journal.
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {
-    pub store: &'a Store,
+    pub store: &'a dyn Storage,
     pub clock: &'a Clock,
     pub tenant: &'a Tenant,
     pub actor: &'a Actor,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(store: &'a Store, clock: &'a Clock, tenant: &'a Tenant, actor: &'a Actor) -> Self {
+    pub fn new(store: &'a dyn Storage, clock: &'a Clock, tenant: &'a Tenant, actor: &'a Actor) -> Self {
         Ctx { store, clock, tenant, actor }
     }
 }
 
 /// Records a change in the journal, inside the change's transaction.
 fn audit(
-    c: &mut dyn Conn,
+    c: &mut dyn Tx,
     tenant: &str,
     at: Timestamp,
     actor: &Actor,
@@ -61,5 +52,5 @@ fn audit(
     target: &str,
     detail: Json,
 ) -> Result<()> {
-    Ok(q::insert_audit(c, tenant, at, &actor.0, action, target, &detail)?)
+    c.insert_audit(tenant, at, &actor.0, action, target, &detail)
 }

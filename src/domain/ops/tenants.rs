@@ -3,10 +3,10 @@ use serde_json::{Value as Json, json};
 use super::super::tenant::{TenantSeed, TenantSpec};
 use super::super::{Actor, App, Clock, Credential, Delegation, Device, Error, Result, Tenant, Timestamp};
 use super::audit;
-use crate::store::{Conn, Store, queries as q};
+use crate::domain::{Storage, Tx};
 
 /// Creates a tenant and seeds its world (a dialect made the spec from its document).
-pub async fn create_tenant(store: &Store, clock: &Clock, spec: TenantSpec) -> Result<Tenant> {
+pub async fn create_tenant(store: &dyn Storage, clock: &Clock, spec: TenantSpec) -> Result<Tenant> {
     let now = clock.now(0);
     store.write(move |c| create_in(c, &spec, now)).await
 }
@@ -15,7 +15,7 @@ pub async fn create_tenant(store: &Store, clock: &Clock, spec: TenantSpec) -> Re
 /// a failure creates none of them. Returns each account id and whether it was created
 /// now (an existing tenant keeps its state).
 pub async fn create_missing_tenants(
-    store: &Store,
+    store: &dyn Storage,
     clock: &Clock,
     specs: Vec<TenantSpec>,
 ) -> Result<Vec<(String, bool)>> {
@@ -25,7 +25,7 @@ pub async fn create_missing_tenants(
         store.write(move |c| {
             let mut loaded = Vec::with_capacity(specs.len());
             for spec in specs.iter() {
-                let exists = q::get_tenant(c, &spec.account_id)?.is_some();
+                let exists = c.get_tenant(&spec.account_id)?.is_some();
                 if !exists {
                     create_in(c, spec, now)?;
                 }
@@ -42,19 +42,19 @@ pub async fn create_missing_tenants(
     }
 }
 
-fn create_in(c: &mut dyn Conn, spec: &TenantSpec, now: Timestamp) -> Result<Tenant> {
+fn create_in(c: &mut dyn Tx, spec: &TenantSpec, now: Timestamp) -> Result<Tenant> {
     let tenant = Tenant {
         account_id: spec.account_id.clone(),
-        provider: spec.provider,
+        provider: spec.provider.clone(),
         plan: spec.plan.clone(),
         rate_limits: spec.rate_limits,
         clock_offset_ms: 0,
         created_at: now,
     };
-    if q::get_tenant(c, &tenant.account_id)?.is_some() {
+    if c.get_tenant(&tenant.account_id)?.is_some() {
         return Err(Error::Conflict(format!("tenant {} already exists", tenant.account_id)));
     }
-    q::insert_tenant(c, &tenant, &spec.document)?;
+    c.insert_tenant(&tenant, &spec.document)?;
     seed(c, &tenant.account_id, &spec.seed, now).map_err(credential_conflict)?;
     audit(c, &tenant.account_id, now, &Actor::admin(), "tenant.created", &tenant.account_id, json!({}))?;
     Ok(tenant)
@@ -70,16 +70,21 @@ fn credential_conflict(err: Error) -> Error {
 /// Puts a tenant back to its document (`seed` is what its dialect makes of the kept
 /// document): every user, credential and setting as first created, no sessions, the
 /// clock back to the wall clock.
-pub async fn reset_tenant(store: &Store, clock: &Clock, account_id: &str, seed_data: TenantSeed) -> Result<Tenant> {
+pub async fn reset_tenant(
+    store: &dyn Storage,
+    clock: &Clock,
+    account_id: &str,
+    seed_data: TenantSeed,
+) -> Result<Tenant> {
     let (account_id, clock) = (account_id.to_owned(), *clock);
     store
         .write(move |c| {
             let mut tenant =
-                q::get_tenant_for_update(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
+                c.get_tenant_for_update(&account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
             let now = clock.now(0);
-            q::clear_tenant_state(c, &account_id)?;
+            c.clear_tenant_state(&account_id)?;
             tenant.clock_offset_ms = 0;
-            q::set_clock_offset(c, &account_id, 0)?;
+            c.set_clock_offset(&account_id, 0)?;
             seed(c, &account_id, &seed_data, now)?;
             audit(c, &account_id, now, &Actor::admin(), "tenant.reset", &account_id, json!({}))?;
             Ok(tenant)
@@ -88,36 +93,36 @@ pub async fn reset_tenant(store: &Store, clock: &Clock, account_id: &str, seed_d
 }
 
 /// Deletes a tenant and everything it holds.
-pub async fn delete_tenant(store: &Store, account_id: &str) -> Result<()> {
+pub async fn delete_tenant(store: &dyn Storage, account_id: &str) -> Result<()> {
     let account_id = account_id.to_owned();
     store
         .write(
             move |c| {
-                if q::delete_tenant(c, &account_id)? { Ok(()) } else { Err(Error::not_found("tenant", &account_id)) }
+                if c.delete_tenant(&account_id)? { Ok(()) } else { Err(Error::not_found("tenant", &account_id)) }
             },
         )
         .await
 }
 
-pub async fn get_tenant(store: &Store, account_id: &str) -> Result<Tenant> {
+pub async fn get_tenant(store: &dyn Storage, account_id: &str) -> Result<Tenant> {
     let account_id = account_id.to_owned();
-    store.read(move |c| q::get_tenant(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))).await
+    store.read(move |c| c.get_tenant(&account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))).await
 }
 
-pub async fn list_tenants(store: &Store) -> Result<Vec<Tenant>> {
-    store.read(|c| Ok(q::list_tenants(c)?)).await
+pub async fn list_tenants(store: &dyn Storage) -> Result<Vec<Tenant>> {
+    store.read(|c| c.list_tenants()).await
 }
 
 /// A tenant's document (secrets as hashes), as created and as a reset restores it.
-pub async fn tenant_document(store: &Store, account_id: &str) -> Result<Json> {
+pub async fn tenant_document(store: &dyn Storage, account_id: &str) -> Result<Json> {
     let account_id = account_id.to_owned();
     store
-        .read(move |c| q::get_tenant_document(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id)))
+        .read(move |c| c.get_tenant_document(&account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id)))
         .await
 }
 
 /// Moves a tenant's clock forward by `seconds`; returns the tenant with its new offset.
-pub async fn advance_clock(store: &Store, clock: &Clock, account_id: &str, seconds: i64) -> Result<Tenant> {
+pub async fn advance_clock(store: &dyn Storage, clock: &Clock, account_id: &str, seconds: i64) -> Result<Tenant> {
     if !(0..=10 * 366 * 86_400).contains(&seconds) {
         return Err(Error::invalid("seconds", "seconds must be between 0 and ten years"));
     }
@@ -126,9 +131,9 @@ pub async fn advance_clock(store: &Store, clock: &Clock, account_id: &str, secon
     store
         .write(move |c| {
             let mut tenant =
-                q::get_tenant_for_update(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
+                c.get_tenant_for_update(&account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
             tenant.clock_offset_ms += seconds * 1000;
-            q::set_clock_offset(c, &account_id, tenant.clock_offset_ms)?;
+            c.set_clock_offset(&account_id, tenant.clock_offset_ms)?;
             let now = tenant.now(&clock);
             audit(c, &account_id, now, &Actor::admin(), "clock.advanced", &account_id, json!({"seconds": seconds}))?;
             Ok(tenant)
@@ -137,22 +142,22 @@ pub async fn advance_clock(store: &Store, clock: &Clock, account_id: &str, secon
 }
 
 /// Stores a tenant's seed, every object stamped with the tenant and `now`.
-fn seed(c: &mut dyn Conn, account: &str, seed: &TenantSeed, now: Timestamp) -> Result<()> {
-    q::insert_principals(c, account, &seed.principals, now)?;
+fn seed(c: &mut dyn Tx, account: &str, seed: &TenantSeed, now: Timestamp) -> Result<()> {
+    c.insert_principals(account, &seed.principals, now)?;
     for delegation in &seed.delegations {
-        q::insert_delegation(c, account, &Delegation { created_at: now, ..delegation.clone() })?;
+        c.insert_delegation(account, &Delegation { created_at: now, ..delegation.clone() })?;
     }
     for credential in &seed.credentials {
-        q::insert_credential(c, &Credential { tenant: account.to_owned(), created_at: now, ..credential.clone() })?;
+        c.insert_credential(&Credential { tenant: account.to_owned(), created_at: now, ..credential.clone() })?;
     }
     for app in &seed.apps {
-        q::insert_app(c, &App { tenant: account.to_owned(), created_at: now, ..app.clone() })?;
+        c.insert_app(&App { tenant: account.to_owned(), created_at: now, ..app.clone() })?;
     }
     for device in &seed.devices {
-        q::insert_device(c, &Device { tenant: account.to_owned(), created_at: now, ..device.clone() })?;
+        c.insert_device(&Device { tenant: account.to_owned(), created_at: now, ..device.clone() })?;
     }
     for (name, document) in &seed.settings {
-        q::put_setting(c, account, name, document, now)?;
+        c.put_setting(account, name, document, now)?;
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-use super::super::{Conn, Row, StoreError};
+use super::super::{Conn, Row};
 use super::{Result, json_list, json_text};
 use crate::domain::{Credential, CredentialKind};
 
@@ -8,7 +8,7 @@ fn credential_from(row: &Row) -> Result<Credential> {
     Ok(Credential {
         tenant: row.text(0),
         id: row.text(1),
-        kind: CredentialKind::parse(&row.text(2)).ok_or_else(|| StoreError::other("unknown credential kind"))?,
+        kind: CredentialKind::parse(&row.text(2)),
         lookup: row.text(3),
         secret_hash: row.text(4),
         grants: json_list(&row.text(5)),
@@ -40,7 +40,7 @@ pub fn insert_credential(c: &mut dyn Conn, cred: &Credential) -> Result<()> {
 }
 
 /// Finds a credential by kind and lookup key (client id, token hash, key email).
-pub fn find_credential(c: &mut dyn Conn, kind: CredentialKind, lookup: &str) -> Result<Option<Credential>> {
+pub fn find_credential(c: &mut dyn Conn, kind: &CredentialKind, lookup: &str) -> Result<Option<Credential>> {
     let rows = c.query(
         &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE kind = $1 AND lookup = $2"),
         &[kind.as_str().into(), lookup.into()],

@@ -1,10 +1,10 @@
 use super::super::{Conn, Row, Value};
 use super::{Result, for_update, insert_rows, json_map, json_text, offset_value};
-use crate::domain::{NewPrincipal, Principal, Status, Timestamp};
+use crate::domain::{NewPrincipal, Principal, PrincipalFilter, Status, StatusScope, Timestamp};
 
 const PRINCIPAL_COLUMNS: &str = "tenant, id, email, first_name, last_name, license, role, status, attributes, \
-     created_at, updated_at, session_epoch, sessions_revoked_at, sessions_revoked_reason, warp_epoch, \
-     warp_revoked_at, last_login_at";
+     created_at, updated_at, session_epoch, sessions_revoked_at, sessions_revoked_reason, \
+     last_login_at";
 
 fn principal_from(row: &Row) -> Principal {
     Principal {
@@ -22,9 +22,7 @@ fn principal_from(row: &Row) -> Principal {
         session_epoch: row.int(11),
         sessions_revoked_at: row.opt_int(12),
         sessions_revoked_reason: row.opt_text(13),
-        warp_epoch: row.int(14),
-        warp_revoked_at: row.opt_int(15),
-        last_login_at: row.opt_int(16),
+        last_login_at: row.opt_int(14),
     }
 }
 
@@ -101,13 +99,6 @@ pub fn find_principal_by_email(c: &mut dyn Conn, tenant: &str, email: &str) -> R
         &[tenant.into(), email.to_ascii_lowercase().into()],
     )?;
     Ok(rows.first().map(principal_from))
-}
-
-/// Which principals a status page lists: one status and, optionally, one role.
-#[derive(Debug, Clone, Copy)]
-pub struct StatusScope<'a> {
-    pub status: Status,
-    pub role: Option<&'a str>,
 }
 
 impl StatusScope<'_> {
@@ -222,6 +213,7 @@ pub fn delete_principal(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<bool
         &[tenant.into(), id.into()],
     )?;
     c.execute("DELETE FROM devices WHERE tenant = $1 AND principal = $2", &[tenant.into(), id.into()])?;
+    c.execute("DELETE FROM scope_epochs WHERE tenant = $1 AND principal = $2", &[tenant.into(), id.into()])?;
     let deleted = c.query(
         "DELETE FROM principals WHERE tenant = $1 AND id = $2 RETURNING status, role",
         &[tenant.into(), id.into()],
@@ -229,14 +221,6 @@ pub fn delete_principal(c: &mut dyn Conn, tenant: &str, id: &str) -> Result<bool
     let Some(row) = deleted.first() else { return Ok(false) };
     add_to_count(c, tenant, &row.text(0), &row.text(1), -1)?;
     Ok(true)
-}
-
-/// Filters for a page of principals: exact email, exact name, and a substring search.
-#[derive(Debug, Clone, Default)]
-pub struct PrincipalFilter {
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub search: Option<String>,
 }
 
 impl PrincipalFilter {
@@ -259,10 +243,6 @@ impl PrincipalFilter {
             sql.push_str(&format!(" AND (lower(email) LIKE ${n} OR lower(first_name || ' ' || last_name) LIKE ${n})"));
         }
         (sql, params)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.email.is_none() && self.name.is_none() && self.search.is_none()
     }
 }
 
@@ -303,7 +283,7 @@ pub fn page_principals(
         ),
         &params,
     )?;
-    Ok(rows.iter().map(|r| (principal_from(r), r.int(17))).collect())
+    Ok(rows.iter().map(|r| (principal_from(r), r.int(15))).collect())
 }
 
 /// How many principals match a [`PrincipalFilter`]: from the counters without filters,

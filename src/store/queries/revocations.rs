@@ -22,25 +22,46 @@ pub fn revoke_sessions(c: &mut dyn Conn, tenant: &str, id: &str, at: Timestamp, 
     Ok(true)
 }
 
-/// Ends every WARP session of a principal (they must log in again).
-pub fn revoke_warp_sessions(c: &mut dyn Conn, tenant: &str, id: &str, at: Timestamp) -> Result<bool> {
-    let changed = c.execute(
-        "UPDATE principals SET warp_epoch = warp_epoch + 1, warp_revoked_at = $1 WHERE tenant = $2 AND id = $3",
-        &[at.into(), tenant.into(), id.into()],
-    )?;
-    if changed == 0 {
+/// Ends every token a principal holds under a named revocation `scope` (one a dialect
+/// declares, such as WARP sessions): one increment of that scope's epoch, and one row
+/// that remembers when and why. Returns false if there is no such principal.
+pub fn revoke_scope(
+    c: &mut dyn Conn,
+    tenant: &str,
+    id: &str,
+    scope: &str,
+    at: Timestamp,
+    reason: &str,
+) -> Result<bool> {
+    let exists = c.query("SELECT 1 FROM principals WHERE tenant = $1 AND id = $2", &[tenant.into(), id.into()])?;
+    if exists.is_empty() {
         return Ok(false);
     }
     c.execute(
+        "INSERT INTO scope_epochs (tenant, principal, scope, epoch, revoked_at) VALUES ($1, $2, $3, 1, $4)
+         ON CONFLICT (tenant, principal, scope) DO UPDATE SET epoch = scope_epochs.epoch + 1, revoked_at = $4",
+        &[tenant.into(), id.into(), scope.into(), at.into()],
+    )?;
+    c.execute(
         "INSERT INTO revocations (tenant, principal, scope, epoch, at, reason)
-         SELECT tenant, id, 'warp', warp_epoch, $1, 'warp_reauth_required' FROM principals
-         WHERE tenant = $2 AND id = $3",
-        &[at.into(), tenant.into(), id.into()],
+         SELECT tenant, principal, scope, epoch, $1, $2 FROM scope_epochs
+         WHERE tenant = $3 AND principal = $4 AND scope = $5",
+        &[at.into(), reason.into(), tenant.into(), id.into(), scope.into()],
     )?;
     Ok(true)
 }
 
-/// The revocation that started `epoch` of a principal's `scope` (`sessions` or `warp`):
+/// A principal's current epoch of a named revocation scope, and when it last moved
+/// (epoch 0, never, without a row).
+pub fn scope_epoch(c: &mut dyn Conn, tenant: &str, principal: &str, scope: &str) -> Result<(i64, Option<Timestamp>)> {
+    let rows = c.query(
+        "SELECT epoch, revoked_at FROM scope_epochs WHERE tenant = $1 AND principal = $2 AND scope = $3",
+        &[tenant.into(), principal.into(), scope.into()],
+    )?;
+    Ok(rows.first().map_or((0, None), |r| (r.int(0), r.opt_int(1))))
+}
+
+/// The revocation that started `epoch` of a principal's `scope` (`sessions` or a named one):
 /// when, and why.
 pub fn find_revocation(
     c: &mut dyn Conn,

@@ -2,14 +2,7 @@ use serde_json::{Map, Value as Json};
 
 use super::super::Conn;
 use super::{Result, for_update, json_map, json_text};
-use crate::domain::Timestamp;
-
-/// A named settings document of a tenant (e.g. the Access organization).
-pub struct Setting {
-    pub document: Map<String, Json>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
+use crate::domain::{Setting, Timestamp};
 
 /// A tenant's named settings document, if it has one.
 pub fn get_setting(c: &mut dyn Conn, tenant: &str, name: &str) -> Result<Option<Setting>> {

@@ -14,7 +14,7 @@ fn tenant_from(row: &Row) -> Result<Tenant> {
 
 /// A tenant from [`TENANT_COLUMNS`] starting at column `at` (for joins).
 pub(super) fn tenant_at(row: &Row, at: usize) -> Result<Tenant> {
-    let provider = Provider::parse(&row.text(at + 1)).ok_or_else(|| StoreError::other("unknown provider"))?;
+    let provider = Provider::parse(&row.text(at + 1));
     Ok(Tenant {
         account_id: row.text(at),
         provider,
@@ -78,6 +78,7 @@ pub fn clear_tenant_state(c: &mut dyn Conn, account_id: &str) -> Result<()> {
     for table in [
         "tokens",
         "revocations",
+        "scope_epochs",
         "delegations",
         "devices",
         "apps",

@@ -1,15 +1,15 @@
-use super::super::{Conn, Row, StoreError};
+use super::super::{Conn, Row};
 use super::tenants::tenant_at;
 use super::{Result, json_list, json_text};
 use crate::domain::{IssuedToken, Tenant, Timestamp, TokenKind};
 
-const TOKEN_COLUMNS: &str = "hash, tenant, kind, principal, credential, grants, epoch, issued_at, expires_at, subject, nonce, device_generation";
+const TOKEN_COLUMNS: &str = "hash, tenant, kind, principal, credential, grants, epoch, issued_at, expires_at, subject, nonce, device_generation, scope";
 
 fn token_from(row: &Row) -> Result<IssuedToken> {
     Ok(IssuedToken {
         hash: row.text(0),
         tenant: row.text(1),
-        kind: TokenKind::parse(&row.text(2)).ok_or_else(|| StoreError::other("unknown token kind"))?,
+        kind: TokenKind::parse(&row.text(2)),
         principal: row.opt_text(3),
         credential: row.opt_text(4),
         grants: json_list(&row.text(5)),
@@ -19,14 +19,15 @@ fn token_from(row: &Row) -> Result<IssuedToken> {
         subject: row.opt_text(9),
         nonce: row.text(10),
         device_generation: row.opt_int(11),
+        scope: row.opt_text(12),
     })
 }
 
 pub fn insert_token(c: &mut dyn Conn, token: &IssuedToken) -> Result<()> {
     c.execute(
         "INSERT INTO tokens (hash, tenant, kind, principal, credential, grants, epoch, issued_at, expires_at, subject, nonce,
-                             device_generation)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                             device_generation, scope)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         &[
             token.hash.as_str().into(),
             token.tenant.as_str().into(),
@@ -40,6 +41,7 @@ pub fn insert_token(c: &mut dyn Conn, token: &IssuedToken) -> Result<()> {
             token.subject.clone().into(),
             token.nonce.as_str().into(),
             token.device_generation.into(),
+            token.scope.clone().into(),
         ],
     )?;
     Ok(())
@@ -50,7 +52,7 @@ pub fn insert_token(c: &mut dyn Conn, token: &IssuedToken) -> Result<()> {
 pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<(IssuedToken, Tenant, Option<bool>)>> {
     let rows = c.query(
         "SELECT t.hash, t.tenant, t.kind, t.principal, t.credential, t.grants, t.epoch, t.issued_at, t.expires_at,
-                t.subject, t.nonce, t.device_generation,
+                t.subject, t.nonce, t.device_generation, t.scope,
                 n.account_id, n.provider, n.plan, n.rate_limits, n.clock_offset_ms, n.created_at,
                 CASE WHEN t.credential IS NULL THEN NULL WHEN c.status = 'active' THEN 1 ELSE 0 END
          FROM tokens t
@@ -60,8 +62,8 @@ pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<(Iss
         &[hash.into()],
     )?;
     let Some(row) = rows.first() else { return Ok(None) };
-    let credential_alive = row.opt_int(18).map(|alive| alive != 0);
-    Ok(Some((token_from(row)?, tenant_at(row, 12)?, credential_alive)))
+    let credential_alive = row.opt_int(19).map(|alive| alive != 0);
+    Ok(Some((token_from(row)?, tenant_at(row, 13)?, credential_alive)))
 }
 
 /// A principal's tokens of one kind issued under `epoch` that have not expired.
@@ -113,7 +115,7 @@ pub fn latest_token(
     c: &mut dyn Conn,
     tenant: &str,
     principal: &str,
-    kinds: [TokenKind; 2],
+    kinds: &[TokenKind; 2],
 ) -> Result<Option<IssuedToken>> {
     let rows = c.query(
         &format!(
