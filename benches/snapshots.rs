@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use userplane::api::tenants;
-use userplane::domain::ops::{self, LoginKind};
-use userplane::domain::{Clock, snapshots};
+use userplane::api::zoom::provider as zoom;
+use userplane::domain::ops;
+use userplane::domain::{Actor, Clock};
+use userplane::harness::snapshots;
 use userplane::store::Store;
 
 const USERS: usize = 1_000;
@@ -59,7 +61,9 @@ async fn run(backend: &str, url: &str) -> bool {
     let logins = (1..USERS).map(|i| {
         let (store, tenant) = (&store, &tenant);
         async move {
-            ops::login(store, &clock, tenant, &format!("user{i}@bench.example"), LoginKind::Sso).await.expect("login");
+            let admin = Actor::admin();
+            let ctx = ops::Ctx::new(store, &clock, tenant, &admin);
+            ops::login(ctx, &format!("user{i}@bench.example"), ops::Login::user(&zoom::SSO, vec![])).await.expect("login");
         }
     });
     futures::future::join_all(logins).await;
@@ -91,7 +95,7 @@ async fn run(backend: &str, url: &str) -> bool {
         let fork = format!("{account}f{round}");
         let started = Instant::now();
         let (spec, _secrets) =
-            tenants::with_new_secrets(tenant.provider, &document, Some(&fork), store.secrets()).expect("new secrets");
+            tenants::with_new_secrets(&tenant.provider, &document, Some(&fork), store.secrets()).expect("new secrets");
         snapshots::fork(&store, &clock, &account, spec).await.expect("fork");
         times.push(started.elapsed());
         ops::delete_tenant(&store, &fork).await.expect("delete the fork");

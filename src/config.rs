@@ -48,8 +48,8 @@ pub struct ServeConfig {
     #[arg(long, env = "USERPLANE_PRUNE_EVERY", default_value = "10m", value_parser = parse_duration)]
     pub prune_every: Duration,
     /// Requests kept per tenant in the request journal (`/_userplane/tenants/{t}/requests`).
-    #[arg(long, env = "USERPLANE_JOURNAL_SIZE", default_value_t = crate::domain::requests::DEFAULT_SIZE,
-          value_parser = clap::value_parser!(u64).range(1..=crate::domain::requests::MAX_SIZE))]
+    #[arg(long, env = "USERPLANE_JOURNAL_SIZE", default_value_t = crate::harness::requests::DEFAULT_SIZE,
+          value_parser = clap::value_parser!(u64).range(1..=crate::harness::requests::MAX_SIZE))]
     pub journal_size: u64,
     #[command(flatten)]
     pub connections: ConnectionLimits,
@@ -156,7 +156,7 @@ impl ServeConfig {
             auth_failure_limit: 20,
             auth_failure_window: 60,
             connections: ConnectionLimits::default(),
-            journal_size: crate::domain::requests::DEFAULT_SIZE,
+            journal_size: crate::harness::requests::DEFAULT_SIZE,
             panic_routes: false,
         }
     }

@@ -11,6 +11,9 @@ pub mod domain;
 /// Persistence: one store over SQLite (embedded) and PostgreSQL, one function per query.
 pub mod store;
 
+/// The test harness beside the core: fault rules, the request journal, snapshots and forks.
+pub mod harness;
+
 /// Rate limiting counters (the dialects decide windows, limits and wire).
 pub mod limits;
 

@@ -19,6 +19,6 @@ pub struct AppState {
     /// Counts failed authentication per address and credential (see `api::throttle`).
     pub auth_throttle: Arc<crate::api::throttle::AuthThrottle>,
     /// Fault rules as requests consult them; the request journal's writer (issue 10).
-    pub faults: Arc<crate::domain::faults::FaultBook>,
-    pub journal: Arc<crate::domain::requests::RequestJournal>,
+    pub faults: Arc<crate::harness::faults::FaultBook>,
+    pub journal: Arc<crate::harness::requests::RequestJournal>,
 }

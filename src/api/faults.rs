@@ -26,8 +26,8 @@ use crate::api::cloudflare::CfError;
 use crate::api::operation::OperationName;
 use crate::api::zoom::ZoomError;
 use crate::state::AppState;
-use crate::domain::faults::{Effect, Failure, Fired, RequestFacts};
-use crate::domain::requests::{Entry, RequestJournal};
+use crate::harness::faults::{Effect, Failure, Fired, RequestFacts};
+use crate::harness::requests::{Entry, RequestJournal};
 use crate::domain::{Actor, Provider, Tenant};
 use crate::http::{ConnectionFault, RequestId};
 
@@ -38,11 +38,8 @@ const DEFAULT_RETRY_AFTER: u64 = 1;
 
 /// The operation names a fault rule may match on a tenant of `provider`: every named
 /// route that authenticates (Zoom's `/oauth/token` does not go through a caller).
-pub fn operations(provider: Provider) -> Vec<&'static str> {
-    let table = match provider {
-        Provider::Zoom => crate::api::zoom::OPERATIONS,
-        Provider::Cloudflare => crate::api::cloudflare::OPERATIONS,
-    };
+pub fn operations(provider: &Provider) -> Vec<&'static str> {
+    let table = crate::api::providers::named(provider.as_str()).map_or(&[][..], |spec| spec.operations);
     let mut names: Vec<&'static str> =
         table.iter().map(|(_, _, name)| *name).filter(|name| *name != "zoom.oauth.token").collect();
     names.sort_unstable();
@@ -156,7 +153,7 @@ where
     note.with(|n| n.fired = Some(fired));
     Ok(match effect {
         Effect::Latency(latency) => {
-            if let crate::domain::faults::Latency::Fixed(ms) = latency {
+            if let crate::harness::faults::Latency::Fixed(ms) = latency {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
             None
@@ -251,7 +248,7 @@ pub async fn layer(dialect: Dialect, mut request: Request, next: Next) -> Respon
                 }
                 Some(failure)
             }
-            Effect::Latency(crate::domain::faults::Latency::Fixed(ms)) => {
+            Effect::Latency(crate::harness::faults::Latency::Fixed(ms)) => {
                 fault["latency_ms"] = json!(ms);
                 None
             }
@@ -343,8 +340,8 @@ mod tests {
         let section = &section[..section.find("### The request journal").expect("its end")];
         let mut listed: Vec<&str> = section.split('`').skip(1).step_by(2).filter(|w| w.contains('.')).collect();
         listed.retain(|w| !w.ends_with(".rs"));
-        let mut known = operations(Provider::Zoom);
-        known.extend(operations(Provider::Cloudflare));
+        let mut known = operations(&crate::api::zoom::provider::PROVIDER);
+        known.extend(operations(&crate::api::cloudflare::provider::PROVIDER));
         listed.sort_unstable();
         known.sort_unstable();
         assert_eq!(listed, known);

@@ -7,6 +7,7 @@ pub mod cloudflare;
 pub mod control;
 pub mod faults;
 pub mod operation;
+pub mod providers;
 pub mod tenants;
 pub mod throttle;
 pub mod zoom;

@@ -1,10 +1,12 @@
 //! Tenant documents, by provider: each dialect reads its own (`api/<provider>/tenant.rs`)
-//! and hands the core a provider-neutral spec. A new provider adds one arm here.
+//! and hands the core a provider-neutral spec, found through [`providers`]: a new
+//! provider adds nothing here.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::providers;
 use crate::domain::ids::SecretHasher;
 use crate::domain::tenant::{TenantSeed, TenantSpec};
 use crate::domain::{Error, Provider, Result};
@@ -13,36 +15,33 @@ use crate::domain::{Error, Provider, Result};
 /// secrets replaced by their hashes.
 pub fn spec(document: Value, secrets: &SecretHasher) -> Result<TenantSpec> {
     let provider = document.get("provider").cloned().unwrap_or(Value::Null);
-    match provider.as_str().and_then(Provider::parse) {
-        Some(Provider::Zoom) => super::zoom::tenant::spec(document, secrets),
-        Some(Provider::Cloudflare) => super::cloudflare::tenant::spec(document, secrets),
+    match provider.as_str().and_then(providers::named) {
+        Some(spec) => (spec.document)(document, secrets),
         None if provider.is_null() => {
-            Err(Error::invalid("provider", "provider is required: \"zoom\" or \"cloudflare\""))
+            Err(Error::invalid("provider", format!("provider is required: {}", providers::names())))
         }
-        None => Err(Error::invalid("provider", format!("provider must be \"zoom\" or \"cloudflare\", not {provider}"))),
+        None => Err(Error::invalid("provider", format!("provider must be {}, not {provider}", providers::names()))),
     }
 }
 
 /// What a kept tenant document seeds, for a reset.
-pub fn seed_of(provider: Provider, document: &Value, secrets: &SecretHasher) -> Result<TenantSeed> {
-    match provider {
-        Provider::Zoom => super::zoom::tenant::seed_of(document),
-        Provider::Cloudflare => super::cloudflare::tenant::seed_of(document, secrets),
-    }
+pub fn seed_of(provider: &Provider, document: &Value, secrets: &SecretHasher) -> Result<TenantSeed> {
+    let spec = providers::named(provider.as_str())
+        .ok_or_else(|| Error::Internal(format!("a tenant of an unknown provider {}", provider.as_str())))?;
+    (spec.seed_of)(document, secrets)
 }
 
 /// The kept document with new secrets (see `<provider>::tenant::with_new_secrets`),
 /// read back as a spec, and the new secrets in clear, to be shown once.
 pub fn with_new_secrets(
-    provider: Provider,
+    provider: &Provider,
     document: &Value,
     fork_to: Option<&str>,
     secrets: &SecretHasher,
 ) -> Result<(TenantSpec, Value)> {
-    let (document, new) = match provider {
-        Provider::Zoom => super::zoom::tenant::with_new_secrets(document, fork_to)?,
-        Provider::Cloudflare => super::cloudflare::tenant::with_new_secrets(document, fork_to)?,
-    };
+    let spec_of = super::providers::named(provider.as_str())
+        .ok_or_else(|| Error::Internal(format!("a tenant of an unknown provider {}", provider.as_str())))?;
+    let (document, new) = (spec_of.with_new_secrets)(document, fork_to)?;
     Ok((spec(document, secrets)?, new))
 }
 
@@ -58,7 +57,7 @@ pub fn parse_stored<D: DeserializeOwned>(document: &Value) -> Result<D> {
 }
 
 /// The document to keep (secrets already hashed), tagged with its provider.
-pub fn kept<D: Serialize>(doc: &D, provider: Provider) -> Result<Value> {
+pub fn kept<D: Serialize>(doc: &D, provider: &Provider) -> Result<Value> {
     let mut document = serde_json::to_value(doc).map_err(|e| Error::Internal(e.to_string()))?;
     document["provider"] = json!(provider.as_str());
     Ok(document)

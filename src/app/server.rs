@@ -24,7 +24,7 @@ pub struct Server {
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
     pruner: retention::Pruner,
-    journal: Arc<crate::domain::requests::RequestJournal>,
+    journal: Arc<crate::harness::requests::RequestJournal>,
 }
 
 impl Server {
@@ -44,8 +44,8 @@ impl Server {
         let state = AppState {
             limits: Arc::new(RateLimiter::for_store(&store)),
             auth_throttle: Arc::new(crate::api::throttle::AuthThrottle::new(config.auth_throttle_limits())),
-            faults: Arc::new(crate::domain::faults::FaultBook::for_store(&store)),
-            journal: Arc::new(crate::domain::requests::RequestJournal::start(store.clone(), config.journal_size)),
+            faults: Arc::new(crate::harness::faults::FaultBook::for_store(&store)),
+            journal: Arc::new(crate::harness::requests::RequestJournal::start(store.clone(), config.journal_size)),
             admin_token_hash: Arc::new(store.secrets().hash(&admin_token)),
             store,
             clock,

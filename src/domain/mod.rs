@@ -7,14 +7,14 @@
 
 pub mod clock;
 pub mod error;
-pub mod faults;
 pub mod ids;
 pub mod model;
 pub mod ops;
-pub mod snapshots;
-pub mod requests;
+pub mod provider;
+pub mod storage;
 pub mod tenant;
 
 pub use clock::{Clock, Timestamp};
 pub use error::{Error, Result};
 pub use model::*;
+pub use storage::{PrincipalFilter, Setting, StatusScope, Storage, Tx};

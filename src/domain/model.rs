@@ -3,39 +3,15 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use super::provider::{CredentialKind, Provider, TokenKind};
 use super::{Clock, Timestamp};
-
-/// Which provider's API a tenant speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Zoom,
-    Cloudflare,
-}
-
-impl Provider {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Zoom => "zoom",
-            Provider::Cloudflare => "cloudflare",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "zoom" => Some(Provider::Zoom),
-            "cloudflare" => Some(Provider::Cloudflare),
-            _ => None,
-        }
-    }
-}
 
 /// A tenant: one provider account, addressed by its `account_id`.
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub account_id: String,
     pub provider: Provider,
-    /// Zoom plan (`free`, `pro`, `business`, `enterprise`); Cloudflare tenants say `enterprise`.
+    /// The provider's plan of the account, as its dialect names it.
     pub plan: String,
     /// Whether the provider's rate limits apply.
     pub rate_limits: bool,
@@ -89,7 +65,7 @@ pub struct Principal {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    /// Zoom's user `type` (1 Basic, 2 Licensed, 4 Unassigned); 1 elsewhere.
+    /// The provider's license tier (Zoom's user `type`); 1 where a provider has none.
     pub license: i64,
     /// `owner`, `admin` or `member`.
     pub role: String,
@@ -103,9 +79,6 @@ pub struct Principal {
     pub session_epoch: i64,
     pub sessions_revoked_at: Option<Timestamp>,
     pub sessions_revoked_reason: Option<String>,
-    /// The same for WARP sessions (Cloudflare `warp_session_reauth`).
-    pub warp_epoch: i64,
-    pub warp_revoked_at: Option<Timestamp>,
     pub last_login_at: Option<Timestamp>,
 }
 
@@ -137,36 +110,6 @@ pub struct NewPrincipal {
     pub attributes: Map<String, Value>,
 }
 
-/// What an API caller authenticates with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialKind {
-    /// A Zoom Server-to-Server OAuth app (client id + secret).
-    ZoomApp,
-    /// A Cloudflare API token.
-    CloudflareToken,
-    /// A Cloudflare global API key (email + key).
-    CloudflareGlobalKey,
-}
-
-impl CredentialKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CredentialKind::ZoomApp => "zoom_app",
-            CredentialKind::CloudflareToken => "cf_api_token",
-            CredentialKind::CloudflareGlobalKey => "cf_global_key",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "zoom_app" => Some(CredentialKind::ZoomApp),
-            "cf_api_token" => Some(CredentialKind::CloudflareToken),
-            "cf_global_key" => Some(CredentialKind::CloudflareGlobalKey),
-            _ => None,
-        }
-    }
-}
-
 /// A stored API credential. The secret is only ever held as its hash.
 #[derive(Debug, Clone)]
 pub struct Credential {
@@ -186,54 +129,6 @@ pub struct Credential {
     pub expires_at: Option<Timestamp>,
 }
 
-/// Every kind of bearer credential userplane issues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenKind {
-    /// A Zoom OAuth access token (Server-to-Server app).
-    OauthAccess,
-    /// A Zoom user-level OAuth access token (`me` only).
-    UserOauth,
-    /// A Zoom SSO session.
-    Sso,
-    /// A Zoom Access Key (ZAK) or the deprecated user `token`.
-    Zak,
-    /// A Cloudflare Access application token.
-    Access,
-    /// A Cloudflare WARP device session.
-    Warp,
-}
-
-impl TokenKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::OauthAccess => "oauth_access",
-            TokenKind::UserOauth => "user_oauth",
-            TokenKind::Sso => "sso",
-            TokenKind::Zak => "zak",
-            TokenKind::Access => "access",
-            TokenKind::Warp => "warp",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "oauth_access" => Some(TokenKind::OauthAccess),
-            "user_oauth" => Some(TokenKind::UserOauth),
-            "sso" => Some(TokenKind::Sso),
-            "zak" => Some(TokenKind::Zak),
-            "access" => Some(TokenKind::Access),
-            "warp" => Some(TokenKind::Warp),
-            _ => None,
-        }
-    }
-
-    /// Whether a user's session epoch governs this kind (revoking sessions kills it).
-    pub fn bound_to_sessions(self) -> bool {
-        matches!(self, TokenKind::UserOauth | TokenKind::Sso | TokenKind::Zak | TokenKind::Access)
-    }
-}
-
 /// A bearer token as stored (by hash).
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
@@ -243,14 +138,16 @@ pub struct IssuedToken {
     pub principal: Option<String>,
     pub credential: Option<String>,
     pub grants: Vec<String>,
-    /// The principal's session (or WARP) epoch when it was issued.
+    /// The revocation scope that governs it (`sessions`, or one its dialect names), if any.
+    pub scope: Option<String>,
+    /// Its scope's epoch when it was issued.
     pub epoch: i64,
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
     /// What it is for: an Access app's aud, a device registration id.
     pub subject: Option<String>,
     pub nonce: String,
-    /// A WARP session's: its device registration's revocation generation when issued.
+    /// A device session's: its device registration's revocation generation when issued.
     pub device_generation: Option<i64>,
 }
 

@@ -1,18 +1,24 @@
 //! Fault rules: one row per rule, its canonical JSON plus two counters bumped in SQL.
 
 use super::{Conn, Row, StoreError};
-use crate::domain::faults::{Rule, RuleSpec};
-use crate::domain::{Provider, Timestamp};
+use crate::domain::Timestamp;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-fn rule_from(row: &Row, provider: Provider) -> Result<Rule> {
-    let value: serde_json::Value =
-        serde_json::from_str(&row.text(1)).map_err(|e| StoreError::other(format!("fault rule: {e}")))?;
-    let spec = RuleSpec::parse(&value, provider, None).map_err(|e| StoreError::other(format!("fault rule: {e}")))?;
-    Ok(Rule {
+/// A rule as stored: its canonical JSON (the harness reads it back) and its counters.
+pub struct StoredRule {
+    pub id: String,
+    pub rule: serde_json::Value,
+    pub seen: u64,
+    pub fired: u64,
+    pub created_at: Timestamp,
+}
+
+fn rule_from(row: &Row) -> Result<StoredRule> {
+    let rule = serde_json::from_str(&row.text(1)).map_err(|e| StoreError::other(format!("fault rule: {e}")))?;
+    Ok(StoredRule {
         id: row.text(0),
-        spec,
+        rule,
         seen: u64::try_from(row.int(2)).unwrap_or(0),
         fired: u64::try_from(row.int(3)).unwrap_or(0),
         created_at: row.int(4),
@@ -20,12 +26,12 @@ fn rule_from(row: &Row, provider: Provider) -> Result<Rule> {
 }
 
 /// A tenant's rules in the order they were created (the order they are tried in).
-pub fn list(c: &mut dyn Conn, tenant: &str, provider: Provider) -> Result<Vec<Rule>> {
+pub fn list(c: &mut dyn Conn, tenant: &str) -> Result<Vec<StoredRule>> {
     let rows = c.query(
         "SELECT id, rule, seen, fired, created_at FROM fault_rules WHERE tenant = $1 ORDER BY created_seq, id",
         &[tenant.into()],
     )?;
-    rows.iter().map(|row| rule_from(row, provider)).collect()
+    rows.iter().map(rule_from).collect()
 }
 
 pub fn count(c: &mut dyn Conn, tenant: &str) -> Result<u64> {
@@ -33,11 +39,11 @@ pub fn count(c: &mut dyn Conn, tenant: &str) -> Result<u64> {
     Ok(rows.first().map_or(0, |r| u64::try_from(r.int(0)).unwrap_or(0)))
 }
 
-pub fn insert(c: &mut dyn Conn, tenant: &str, id: &str, spec: &RuleSpec, at: Timestamp) -> Result<()> {
+pub fn insert(c: &mut dyn Conn, tenant: &str, id: &str, rule: &serde_json::Value, at: Timestamp) -> Result<()> {
     c.execute(
         "INSERT INTO fault_rules (tenant, id, created_seq, rule, created_at)
          VALUES ($1, $2, (SELECT COALESCE(MAX(created_seq), 0) + 1 FROM fault_rules WHERE tenant = $1), $3, $4)",
-        &[tenant.into(), id.into(), spec.to_json().to_string().into(), at.into()],
+        &[tenant.into(), id.into(), rule.to_string().into(), at.into()],
     )?;
     Ok(())
 }

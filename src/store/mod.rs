@@ -21,6 +21,9 @@ pub mod queries;
 pub mod snapshots;
 pub mod requests;
 mod sqlite;
+mod storage;
+
+pub use storage::SqlTx;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The request journal: a ring of the newest entries per tenant, written in batches.
 
 use super::{Conn, Row, StoreError, Value};
-use crate::domain::requests::{Entry, Filter};
+use crate::harness::requests::{Entry, Filter};
 
 type Result<T> = std::result::Result<T, StoreError>;
 

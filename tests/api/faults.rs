@@ -501,7 +501,7 @@ async fn a_rule_posted_to_one_node_applies_on_every_node() {
     assert_eq!(get(&b).await, 200);
     // Both nodes' requests are in the one journal: another node's within its batch
     // interval (a read flushes only its own node's queue).
-    tokio::time::sleep(userplane::domain::requests::BATCH_INTERVAL * 4).await;
+    tokio::time::sleep(userplane::harness::requests::BATCH_INTERVAL * 4).await;
     let journal = requests(&a, &account, "operation=zoom.users.get").await;
     assert_eq!(journal.len(), 6, "{journal:?}");
 }

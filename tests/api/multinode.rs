@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use userplane::api::zoom::provider as zoom;
 use userplane::app::Server;
 use userplane::config::ServeConfig;
 use userplane::domain::ops;
@@ -66,6 +67,7 @@ async fn nodes_starting_together_migrate_once_and_load_the_demo_once() {
             "0003_device_generations_and_rate_leases",
             "0004_documents_counts_retention",
             "0005_secret_key",
+            "0006_named_revocation_scopes",
             "0007_faults_and_requests",
             "0008_snapshots",
         ]
@@ -116,10 +118,21 @@ async fn a_revocation_on_one_node_is_seen_at_once_by_every_other() {
     let tenant = ops::get_tenant(&third, &account).await.unwrap();
     let lena_id = ops::resolve_principal(&third, &account, "lena@example.com").await.unwrap().id;
     let ben_id = ops::resolve_principal(&third, &account, "ben@example.com").await.unwrap().id;
-    ops::revoke_sessions(&third, &clock, &tenant, &lena_id, InactiveReason::SessionsRevoked, &Actor::admin())
-        .await
-        .unwrap();
-    ops::set_status(&third, &clock, &tenant, &ben_id, Status::Inactive, &Actor::admin()).await.unwrap();
+    ops::revoke_sessions(
+        ops::Ctx::new(&third, &clock, &tenant, &Actor::admin()),
+        &lena_id,
+        InactiveReason::SessionsRevoked,
+    )
+    .await
+    .unwrap();
+    ops::set_status(
+        ops::Ctx::new(&third, &clock, &tenant, &Actor::admin()),
+        &ben_id,
+        Status::Inactive,
+        zoom::SPEC.on_deactivate,
+    )
+    .await
+    .unwrap();
 
     // The very next request to either node knows.
     for app in &apps {
@@ -249,17 +262,27 @@ async fn concurrent_writes_to_one_user_from_two_nodes_lose_nothing() {
             let (store, tenant, id) = (store.clone(), tenant.clone(), lena.id.clone());
             tasks.push(tokio::spawn(async move {
                 let field = format!("node{node}_{i}");
-                ops::update_principal(&store, &Clock, &tenant, &id, "user.updated", &Actor::admin(), move |p| {
-                    p.attributes.insert(field.clone(), json!(i));
-                    Ok(json!({"set": field}))
-                })
+                ops::update_principal(
+                    ops::Ctx::new(&store, &Clock, &tenant, &Actor::admin()),
+                    &id,
+                    "user.updated",
+                    move |p| {
+                        p.attributes.insert(field.clone(), json!(i));
+                        Ok(json!({"set": field}))
+                    },
+                )
                 .await
                 .map(|_| ())
             }));
         }
         let (store, tenant, id) = (stores[i % 2].clone(), tenant.clone(), lena.id.clone());
         tasks.push(tokio::spawn(async move {
-            ops::revoke_sessions(&store, &Clock, &tenant, &id, InactiveReason::SessionsRevoked, &Actor::admin()).await
+            ops::revoke_sessions(
+                ops::Ctx::new(&store, &Clock, &tenant, &Actor::admin()),
+                &id,
+                InactiveReason::SessionsRevoked,
+            )
+            .await
         }));
         let (store, account) = (stores[(i + 1) % 2].clone(), account.clone());
         tasks.push(tokio::spawn(async move { ops::advance_clock(&store, &Clock, &account, 1).await.map(|_| ()) }));
@@ -292,22 +315,42 @@ async fn a_login_racing_a_deactivation_never_brings_the_user_back() {
     let tenant = ops::create_tenant(&stores[0], &Clock, doc).await.unwrap();
     let alex = ops::resolve_principal(&stores[0], &account, "alex@example.com").await.unwrap().id;
     for round in 0..10 {
-        ops::set_status(&stores[1], &Clock, &tenant, &alex, Status::Active, &Actor::admin()).await.unwrap();
+        ops::set_status(
+            ops::Ctx::new(&stores[1], &Clock, &tenant, &Actor::admin()),
+            &alex,
+            Status::Active,
+            zoom::SPEC.on_deactivate,
+        )
+        .await
+        .unwrap();
         // Node 0 logs alex in over and over while node 1 deactivates him.
         let mut logins = Vec::new();
         for _ in 0..6 {
             let (store, tenant, alex) = (stores[0].clone(), tenant.clone(), alex.clone());
             logins.push(tokio::spawn(async move {
-                let _ = ops::login(&store, &Clock, &tenant, &alex, ops::LoginKind::Sso).await;
+                let _ = ops::login(
+                    ops::Ctx::new(&store, &Clock, &tenant, &Actor::admin()),
+                    &alex,
+                    ops::Login::user(&zoom::SSO, vec![]),
+                )
+                .await;
             }));
         }
         tokio::time::sleep(Duration::from_millis(round % 4)).await;
-        ops::set_status(&stores[1], &Clock, &tenant, &alex, Status::Inactive, &Actor::admin()).await.unwrap();
+        ops::set_status(
+            ops::Ctx::new(&stores[1], &Clock, &tenant, &Actor::admin()),
+            &alex,
+            Status::Inactive,
+            zoom::SPEC.on_deactivate,
+        )
+        .await
+        .unwrap();
         futures::future::try_join_all(logins).await.unwrap();
         let after = ops::resolve_principal(&stores[1], &account, &alex).await.unwrap();
         assert_eq!(after.status, Status::Inactive, "round {round}: a login wrote alex back to active");
         // And no session issued by those logins is still good.
-        let live = ops::live_sessions(&stores[0], &Clock, &tenant, &after, userplane::domain::TokenKind::Sso).await;
+        let live =
+            ops::live_sessions(ops::Ctx::new(&stores[0], &Clock, &tenant, &Actor::admin()), &after, &zoom::SSO).await;
         assert!(live.unwrap().is_empty(), "round {round}: a session outlived the deactivation");
     }
 }
@@ -473,7 +516,7 @@ async fn concurrent_setting_updates_of_different_fields_from_two_nodes_all_survi
     let tenant = ops::create_tenant(&stores[0], &Clock, spec).await.unwrap();
     let name = "access_organization";
     let first = serde_json::Map::from_iter([("name".to_owned(), json!("Org"))]);
-    ops::put_setting(&stores[0], &Clock, &tenant, name, true, first, &Actor::admin()).await.unwrap();
+    ops::put_setting(ops::Ctx::new(&stores[0], &Clock, &tenant, &Actor::admin()), name, true, first).await.unwrap();
 
     // Each node updates fields of its own, 20 times, all at once.
     const N: usize = 20;
@@ -483,7 +526,9 @@ async fn concurrent_setting_updates_of_different_fields_from_two_nodes_all_survi
             let (store, tenant) = (store.clone(), tenant.clone());
             tasks.push(tokio::spawn(async move {
                 let fields = serde_json::Map::from_iter([(format!("node{node}_{i}"), json!(i))]);
-                ops::put_setting(&store, &Clock, &tenant, name, false, fields, &Actor::admin()).await.map(|_| ())
+                ops::put_setting(ops::Ctx::new(&store, &Clock, &tenant, &Actor::admin()), name, false, fields)
+                    .await
+                    .map(|_| ())
             }));
         }
     }
@@ -546,10 +591,10 @@ async fn device_revoke_unrevoke_and_logins_on_two_nodes_never_revive_an_earlier_
         userplane::api::tenants::spec(cloudflare_world(&crate::helpers::unique_hex32()), stores[0].secrets()).unwrap();
     let tenant = ops::create_tenant(&stores[0], &Clock, spec).await.unwrap();
     let device = ops::list_devices(&stores[0], &tenant.account_id, None).await.unwrap()[0].id.clone();
-    let warp = ops::LoginKind::Warp { device: device.clone() };
+    let warp = ops::Login::device(&userplane::api::cloudflare::provider::WARP, device.clone());
     let login = |store: Store, tenant: Tenant| {
         let warp = warp.clone();
-        async move { ops::login(&store, &Clock, &tenant, "jdoe@example.com", warp).await }
+        async move { ops::login(ops::Ctx::new(&store, &Clock, &tenant, &Actor::admin()), "jdoe@example.com", warp).await }
     };
     let live = |store: Store, token: String| async move {
         let seen = ops::introspect(&store, &Clock, &token).await.unwrap().unwrap();
@@ -564,14 +609,18 @@ async fn device_revoke_unrevoke_and_logins_on_two_nodes_never_revive_an_earlier_
         // Node 1 revokes while node 0 keeps logging in, then node 1 un-revokes.
         let racing: Vec<_> = (0..4).map(|_| tokio::spawn(login(stores[0].clone(), tenant.clone()))).collect();
         let admin = Actor::admin();
-        ops::set_devices_revoked(&stores[1], &Clock, &behind, vec![device.clone()], true, &admin).await.unwrap();
+        ops::set_devices_revoked(ops::Ctx::new(&stores[1], &Clock, &behind, &admin), vec![device.clone()], true)
+            .await
+            .unwrap();
         for racer in futures::future::join_all(racing).await {
             match racer.unwrap() {
                 Ok(_) | Err(userplane::domain::Error::Refused(_)) => {}
                 Err(other) => panic!("round {round}: a login failed: {other}"),
             }
         }
-        ops::set_devices_revoked(&stores[1], &Clock, &behind, vec![device.clone()], false, &admin).await.unwrap();
+        ops::set_devices_revoked(ops::Ctx::new(&stores[1], &Clock, &behind, &admin), vec![device.clone()], false)
+            .await
+            .unwrap();
         for store in &stores {
             assert!(
                 !live(store.clone(), before.clone()).await,

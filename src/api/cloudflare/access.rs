@@ -14,14 +14,15 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, Schemes, authenticate, needs};
+use super::provider;
 use super::tenant::ACCESS_ORGANIZATION;
 use super::{CfError, Ctx, Ids, canonical_uuid, envelope};
 use crate::api::body;
 use crate::domain::clock::rfc3339;
 use crate::domain::ops::{self, RevokeAccess};
 use crate::domain::tenant::normalize_email;
-use crate::domain::{App, IssuedToken, Principal, Status, Timestamp, TokenKind};
-use crate::store::queries::{PrincipalFilter, Setting};
+use crate::domain::{App, IssuedToken, Principal, Status, Timestamp};
+use crate::domain::{PrincipalFilter, Setting};
 
 type Result<T> = std::result::Result<T, CfError>;
 
@@ -62,10 +63,16 @@ pub async fn revoke_user(ctx: Ctx, ids: Ids, body: Body) -> Result<Response> {
         Some(Value::String(uid)) => Some(canonical_uuid(uid).ok_or_else(|| CfError::invalid("user_uid is invalid"))?),
         Some(_) => return Err(CfError::invalid("user_uid must be a string")),
     };
-    let what = RevokeAccess { devices: query_devices.unwrap_or(false) || body_devices.unwrap_or(false), warp_sessions };
+    let devices = query_devices.unwrap_or(false) || body_devices.unwrap_or(false);
+    let what = RevokeAccess { devices, scopes: vec![(&provider::WARP_REAUTH, warp_sessions)] };
     let state = &ctx.state;
-    ops::revoke_user_access(&state.store, &state.clock, &caller.tenant, &email, user_uid, what, &caller.actor())
-        .await?;
+    ops::revoke_user_access(
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor()),
+        &email,
+        user_uid,
+        what,
+    )
+    .await?;
     Ok(envelope::ok(json!(true)))
 }
 
@@ -185,13 +192,10 @@ async fn write_organization(ctx: Ctx, ids: Ids, body: Body, creating: bool) -> R
     let fields = organization_fields(body::object(&ctx.headers, body, false).await?, creating)?;
     let state = &ctx.state;
     let setting = ops::put_setting(
-        &state.store,
-        &state.clock,
-        &caller.tenant,
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor()),
         ACCESS_ORGANIZATION,
         creating,
         fields,
-        &caller.actor(),
     )
     .await?;
     Ok(organization_view(&setting))
@@ -283,7 +287,12 @@ pub async fn active_sessions(ctx: Ctx, ids: Ids) -> Result<Response> {
     let caller = caller(&ctx, &ids, needs::USERS_READ).await?;
     let user = path_user(&ctx, &caller, &ids).await?;
     let state = &ctx.state;
-    let tokens = ops::live_sessions(&state.store, &state.clock, &caller.tenant, &user, TokenKind::Access).await?;
+    let tokens = ops::live_sessions(
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor()),
+        &user,
+        &provider::ACCESS,
+    )
+    .await?;
     let apps = apps_by_aud(ops::list_apps(&state.store, &caller.tenant.account_id).await?);
     Ok(envelope::single_page(tokens.iter().map(|t| session_view(&user, t, &apps)).collect()))
 }
@@ -293,7 +302,7 @@ pub async fn active_sessions(ctx: Ctx, ids: Ids) -> Result<Response> {
 async fn identity_view(ctx: &Ctx, caller: &Caller, user: &Principal, token: &IssuedToken) -> Result<Value> {
     let mut device_id = String::new();
     let mut device_sessions = Map::new();
-    if token.kind == TokenKind::Warp
+    if token.kind == provider::WARP.kind
         && let Some(registration) = &token.subject
     {
         let devices = ops::list_devices(&ctx.state.store, &caller.tenant.account_id, Some(&user.id)).await?;
@@ -315,7 +324,7 @@ async fn identity_view(ctx: &Ctx, caller: &Caller, user: &Principal, token: &Iss
         "idp": {"id": "", "type": ""},
         "ip": "",
         "is_gateway": false,
-        "is_warp": token.kind == TokenKind::Warp,
+        "is_warp": token.kind == provider::WARP.kind,
         "mtls_auth": {"auth_status": "NONE", "cert_issuer_dn": "", "cert_issuer_ski": "", "cert_presented": false, "cert_serial": ""},
         "service_token_id": "",
         "service_token_status": false,
@@ -331,7 +340,7 @@ pub async fn active_session(ctx: Ctx, ids: Ids) -> Result<Response> {
     let user = path_user(&ctx, &caller, &ids).await?;
     let token = ops::session_by_nonce(&ctx.state.store, &caller.tenant.account_id, &user.id, ids.get("nonce"))
         .await?
-        .filter(|t| t.kind == TokenKind::Access)
+        .filter(|t| t.kind == provider::ACCESS.kind)
         .ok_or_else(CfError::not_found)?;
     let now = caller.tenant.now(&ctx.state.clock);
     let active = token.expires_at > now && token.epoch == user.session_epoch && user.status == Status::Active;
@@ -345,9 +354,14 @@ pub async fn active_session(ctx: Ctx, ids: Ids) -> Result<Response> {
 pub async fn last_seen_identity(ctx: Ctx, ids: Ids) -> Result<Response> {
     let caller = caller(&ctx, &ids, needs::USERS_READ).await?;
     let user = path_user(&ctx, &caller, &ids).await?;
-    let token = ops::last_access_or_warp_session(&ctx.state.store, &caller.tenant.account_id, &user.id)
-        .await?
-        .ok_or_else(CfError::not_found)?;
+    let token = ops::latest_session(
+        &ctx.state.store,
+        &caller.tenant.account_id,
+        &user.id,
+        [provider::ACCESS.kind.clone(), provider::WARP.kind.clone()],
+    )
+    .await?
+    .ok_or_else(CfError::not_found)?;
     let mut view = identity_view(&ctx, &caller, &user, &token).await?;
     view["passkeys"] = json!([]);
     Ok(envelope::ok(view))

@@ -16,12 +16,13 @@
 
 use axum::http::header;
 
+use super::provider;
 use super::{Ctx, RATE_LIMIT, RATE_WINDOW_SECONDS, RateState, Scope};
 use crate::api::cloudflare::CfError;
 use crate::api::cloudflare::error::code;
-use crate::domain::faults::Failure;
+use crate::harness::faults::Failure;
 use crate::domain::tenant::normalize_email;
-use crate::domain::{Actor, Credential, CredentialKind, Tenant, ops};
+use crate::domain::{Actor, Credential, Tenant, ops};
 
 /// Which credentials an endpoint takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,10 +84,7 @@ pub struct Caller {
 impl Caller {
     /// The journal's name for this caller: `cf_token:<id>` or `cf_global_key:<id>`.
     pub fn actor(&self) -> Actor {
-        let kind = match self.credential.kind {
-            CredentialKind::CloudflareGlobalKey => "cf_global_key",
-            _ => "cf_token",
-        };
+        let kind = if self.credential.kind == provider::GLOBAL_KEY { "cf_global_key" } else { "cf_token" };
         Actor(format!("{kind}:{}", self.credential.id))
     }
 
@@ -135,7 +133,7 @@ pub async fn authenticate(ctx: &Ctx, schemes: Schemes) -> Result<Caller, CfError
             return Err(CfError::scheme_not_accepted());
         }
         let lookup = super::tenant::global_key_lookup(store.secrets(), &email, &store.secrets().hash(key));
-        match ops::find_credential(store, CredentialKind::CloudflareGlobalKey, &lookup).await? {
+        match ops::find_credential(store, provider::GLOBAL_KEY, &lookup).await? {
             Some(found) => found,
             None => return Err(failed(ctx, Some(format!("cf_key:{email}")), CfError::unknown_key())),
         }
@@ -146,7 +144,7 @@ pub async fn authenticate(ctx: &Ctx, schemes: Schemes) -> Result<Caller, CfError
                 "Invalid format for Authorization header",
             )])
         })?;
-        let found = ops::find_credential(store, CredentialKind::CloudflareToken, &store.secrets().hash(token)).await?;
+        let found = ops::find_credential(store, provider::API_TOKEN, &store.secrets().hash(token)).await?;
         match found {
             Some(found) => found,
             None if schemes == Schemes::Verify => return Err(failed(ctx, None, CfError::invalid_api_token())),

@@ -156,8 +156,12 @@ async fn set_revoked(ctx: &Ctx, caller: &Caller, requested: Vec<String>, revoked
     let (devices, _) = world(ctx, caller).await?;
     let registrations = resolve_registrations(&devices, &requested)?;
     let state = &ctx.state;
-    ops::set_devices_revoked(&state.store, &state.clock, &caller.tenant, registrations, revoked, &caller.actor())
-        .await?;
+    ops::set_devices_revoked(
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor()),
+        registrations,
+        revoked,
+    )
+    .await?;
     Ok(envelope::ok(Value::Null))
 }
 

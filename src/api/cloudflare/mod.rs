@@ -16,7 +16,9 @@ mod auth;
 mod devices;
 mod envelope;
 mod error;
+mod ids;
 pub mod params;
+pub mod provider;
 pub mod tenant;
 mod tokens;
 

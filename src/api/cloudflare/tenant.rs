@@ -12,10 +12,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::provider;
 use crate::api::tenants;
-use crate::domain::ids::{self, SecretHasher};
+use crate::domain::ids::SecretHasher;
 use crate::domain::tenant::{RateLimits, TenantSeed, TenantSpec, normalize_email};
-use crate::domain::{App, Credential, CredentialKind, Device, Error, NewPrincipal, Provider, Result, Status};
+use crate::domain::{App, Credential, Device, Error, NewPrincipal, Result, Status};
 
 /// A Cloudflare account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,10 +138,10 @@ pub fn spec(document: Value, secrets: &SecretHasher) -> Result<TenantSpec> {
         }
     }
     let seed = seed(&doc, secrets);
-    let document = tenants::kept(&doc, Provider::Cloudflare)?;
+    let document = tenants::kept(&doc, &provider::PROVIDER)?;
     Ok(TenantSpec {
         account_id: doc.account_id.clone(),
-        provider: Provider::Cloudflare,
+        provider: provider::PROVIDER,
         plan: "enterprise".to_owned(),
         rate_limits: doc.rate_limits == RateLimits::On,
         document,
@@ -166,14 +167,14 @@ pub fn with_new_secrets(document: &Value, fork_to: Option<&str>) -> Result<(Valu
     let mut api_tokens = Vec::new();
     for (i, token) in doc.api_tokens.iter_mut().enumerate() {
         let hash = token.value_hash.take().unwrap_or_default();
-        let id = token.id.get_or_insert_with(|| ids::hex_id(&format!("{}:token:{i}:{hash}", doc.account_id))).clone();
-        let value = ids::new_secret("");
+        let id = token.id.get_or_insert_with(|| super::ids::hex_id(&format!("{}:token:{i}:{hash}", doc.account_id))).clone();
+        let value = crate::domain::ids::new_secret("");
         api_tokens.push(json!({"id": id, "value": value}));
         token.value = Some(value);
     }
     let mut global_keys = Vec::new();
     for key in &mut doc.global_keys {
-        let value = ids::new_secret("");
+        let value = crate::domain::ids::new_secret("");
         global_keys.push(json!({"email": key.email, "key": value}));
         (key.key, key.key_hash) = (Some(value), None);
     }
@@ -181,7 +182,7 @@ pub fn with_new_secrets(document: &Value, fork_to: Option<&str>) -> Result<(Valu
         doc.account_id = account.to_owned();
     }
     let secrets = json!({"api_tokens": api_tokens, "global_keys": global_keys});
-    Ok((tenants::kept(&doc, Provider::Cloudflare)?, secrets))
+    Ok((tenants::kept(&doc, &provider::PROVIDER)?, secrets))
 }
 
 /// Users (uuid ids), their devices as registrations, apps with their aud, the
@@ -193,7 +194,7 @@ fn seed(doc: &CloudflareDocument, secrets: &SecretHasher) -> TenantSeed {
     let mut ids_by_email = std::collections::HashMap::new();
     for user in &doc.users {
         let email = normalize_email(&user.email).unwrap_or_default();
-        let id = ids::uuid_from(&format!("{account}:user:{email}"));
+        let id = super::ids::uuid_from(&format!("{account}:user:{email}"));
         let (first_name, last_name) = match user.name.split_once(' ') {
             Some((first, last)) => (first.to_owned(), last.to_owned()),
             None => (user.name.clone(), String::new()),
@@ -216,8 +217,8 @@ fn seed(doc: &CloudflareDocument, secrets: &SecretHasher) -> TenantSeed {
         let email = normalize_email(&device.user).unwrap_or_default();
         seed.devices.push(Device {
             tenant: account.to_owned(),
-            id: ids::uuid_from(&format!("{account}:registration:{i}:{email}:{}", device.name)),
-            device_id: ids::uuid_from(&format!("{account}:device:{i}:{}", device.name)),
+            id: super::ids::uuid_from(&format!("{account}:registration:{i}:{email}:{}", device.name)),
+            device_id: super::ids::uuid_from(&format!("{account}:device:{i}:{}", device.name)),
             principal: ids_by_email[&email].clone(),
             name: device.name.clone(),
             os: device.os.clone(),
@@ -231,10 +232,10 @@ fn seed(doc: &CloudflareDocument, secrets: &SecretHasher) -> TenantSeed {
     for app in &doc.apps {
         seed.apps.push(App {
             tenant: account.to_owned(),
-            id: ids::uuid_from(&format!("{account}:app:{}", app.name)),
+            id: super::ids::uuid_from(&format!("{account}:app:{}", app.name)),
             name: app.name.clone(),
             domain: app.domain.clone(),
-            aud: app.aud.clone().unwrap_or_else(|| ids::aud_from(&format!("{account}:aud:{}", app.name))),
+            aud: app.aud.clone().unwrap_or_else(|| super::ids::aud_from(&format!("{account}:aud:{}", app.name))),
             kind: app.app_type.clone().unwrap_or_else(|| "self_hosted".into()),
             created_at: 0, // stamped when the seed is stored
         });
@@ -246,8 +247,8 @@ fn seed(doc: &CloudflareDocument, secrets: &SecretHasher) -> TenantSeed {
         let hash = token.value_hash.clone().unwrap_or_default();
         seed.credentials.push(Credential {
             tenant: account.to_owned(),
-            id: token.id.clone().unwrap_or_else(|| ids::hex_id(&format!("{account}:token:{i}:{hash}"))),
-            kind: CredentialKind::CloudflareToken,
+            id: token.id.clone().unwrap_or_else(|| super::ids::hex_id(&format!("{account}:token:{i}:{hash}"))),
+            kind: provider::API_TOKEN,
             lookup: hash.clone(),
             secret_hash: hash,
             grants: token.permissions.clone(),
@@ -262,8 +263,8 @@ fn seed(doc: &CloudflareDocument, secrets: &SecretHasher) -> TenantSeed {
         let key_hash = key.key_hash.clone().unwrap_or_default();
         seed.credentials.push(Credential {
             tenant: account.to_owned(),
-            id: ids::hex_id(&format!("{account}:global_key:{email}")),
-            kind: CredentialKind::CloudflareGlobalKey,
+            id: super::ids::hex_id(&format!("{account}:global_key:{email}")),
+            kind: provider::GLOBAL_KEY,
             // Found by email and key together: a global key belongs to a person,
             // who may hold one in several accounts.
             lookup: global_key_lookup(secrets, &email, &key_hash),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::ControlError;
 use crate::api::body;
 use crate::state::AppState;
-use crate::domain::faults::RuleSpec;
+use crate::harness::faults::RuleSpec;
 use crate::domain::ops;
 
 type Result<T> = std::result::Result<T, ControlError>;
@@ -29,8 +29,8 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>)> {
     let fields = body::lenient_object(body).await?;
     let tenant = ops::get_tenant(&state.store, &tenant).await?;
-    let operations = crate::api::faults::operations(tenant.provider);
-    let spec = RuleSpec::parse(&Value::Object(fields), tenant.provider, Some(&operations))?;
+    let operations = crate::api::faults::operations(&tenant.provider);
+    let spec = RuleSpec::parse(&Value::Object(fields), &tenant.provider, Some(&operations))?;
     let rule = state.faults.add(&state.store, &state.clock, &tenant, spec).await?;
     Ok((StatusCode::CREATED, Json(rule.to_json())))
 }

@@ -11,9 +11,11 @@ use serde_json::{Value, json};
 
 use super::ControlError;
 use crate::api::body;
+use crate::api::providers;
 use crate::api::throttle::SourceAddress;
 use crate::domain::clock::{self, ClockChange, rfc3339};
-use crate::domain::ops::{self, LoginKind};
+use crate::domain::ops::{self, Login};
+use crate::domain::provider::LoginTarget;
 use crate::domain::{Tenant, TokenState};
 use crate::state::AppState;
 
@@ -150,15 +152,15 @@ async fn reset_one(state: &AppState, tenant: &str, rotate_secrets: bool) -> Resu
     let provider = ops::get_tenant(&state.store, tenant).await?.provider;
     let document = ops::tenant_document(&state.store, tenant).await?;
     if rotate_secrets {
-        let (spec, secrets) = crate::api::tenants::with_new_secrets(provider, &document, None, state.store.secrets())?;
+        let (spec, secrets) = crate::api::tenants::with_new_secrets(&provider, &document, None, state.store.secrets())?;
         let document = spec.document.clone();
-        let reset = crate::domain::snapshots::reset_rotating(&state.store, &state.clock, spec).await?;
+        let reset = crate::harness::snapshots::reset_rotating(&state.store, &state.clock, spec).await?;
         state.faults.forget(tenant);
         let mut view = tenant_view(&reset, &document);
         view["secrets"] = secrets;
         return Ok(view);
     }
-    let seed = crate::api::tenants::seed_of(provider, &document, state.store.secrets())?;
+    let seed = crate::api::tenants::seed_of(&provider, &document, state.store.secrets())?;
     let reset = ops::reset_tenant(&state.store, &state.clock, tenant, seed).await?;
     state.faults.forget(tenant);
     Ok(tenant_view(&reset, &document))
@@ -176,34 +178,58 @@ struct SessionRequest {
     scopes: Option<Vec<String>>,
 }
 
+/// The login a session request asks for, among those the tenant's provider declares.
+fn session_kind(tenant: &Tenant, request: SessionRequest) -> Result<(String, Login)> {
+    let provider = providers::named(tenant.provider.as_str())
+        .ok_or_else(|| ControlError::from(crate::domain::Error::Internal("a tenant of no known provider".into())))?;
+    let Some(login) = provider.login(&request.kind) else {
+        let known: Vec<String> = providers::ALL
+            .iter()
+            .map(|p| {
+                format!("{}: {}", p.provider.as_str(), p.logins.iter().map(|l| l.name).collect::<Vec<_>>().join(", "))
+            })
+            .collect();
+        return Err(ControlError::invalid(format!(
+            "unknown session kind \"{}\" for a {} tenant ({})",
+            request.kind,
+            tenant.provider.as_str(),
+            known.join("; ")
+        )));
+    };
+    let article = if login.name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let kind = match login.target {
+        LoginTarget::User => {
+            let grants = match login.grants {
+                None => Vec::new(),
+                Some(defaults) => request.scopes.unwrap_or_else(|| defaults.iter().map(|g| g.to_string()).collect()),
+            };
+            Login::user(login.token, grants)
+        }
+        LoginTarget::App => Login::app(
+            login.token,
+            request.app.ok_or_else(|| {
+                ControlError::invalid(format!("{article} {} session needs \"app\" (aud or name)", login.name))
+            })?,
+        ),
+        LoginTarget::Device => Login::device(
+            login.token,
+            request.device.ok_or_else(|| {
+                ControlError::invalid(format!("{article} {} session needs \"device\" (id or name)", login.name))
+            })?,
+        ),
+    };
+    Ok((request.user, kind))
+}
+
 pub async fn create_session(State(state): State<AppState>, Path(tenant): Path<String>, body: Body) -> Result<Response> {
     let fields = body::lenient_object(body).await?;
     let request: SessionRequest = serde_json::from_value(Value::Object(fields))
         .map_err(|e| ControlError::invalid(format!("invalid session request: {e}")))?;
     let tenant = ops::get_tenant(&state.store, &tenant).await?;
-    let kind = match (request.kind.as_str(), tenant.provider) {
-        ("sso", crate::domain::Provider::Zoom) => LoginKind::Sso,
-        ("user_oauth", crate::domain::Provider::Zoom) => LoginKind::UserOauth {
-            scopes: request
-                .scopes
-                .unwrap_or_else(|| vec!["user:read".into(), "user:write".into(), "user_zak:read".into()]),
-        },
-        ("access", crate::domain::Provider::Cloudflare) => LoginKind::Access {
-            app: request.app.ok_or_else(|| ControlError::invalid("an access session needs \"app\" (aud or name)"))?,
-        },
-        ("warp", crate::domain::Provider::Cloudflare) => LoginKind::Warp {
-            device: request
-                .device
-                .ok_or_else(|| ControlError::invalid("a warp session needs \"device\" (id or name)"))?,
-        },
-        (kind, provider) => {
-            return Err(ControlError::invalid(format!(
-                "unknown session kind \"{kind}\" for a {} tenant (zoom: sso, user_oauth; cloudflare: access, warp)",
-                provider.as_str()
-            )));
-        }
-    };
-    let (token, issued) = ops::login(&state.store, &state.clock, &tenant, &request.user, kind).await?;
+    let (user, login) = session_kind(&tenant, request)?;
+    let (token, issued) =
+        ops::login(ops::Ctx::new(&state.store, &state.clock, &tenant, &crate::domain::Actor::admin()), &user, login)
+            .await?;
     let body = json!({
         "token": token,
         "kind": issued.kind,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::ControlError;
 use crate::state::AppState;
 use crate::domain::ops;
-use crate::domain::requests::Filter;
+use crate::harness::requests::Filter;
 
 type Result<T> = std::result::Result<T, ControlError>;
 type Params = std::result::Result<Query<HashMap<String, String>>, QueryRejection>;

@@ -12,7 +12,8 @@ use super::ControlError;
 use crate::api::body;
 use crate::state::AppState;
 use crate::domain::clock::rfc3339;
-use crate::domain::{ops, snapshots};
+use crate::domain::ops;
+use crate::harness::snapshots;
 use crate::store::snapshots::SnapshotInfo;
 
 type Result<T> = std::result::Result<T, ControlError>;
@@ -74,7 +75,7 @@ pub async fn fork(State(state): State<AppState>, Path(source): Path<String>, bod
     let tenant = ops::get_tenant(&state.store, &source).await?;
     let document = ops::tenant_document(&state.store, &source).await?;
     let (spec, secrets) = crate::api::tenants::with_new_secrets(
-        tenant.provider,
+        &tenant.provider,
         &document,
         Some(&request.account_id),
         state.store.secrets(),

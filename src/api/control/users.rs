@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 use super::ControlError;
 use crate::state::AppState;
 use crate::domain::ops::{self, PageStart, RevokeAccess};
-use crate::domain::{Actor, InactiveReason, Principal, Provider, Status, Tenant, TokenKind};
+use crate::domain::provider::ProviderSpec;
+use crate::domain::{Actor, InactiveReason, Principal, Status, Tenant};
 
 type Result<T> = std::result::Result<T, ControlError>;
 
@@ -92,29 +93,30 @@ fn parse_cursor(cursor: &str) -> Result<(usize, String)> {
     Ok((group, email.to_owned()))
 }
 
-/// The session kinds a user of this provider can hold.
-fn session_kinds(provider: Provider) -> &'static [TokenKind] {
-    match provider {
-        Provider::Zoom => &[TokenKind::Sso, TokenKind::UserOauth, TokenKind::Zak],
-        Provider::Cloudflare => &[TokenKind::Access, TokenKind::Warp],
-    }
+/// What the tenant's provider declares (its session kinds and revocation scopes).
+fn provider_of(tenant: &Tenant) -> Result<&'static ProviderSpec> {
+    crate::api::providers::named(tenant.provider.as_str()).ok_or_else(|| {
+        ControlError::from(crate::domain::Error::Internal(format!("unknown provider {}", tenant.provider.as_str())))
+    })
 }
 
 /// One user with their live sessions per kind and live device registrations.
 async fn user_view(state: &AppState, tenant: &Tenant, principal: &Principal) -> Result<Value> {
     let devices = ops::list_devices(&state.store, &tenant.account_id, Some(&principal.id)).await?;
     let mut sessions = Map::new();
-    for &kind in session_kinds(tenant.provider) {
+    let admin = Actor::admin();
+    let ctx = ops::Ctx::new(&state.store, &state.clock, tenant, &admin);
+    for &spec in provider_of(tenant)?.sessions {
         // Only an active user's sessions are live, whatever their epoch.
         let live = if principal.status != Status::Active {
             0
         } else {
-            let tokens = ops::live_sessions(&state.store, &state.clock, tenant, principal, kind).await?;
-            // A WARP session also dies with its registration (revoked, or revoked since).
+            let tokens = ops::live_sessions(ctx, principal, spec).await?;
+            // A session on a device also dies with its registration (revoked, or revoked since).
             tokens
                 .iter()
                 .filter(|t| {
-                    kind != TokenKind::Warp
+                    t.device_generation.is_none()
                         || devices.iter().any(|d| {
                             Some(&d.id) == t.subject.as_ref()
                                 && d.revoked_at.is_none()
@@ -123,7 +125,7 @@ async fn user_view(state: &AppState, tenant: &Tenant, principal: &Principal) -> 
                 })
                 .count()
         };
-        sessions.insert(kind.as_str().to_owned(), json!(live));
+        sessions.insert(spec.kind.as_str().to_owned(), json!(live));
     }
     Ok(json!({
         "id": principal.id,
@@ -152,18 +154,17 @@ pub async fn act(
     let tenant = ops::get_tenant(&state.store, &tenant).await?;
     let principal = ops::resolve_principal(&state.store, &tenant.account_id, &user).await?;
     let actor = Actor::admin();
-    let (store, clock) = (&state.store, &state.clock);
+    let store = &state.store;
+    let ctx = ops::Ctx::new(&state.store, &state.clock, &tenant, &actor);
     let changed = match action.as_str() {
         "revoke" => {
-            match tenant.provider {
-                Provider::Zoom => {
-                    ops::revoke_sessions(store, clock, &tenant, &principal.id, InactiveReason::SessionsRevoked, &actor)
-                        .await?
-                }
-                Provider::Cloudflare => {
-                    let what = RevokeAccess { devices: false, warp_sessions: true };
-                    ops::revoke_user_access(store, clock, &tenant, &principal.email, None, what, &actor).await?;
-                }
+            // The sessions, and every named scope the provider has (WARP, for Cloudflare).
+            let scopes = provider_of(&tenant)?.scopes;
+            if scopes.is_empty() {
+                ops::revoke_sessions(ctx, &principal.id, InactiveReason::SessionsRevoked).await?;
+            } else {
+                let what = RevokeAccess { devices: false, scopes: scopes.iter().map(|&s| (s, true)).collect() };
+                ops::revoke_user_access(ctx, &principal.email, None, what).await?;
             }
             true
         }
@@ -181,7 +182,7 @@ pub async fn act(
             }
             let changed = principal.status != status;
             if changed {
-                ops::set_status(store, clock, &tenant, &principal.id, status, &actor).await?;
+                ops::set_status(ctx, &principal.id, status, provider_of(&tenant)?.on_deactivate).await?;
             }
             changed
         }

@@ -7,12 +7,13 @@ use axum::http::request::Parts;
 
 use super::ZoomError;
 use super::operations::{self, Label, Operation};
+use super::provider;
 use crate::api::bearer;
 use crate::api::faults::Note;
 use crate::api::throttle::SourceAddress;
 use crate::domain::clock::{rfc3339, start_of_day};
-use crate::domain::faults::Failure;
-use crate::domain::{Actor, Error, InactiveReason, Principal, Provider, Tenant, TokenKind, TokenState, ops};
+use crate::harness::faults::Failure;
+use crate::domain::{Actor, Error, InactiveReason, Principal, Tenant, TokenState, ops};
 use crate::state::AppState;
 
 /// An authenticated Zoom API caller.
@@ -40,11 +41,11 @@ impl FromRequestParts<AppState> for Caller {
                 None => ZoomError::invalid_token(false),
             });
         };
-        if found.tenant.provider == Provider::Zoom {
+        if found.tenant.provider == provider::PROVIDER {
             note.attribute(state, &found.tenant, found.token.credential.as_deref());
         }
-        let api_token = matches!(found.token.kind, TokenKind::OauthAccess | TokenKind::UserOauth);
-        if found.tenant.provider != Provider::Zoom || !api_token {
+        let api_token = [&provider::OAUTH_ACCESS.kind, &provider::USER_OAUTH.kind].contains(&&found.token.kind);
+        if found.tenant.provider != provider::PROVIDER || !api_token {
             return Err(ZoomError::invalid_token(false));
         }
         if let TokenState::Inactive { reason, .. } = found.state {

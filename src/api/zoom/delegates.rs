@@ -98,7 +98,9 @@ pub async fn add_assistants(
         }
     }
     let pairs = to_add.iter().map(|(p, can)| (p.id.clone(), *can)).collect();
-    let added = ops::add_delegates(&state.store, &state.clock, &caller.tenant, &user.id, pairs, &caller.actor).await?;
+    let added =
+        ops::add_delegates(ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor), &user.id, pairs)
+            .await?;
     let now = caller.tenant.now(&state.clock);
     Ok((StatusCode::CREATED, Json(json!({"ids": added.join(","), "add_at": rfc3339(now)}))).into_response())
 }
@@ -111,7 +113,12 @@ pub async fn delete_assistants(
     Path(user_id): Path<String>,
 ) -> Result<StatusCode> {
     let user = caller.target(&state, &op::DELETE_ASSISTANTS, &user_id).await?;
-    ops::remove_delegations(&state.store, &state.clock, &caller.tenant, Some(&user.id), None, &caller.actor).await?;
+    ops::remove_delegations(
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
+        Some(&user.id),
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -127,12 +134,9 @@ pub async fn delete_assistant(
         .await
         .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::user_not_found(&assistant_id)))?;
     ops::remove_delegations(
-        &state.store,
-        &state.clock,
-        &caller.tenant,
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
         Some(&user.id),
         Some(&assistant.id),
-        &caller.actor,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -163,7 +167,12 @@ pub async fn delete_schedulers(
     Path(user_id): Path<String>,
 ) -> Result<StatusCode> {
     let user = caller.target(&state, &op::DELETE_SCHEDULERS, &user_id).await?;
-    ops::remove_delegations(&state.store, &state.clock, &caller.tenant, None, Some(&user.id), &caller.actor).await?;
+    ops::remove_delegations(
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
+        None,
+        Some(&user.id),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -178,12 +187,9 @@ pub async fn delete_scheduler(
         .await
         .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::user_not_found(&scheduler_id)))?;
     ops::remove_delegations(
-        &state.store,
-        &state.clock,
-        &caller.tenant,
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
         Some(&scheduler.id),
         Some(&user.id),
-        &caller.actor,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

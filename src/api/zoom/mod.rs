@@ -5,8 +5,10 @@
 mod auth;
 mod delegates;
 mod error;
+mod ids;
 mod oauth;
 mod operations;
+pub mod provider;
 mod sessions;
 pub mod tenant;
 mod users;

@@ -11,11 +11,12 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::ZoomError;
+use super::provider;
 use crate::api::throttle::SourceAddress;
 use crate::api::{InternalFailure, body};
 use crate::domain::error::STORAGE_FULL_RETRY_AFTER_SECONDS;
-use crate::domain::ops::{self, ttl};
-use crate::domain::{Actor, CredentialKind, Error, Provider, TokenKind};
+use crate::domain::ops;
+use crate::domain::{Actor, Error};
 use crate::state::AppState;
 
 fn oauth_error(error: &str, reason: &str) -> Response {
@@ -77,7 +78,7 @@ pub async fn token(
     let Some((client_id, secret)) = basic_credentials(&headers) else {
         return oauth_error("invalid_client", "Invalid client_id or client_secret");
     };
-    let found = match ops::find_credential(&state.store, CredentialKind::ZoomApp, &client_id).await {
+    let found = match ops::find_credential(&state.store, provider::APP, &client_id).await {
         Ok(found) => found,
         Err(err) => return server_error(err),
     };
@@ -92,7 +93,7 @@ pub async fn token(
     let Some(account_id) = param("account_id").filter(|a| !a.is_empty()) else {
         return oauth_error("invalid_request", "Missing account_id");
     };
-    if account_id != tenant.account_id || tenant.provider != Provider::Zoom {
+    if account_id != tenant.account_id || tenant.provider != provider::PROVIDER {
         return oauth_error("invalid_request", "Invalid account_id");
     }
     if app.status != "active" {
@@ -109,16 +110,13 @@ pub async fn token(
     };
     let actor = Actor(format!("zoom_app:{client_id}"));
     let issued = ops::issue_token(
-        &state.store,
-        &state.clock,
-        &tenant,
-        TokenKind::OauthAccess,
+        ops::Ctx::new(&state.store, &state.clock, &tenant, &actor),
+        &provider::OAUTH_ACCESS,
         owner.as_ref(),
         Some(&app.id),
         app.grants.clone(),
-        ttl::OAUTH_ACCESS,
+        provider::OAUTH_ACCESS.ttl_ms,
         None,
-        &actor,
     )
     .await;
     let (token, _) = match issued {
@@ -130,7 +128,7 @@ pub async fn token(
     let body: Value = json!({
         "access_token": token,
         "token_type": "bearer",
-        "expires_in": ttl::OAUTH_ACCESS / 1000,
+        "expires_in": provider::OAUTH_ACCESS.ttl_ms / 1000,
         "scope": app.grants.join(" "),
         "api_url": format!("http://{host}"),
     });

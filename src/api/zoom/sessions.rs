@@ -9,10 +9,11 @@ use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::operations as op;
+use super::provider;
 use super::{ZoomError, query_params};
 use crate::api::body;
-use crate::domain::ops::{self, ttl};
-use crate::domain::{InactiveReason, Status, TokenKind};
+use crate::domain::ops;
+use crate::domain::{InactiveReason, Status};
 use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ZoomError>;
@@ -26,12 +27,9 @@ pub async fn revoke_sso_token(
 ) -> Result<StatusCode> {
     let user = caller.target(&state, &op::REVOKE_SSO_TOKEN, &user_id).await?;
     ops::revoke_sessions(
-        &state.store,
-        &state.clock,
-        &caller.tenant,
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
         &user.id,
         InactiveReason::SessionsRevoked,
-        &caller.actor,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -77,7 +75,13 @@ pub async fn update_status(
         ));
     }
     if user.status != status {
-        ops::set_status(&state.store, &state.clock, &caller.tenant, &user.id, status, &caller.actor).await?;
+        ops::set_status(
+            ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
+            &user.id,
+            status,
+            provider::SPEC.on_deactivate,
+        )
+        .await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -136,18 +140,15 @@ async fn issue_zak(
     if user.status != Status::Active {
         return Err(ZoomError::bad_request(200, format!("User {} is not active.", user.email)));
     }
-    let ttl_ms = ttl_ms.min(ttl::ZAK.max(ttl_ms));
+    let ttl_ms = ttl_ms.min(provider::ZAK.ttl_ms.max(ttl_ms));
     let (token, _) = ops::issue_token(
-        &state.store,
-        &state.clock,
-        &caller.tenant,
-        TokenKind::Zak,
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
+        &provider::ZAK,
         Some(user),
         None,
         vec![],
         ttl_ms,
         None,
-        &caller.actor,
     )
     .await?;
     Ok(Json(json!({"token": token})))

@@ -12,10 +12,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::provider;
 use crate::api::tenants;
-use crate::domain::ids::{self, SecretHasher};
+use crate::domain::ids::SecretHasher;
 use crate::domain::tenant::{RateLimits, TenantSeed, TenantSpec, normalize_email};
-use crate::domain::{Credential, CredentialKind, Delegation, Error, NewPrincipal, Provider, Result, Status};
+use crate::domain::{Credential, Delegation, Error, NewPrincipal, Result, Status};
 
 /// A Zoom account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -143,10 +144,10 @@ pub fn spec(document: Value, secrets: &SecretHasher) -> Result<TenantSpec> {
         }
     }
     let seed = seed(&doc);
-    let document = tenants::kept(&doc, Provider::Zoom)?;
+    let document = tenants::kept(&doc, &provider::PROVIDER)?;
     Ok(TenantSpec {
         account_id: doc.account_id.clone(),
-        provider: Provider::Zoom,
+        provider: provider::PROVIDER,
         plan: doc.plan.clone(),
         rate_limits: doc.rate_limits == RateLimits::On,
         document,
@@ -168,20 +169,20 @@ pub fn with_new_secrets(document: &Value, fork_to: Option<&str>) -> Result<(Valu
     if let Some(account) = fork_to {
         for user in &mut doc.users {
             let email = normalize_email(&user.email).unwrap_or_default();
-            user.id.get_or_insert_with(|| ids::zoom_id(&format!("{}:{email}", doc.account_id)));
+            user.id.get_or_insert_with(|| super::ids::derived_id(&format!("{}:{email}", doc.account_id)));
         }
         doc.account_id = account.to_owned();
     }
     let mut apps = Vec::new();
     for app in &mut doc.apps {
         if fork_to.is_some() {
-            app.client_id = ids::random_zoom_id();
+            app.client_id = super::ids::random_id();
         }
-        let secret = ids::new_secret("");
+        let secret = crate::domain::ids::new_secret("");
         apps.push(json!({"client_id": app.client_id, "client_secret": secret}));
         (app.client_secret, app.client_secret_hash) = (Some(secret), None);
     }
-    Ok((tenants::kept(&doc, Provider::Zoom)?, json!({"apps": apps})))
+    Ok((tenants::kept(&doc, &provider::PROVIDER)?, json!({"apps": apps})))
 }
 
 /// Users (with their Zoom profile as attributes), assistants as delegations, apps as
@@ -192,12 +193,12 @@ fn seed(doc: &ZoomDocument) -> TenantSeed {
     let mut ids_by_email = std::collections::HashMap::new();
     for user in &doc.users {
         let email = normalize_email(&user.email).unwrap_or_default();
-        let id = user.id.clone().unwrap_or_else(|| ids::zoom_id(&format!("{account}:{email}")));
+        let id = user.id.clone().unwrap_or_else(|| super::ids::derived_id(&format!("{account}:{email}")));
         let mut attributes = user.attributes.clone();
         attributes.extend(user.profile.clone());
         attributes.insert("zoom_room".into(), json!(user.zoom_room));
         attributes.insert("upcoming_events".into(), json!(user.upcoming_events));
-        attributes.entry("pmi").or_insert_with(|| json!(ids::pmi(&id)));
+        attributes.entry("pmi").or_insert_with(|| json!(super::ids::pmi(&id)));
         seed.principals.push(NewPrincipal {
             id: id.clone(),
             email: email.clone(),
@@ -236,7 +237,7 @@ fn seed(doc: &ZoomDocument) -> TenantSeed {
         seed.credentials.push(Credential {
             tenant: account.to_owned(),
             id: app.client_id.clone(),
-            kind: CredentialKind::ZoomApp,
+            kind: provider::APP,
             lookup: app.client_id.clone(),
             secret_hash: app.client_secret_hash.clone().unwrap_or_default(),
             grants: app.scopes.clone(),

@@ -14,7 +14,7 @@ use super::operations::{self as op, Label};
 use super::{ZoomError, query_params, views};
 use crate::api::body;
 use crate::domain::tenant::normalize_email;
-use crate::domain::{Error, NewPrincipal, Principal, Status, ids, ops};
+use crate::domain::{Error, NewPrincipal, Principal, Status, ops};
 use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ZoomError>;
@@ -242,9 +242,9 @@ pub async fn create_user(
             return Err(daily_limit(Label::Light, cap, now));
         }
     }
-    let id = ids::random_zoom_id();
+    let id = super::ids::random_id();
     let mut attributes = Map::new();
-    attributes.insert("pmi".into(), json!(ids::pmi(&id)));
+    attributes.insert("pmi".into(), json!(super::ids::pmi(&id)));
     if let Some(display_name) = display_name {
         attributes.insert("display_name".into(), json!(display_name));
     }
@@ -262,12 +262,12 @@ pub async fn create_user(
         attributes,
     };
     let taken = new.email.clone();
-    let created = ops::create_principal(&state.store, &state.clock, &caller.tenant, new, &caller.actor).await.map_err(
-        |e| match e {
+    let created = ops::create_principal(ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor), new)
+        .await
+        .map_err(|e| match e {
             Error::Conflict(_) => ZoomError::email_taken(&taken),
             other => other.into(),
-        },
-    )?;
+        })?;
     let body = json!({
         "id": created.id,
         "first_name": created.first_name,
@@ -391,12 +391,9 @@ pub async fn update_user(
     }
     let changed: Vec<String> = fields.keys().cloned().collect();
     ops::update_principal(
-        &state.store,
-        &state.clock,
-        &caller.tenant,
+        ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
         &user.id,
         "user.updated",
-        &caller.actor,
         move |p| {
             if let Some(first_name) = first_name {
                 p.first_name = first_name;
@@ -457,7 +454,8 @@ pub async fn delete_user(
             "The user has upcoming Zoom Events or Sessions; transfer_email is required.",
         ));
     }
-    ops::delete_principal(&state.store, &state.clock, &caller.tenant, &user.id, action, &caller.actor).await?;
+    ops::delete_principal(ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor), &user.id, action)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,7 +4,7 @@ ALTER TABLE tenants ADD COLUMN clock_frozen_at BIGINT;
 
 -- Named snapshots of a tenant's whole state (src/store/snapshots.rs): one JSON document
 -- per snapshot holding every tenant-scoped row, at most a few per tenant (see
--- domain::snapshots::MAX_PER_TENANT).
+-- harness::snapshots::MAX_PER_TENANT).
 CREATE TABLE snapshots (
     tenant     TEXT NOT NULL REFERENCES tenants(account_id) ON DELETE CASCADE,
     name       TEXT NOT NULL,

@@ -18,8 +18,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use super::clock::rfc3339;
-use super::{Error, Result, Timestamp};
+use crate::domain::clock::rfc3339;
+use crate::domain::{Error, Result, Timestamp};
 use crate::store::{Store, requests as q};
 
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);

@@ -12,8 +12,8 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::clock::rfc3339;
-use super::{Actor, Clock, Error, Provider, Result, Tenant, Timestamp};
+use crate::domain::clock::rfc3339;
+use crate::domain::{Actor, Clock, Error, Provider, Result, Tenant, Timestamp};
 use crate::store::{Backend, Store, faults as sq, queries as q};
 
 /// The longest added latency or hang, in milliseconds (5 minutes).
@@ -269,7 +269,7 @@ impl RuleSpec {
     /// Parses and checks a rule for a tenant of `provider`; `operations` are the names
     /// a rule may match (the dialect's operation table, without the unauthenticated ones),
     /// None for a stored rule, which was checked when it was created.
-    pub fn parse(value: &Value, provider: Provider, operations: Option<&[&str]>) -> Result<RuleSpec> {
+    pub fn parse(value: &Value, provider: &Provider, operations: Option<&[&str]>) -> Result<RuleSpec> {
         let object = value.as_object().ok_or_else(|| invalid("rule", "must be a JSON object"))?;
         only_keys(object, "rule", &["match", "effect", "probability", "seed", "times", "after", "expires_at"])?;
         let matcher = match object.get("match") {
@@ -335,7 +335,7 @@ impl RuleSpec {
     }
 }
 
-fn parse_match(value: &Value, provider: Provider, operations: Option<&[&str]>) -> Result<Match> {
+fn parse_match(value: &Value, provider: &Provider, operations: Option<&[&str]>) -> Result<Match> {
     let object = value.as_object().ok_or_else(|| invalid("match", "must be a JSON object"))?;
     only_keys(object, "match", &["operation", "method", "path", "user", "credential"])?;
     let field = |name: &str| object.get(name).filter(|v| !v.is_null()).map(|v| text(v, &format!("match.{name}")));
@@ -430,6 +430,19 @@ fn parse_failure(value: &Value, field: &str) -> Result<Failure> {
 
 // ---------------------------------------------------------------- the book
 
+/// A tenant's rules as stored, read back (they were checked when they were posted).
+async fn stored_rules(store: &Store, account: String, provider: Provider) -> Result<Vec<Rule>> {
+    let stored = store.read(move |c| Ok(sq::list(c, &account)?)).await?;
+    stored
+        .into_iter()
+        .map(|r| {
+            let spec = RuleSpec::parse(&r.rule, &provider, None)
+                .map_err(|e| Error::Internal(format!("stored fault rule {}: {e}", r.id)))?;
+            Ok(Rule { id: r.id, spec, seen: r.seen, fired: r.fired, created_at: r.created_at })
+        })
+        .collect()
+}
+
 /// Every tenant's rules, as requests consult them.
 ///
 /// On SQLite this process is the only writer, so a tenant's rules (and, above all, the
@@ -482,8 +495,8 @@ impl FaultBook {
         if let Some(rules) = self.cached(&tenant.account_id) {
             return Ok(rules);
         }
-        let (account, provider) = (tenant.account_id.clone(), tenant.provider);
-        let rules: Arc<[Rule]> = store.read(move |c| Ok(sq::list(c, &account, provider)?)).await?.into();
+        let (account, provider) = (tenant.account_id.clone(), tenant.provider.clone());
+        let rules: Arc<[Rule]> = stored_rules(store, account, provider).await?.into();
         if let Some(cache) = &self.cache {
             cache.lock().unwrap_or_else(|p| p.into_inner()).insert(tenant.account_id.clone(), rules.clone());
         }
@@ -492,8 +505,8 @@ impl FaultBook {
 
     /// The rules with fresh counters, for the control plane.
     pub async fn list(&self, store: &Store, tenant: &Tenant) -> Result<Vec<Rule>> {
-        let (account, provider) = (tenant.account_id.clone(), tenant.provider);
-        store.read(move |c| Ok(sq::list(c, &account, provider)?)).await
+        let (account, provider) = (tenant.account_id.clone(), tenant.provider.clone());
+        stored_rules(store, account, provider).await
     }
 
     pub async fn add(&self, store: &Store, clock: &Clock, tenant: &Tenant, spec: RuleSpec) -> Result<Rule> {
@@ -509,7 +522,7 @@ impl FaultBook {
                         message: format!("a tenant has at most {MAX_RULES} fault rules; delete some first"),
                     });
                 }
-                sq::insert(c, &account, &id, &spec, now)?;
+                sq::insert(c, &account, &id, &spec.to_json(), now)?;
                 let detail = json!({"rule": spec.to_json()});
                 q::insert_audit(c, &account, now, &Actor::admin().0, "fault.created", &id, &detail)?;
                 Ok(())
@@ -590,9 +603,10 @@ mod tests {
     use super::*;
 
     const OPS: &[&str] = &["zoom.users.status.update"];
+    const ZOOM: Provider = Provider::new("zoom");
 
     fn rule(value: Value) -> Rule {
-        let spec = RuleSpec::parse(&value, Provider::Zoom, Some(OPS)).expect("valid");
+        let spec = RuleSpec::parse(&value, &ZOOM, Some(OPS)).expect("valid");
         Rule { id: "r".into(), spec, seen: 0, fired: 0, created_at: 0 }
     }
 
@@ -635,7 +649,7 @@ mod tests {
             (json!({"effect": {"status": 503}, "extra": 1}), "rule"),
             (json!({"effect": {"commit_then": {"latency_ms": 5}}}), "effect.commit_then"),
         ] {
-            match RuleSpec::parse(&bad, Provider::Zoom, Some(OPS)) {
+            match RuleSpec::parse(&bad, &ZOOM, Some(OPS)) {
                 Err(Error::Invalid { field: Some(f), .. }) => assert_eq!(f, field, "{bad}"),
                 other => panic!("{bad}: {other:?}"),
             }
@@ -647,7 +661,7 @@ mod tests {
         let r = rule(json!({"match": {"operation": "zoom.users.status.update", "method": "put", "user": "a@b.c"},
             "effect": {"commit_then": {"status": 503, "retry_after": 2}}, "probability": 0.5, "seed": 7,
             "times": 1, "expires_at": "2026-12-01T10:00:00Z"}));
-        let again = RuleSpec::parse(&r.spec.to_json(), Provider::Zoom, Some(OPS)).unwrap();
+        let again = RuleSpec::parse(&r.spec.to_json(), &ZOOM, Some(OPS)).unwrap();
         assert_eq!(again, r.spec);
     }
 }

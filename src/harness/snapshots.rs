@@ -7,9 +7,9 @@
 
 use serde_json::json;
 
-use super::clock::{self, Clock};
-use super::tenant::TenantSpec;
-use super::{Error, Result, Tenant, Timestamp, ops};
+use crate::domain::clock::{self, Clock};
+use crate::domain::tenant::TenantSpec;
+use crate::domain::{Error, Result, Tenant, Timestamp, ops};
 use crate::store::snapshots::{self as snap, SnapshotInfo};
 use crate::store::{Store, queries as q};
 
@@ -144,7 +144,7 @@ pub async fn fork(store: &Store, clock: &Clock, source: &str, spec: TenantSpec) 
             snap::copy_forked(c, &source, &forked.account_id)?;
             for credential in &spec.seed.credentials {
                 let credential =
-                    super::Credential { tenant: forked.account_id.clone(), created_at, ..credential.clone() };
+                    crate::domain::Credential { tenant: forked.account_id.clone(), created_at, ..credential.clone() };
                 q::insert_credential(c, &credential).map_err(|e| match Error::from(e) {
                     Error::Conflict(_) => Error::Conflict("a credential of the fork is already used".into()),
                     other => other,
@@ -169,7 +169,7 @@ pub async fn reset_rotating(store: &Store, clock: &Clock, spec: TenantSpec) -> R
             q::set_clock_offset(c, &tenant.account_id, 0)?;
             (tenant.clock_offset_ms, tenant.clock_frozen_at) = (0, None);
             snap::set_document(c, &tenant.account_id, &spec.document)?;
-            ops::seed(c, &tenant.account_id, &spec.seed, now)?;
+            ops::seed(&mut crate::store::SqlTx(c), &tenant.account_id, &spec.seed, now)?;
             let detail = json!({"rotate_secrets": true});
             q::insert_audit(c, &tenant.account_id, now, "admin", "tenant.reset", &tenant.account_id, &detail)?;
             Ok(tenant)

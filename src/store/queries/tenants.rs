@@ -1,0 +1,112 @@
+use serde_json::Value as Json;
+
+use super::super::{Conn, Row, StoreError};
+use super::{Result, for_update, json_text};
+use crate::domain::{Provider, Tenant};
+
+// The document lives in its own table (`tenant_documents`): requests read the tenant
+// row all the time and need none of it; only create, reset and the control plane do.
+const TENANT_COLUMNS: &str = "account_id, provider, plan, rate_limits, clock_offset_ms, created_at, clock_frozen_at";
+
+fn tenant_from(row: &Row) -> Result<Tenant> {
+    tenant_at(row, 0)
+}
+
+/// A tenant from [`TENANT_COLUMNS`] starting at column `at` (for joins).
+pub(super) fn tenant_at(row: &Row, at: usize) -> Result<Tenant> {
+    let provider = Provider::parse(&row.text(at + 1));
+    Ok(Tenant {
+        account_id: row.text(at),
+        provider,
+        plan: row.text(at + 2),
+        rate_limits: row.bool(at + 3),
+        clock_offset_ms: row.int(at + 4),
+        created_at: row.int(at + 5),
+        clock_frozen_at: row.opt_int(at + 6),
+    })
+}
+
+/// A tenant's (redacted) document: what it was created from, and what a reset restores.
+pub fn get_tenant_document(c: &mut dyn Conn, account_id: &str) -> Result<Option<Json>> {
+    let rows = c.query("SELECT document FROM tenant_documents WHERE account_id = $1", &[account_id.into()])?;
+    rows.first()
+        .map(|r| serde_json::from_str(&r.text(0)).map_err(|e| StoreError::other(format!("tenant document: {e}"))))
+        .transpose()
+}
+
+pub fn insert_tenant(c: &mut dyn Conn, tenant: &Tenant, document: &Json) -> Result<()> {
+    c.execute(
+        "INSERT INTO tenants (account_id, provider, plan, rate_limits, clock_offset_ms, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            tenant.account_id.as_str().into(),
+            tenant.provider.as_str().into(),
+            tenant.plan.as_str().into(),
+            tenant.rate_limits.into(),
+            tenant.clock_offset_ms.into(),
+            tenant.created_at.into(),
+        ],
+    )?;
+    c.execute(
+        "INSERT INTO tenant_documents (account_id, document) VALUES ($1, $2)",
+        &[tenant.account_id.as_str().into(), json_text(document).into()],
+    )?;
+    Ok(())
+}
+
+pub fn get_tenant(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> {
+    let rows = c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE account_id = $1"), &[account_id.into()])?;
+    rows.first().map(tenant_from).transpose()
+}
+
+/// Reads a tenant to change it: on PostgreSQL the row stays locked until the
+/// transaction ends, so concurrent changes from several nodes (clock advances, resets)
+/// queue instead of overwriting each other.
+pub fn get_tenant_for_update(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> {
+    let lock = for_update(c);
+    let rows =
+        c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE account_id = $1{lock}"), &[account_id.into()])?;
+    rows.first().map(tenant_from).transpose()
+}
+
+pub fn list_tenants(c: &mut dyn Conn) -> Result<Vec<Tenant>> {
+    let rows = c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_at, account_id"), &[])?;
+    rows.iter().map(tenant_from).collect()
+}
+
+/// Deletes everything a tenant holds except the tenant row itself (for reset and delete).
+pub fn clear_tenant_state(c: &mut dyn Conn, account_id: &str) -> Result<()> {
+    for table in [
+        "tokens",
+        "revocations",
+        "scope_epochs",
+        "delegations",
+        "devices",
+        "apps",
+        "settings",
+        "credentials",
+        "principals",
+        "principal_counts",
+        "fault_rules",
+        "requests",
+    ] {
+        c.execute(&format!("DELETE FROM {table} WHERE tenant = $1"), &[account_id.into()])?;
+    }
+    Ok(())
+}
+
+pub fn delete_tenant(c: &mut dyn Conn, account_id: &str) -> Result<bool> {
+    clear_tenant_state(c, account_id)?;
+    c.execute("DELETE FROM audit WHERE tenant = $1", &[account_id.into()])?;
+    c.execute("DELETE FROM tenant_documents WHERE account_id = $1", &[account_id.into()])?;
+    Ok(c.execute("DELETE FROM tenants WHERE account_id = $1", &[account_id.into()])? > 0)
+}
+
+/// Sets the clock running at the wall clock plus `offset_ms` (unfrozen).
+pub fn set_clock_offset(c: &mut dyn Conn, account_id: &str, offset_ms: i64) -> Result<()> {
+    c.execute(
+        "UPDATE tenants SET clock_offset_ms = $1, clock_frozen_at = NULL WHERE account_id = $2",
+        &[offset_ms.into(), account_id.into()],
+    )?;
+    Ok(())
+}
