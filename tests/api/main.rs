@@ -24,5 +24,6 @@ mod offboard_userplane;
 mod pagination;
 mod retention;
 mod secrets;
+mod wire;
 mod world;
 mod zoom;
