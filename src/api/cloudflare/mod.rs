@@ -16,6 +16,7 @@ mod auth;
 mod devices;
 mod envelope;
 mod error;
+mod extract;
 pub mod params;
 pub mod tenant;
 mod tokens;

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use super::ZoomError;
 use super::auth::Caller;
-use super::extract::{Field, Object, ZoomJson};
+use super::extract::ZoomJson;
 use super::operations as op;
+use crate::api::body::{Field, Object};
 use crate::app::AppState;
 use crate::domain::clock::rfc3339;
 use crate::domain::{Principal, ops};

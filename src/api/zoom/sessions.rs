@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 
 use super::ZoomError;
 use super::auth::Caller;
-use super::extract::{Field, FormsAccepted, ZoomJson, ZoomQuery};
+use super::extract::{FormsAccepted, ZoomJson, ZoomQuery};
 use super::operations as op;
+use crate::api::body::Field;
 use crate::app::AppState;
 use crate::domain::ops::{self, ttl};
 use crate::domain::{InactiveReason, Status, TokenKind};

@@ -10,9 +10,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, daily_limit};
-use super::extract::{Field, Object, WithKeys, ZoomJson, ZoomQuery};
+use super::extract::{ZoomJson, ZoomQuery};
 use super::operations::{self as op, Label};
 use super::{ZoomError, views};
+use crate::api::body::{Field, Object, WithKeys};
 use crate::app::AppState;
 use crate::domain::tenant::normalize_email;
 use crate::domain::{Error, NewPrincipal, Principal, Status, ids, ops};
