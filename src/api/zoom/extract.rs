@@ -5,8 +5,8 @@
 //! Zoom answers the token, the rate limit and the scopes before it looks at the request
 //! (a caller without the scope gets 4711 whatever its body), so both extractors defer:
 //! extraction takes the raw query or body, and the handler calls `read` once it has
-//! admitted the caller. The body is not even read before that, so an answer given
-//! without it stays what it is today (its connection closed, see `src/http`).
+//! admitted the caller. The body is not even read before that: an answer given without
+//! it closes its connection, as `src/http` does for any unread body.
 //!
 //! Fields use [`Field`](crate::api::body::Field): a value of the wrong JSON type is
 //! recorded, not fatal, so a handler can name every offending field in one

@@ -5,7 +5,7 @@
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
-use super::{Redactor, exchange, exchange_sorted, pin, seconds_header};
+use super::{Redactor, exchange, exchange_sorted, pin, pin_request, seconds_header};
 use crate::cloudflare::{Cf, cloudflare_world_with};
 
 struct Wire {
@@ -54,9 +54,7 @@ impl Wire {
     }
 
     async fn pin(&self, name: &str, request: RequestBuilder) -> Value {
-        let seen = exchange(&self.redactor, request).await;
-        pin(name, &seen);
-        seen
+        pin_request(&self.redactor, name, request).await
     }
 }
 

@@ -3,7 +3,7 @@
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
-use super::{Redactor, exchange, exchange_with, pin};
+use super::{Redactor, exchange, exchange_with, pin, pin_request};
 use crate::cloudflare::cloudflare_world;
 use crate::helpers::{ADMIN_TOKEN, TestApp, unique, unique_hex32, zoom_world};
 
@@ -31,9 +31,7 @@ impl Wire {
     }
 
     async fn pin(&self, name: &str, request: RequestBuilder) -> Value {
-        let seen = exchange(&self.redactor, request).await;
-        pin(name, &seen);
-        seen
+        pin_request(&self.redactor, name, request).await
     }
 }
 

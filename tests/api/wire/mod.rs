@@ -285,6 +285,13 @@ pub fn seconds_header(exchange: &mut Value, name: &str) {
     }
 }
 
+/// Sends a request and pins what the client saw as the snapshot `name`.
+pub async fn pin_request(redactor: &Redactor, name: &str, request: RequestBuilder) -> Value {
+    let seen = exchange(redactor, request).await;
+    pin(name, &seen);
+    seen
+}
+
 /// Pins `exchange` as the snapshot `name`.
 pub fn pin(name: &str, exchange: &Value) {
     insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {

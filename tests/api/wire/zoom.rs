@@ -3,7 +3,7 @@
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
-use super::{Redactor, exchange, pin, seconds_header};
+use super::{Redactor, exchange, pin, pin_request, seconds_header};
 use crate::zoom::Zoom;
 
 /// A Zoom tenant, its redactor, and request builders for it.
@@ -45,9 +45,7 @@ impl Wire {
     }
 
     async fn pin(&self, name: &str, request: RequestBuilder) -> Value {
-        let seen = exchange(&self.redactor, request).await;
-        pin(name, &seen);
-        seen
+        pin_request(&self.redactor, name, request).await
     }
 }
 
