@@ -3,7 +3,7 @@
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
-use super::{Redactor, exchange, exchange_with, pin, pin_request};
+use super::{Redactor, exchange_with, pin, pin_request};
 use crate::cloudflare::cloudflare_world;
 use crate::helpers::{ADMIN_TOKEN, TestApp, unique, unique_hex32, zoom_world};
 
