@@ -5,7 +5,7 @@
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
-use super::{Redactor, exchange, exchange_sorted, pin, pin_request, seconds_header};
+use super::{Redactor, exchange_sorted, first_429, pin, pin_request, seconds_header};
 use crate::cloudflare::{Cf, cloudflare_world_with};
 
 struct Wire {
@@ -336,15 +336,8 @@ async fn query_and_lookup_errors() {
 async fn rate_limit_errors() {
     let w = Wire::start_with("on").await;
     w.pin("cf_rate_limited_success_headers", w.admin(Method::GET, "/user/tokens/verify")).await;
-    let mut limited = Value::Null;
     // 1200 per 300 s: the rest of the window, then one more.
-    for _ in 0..1200 {
-        limited = exchange(&w.redactor, w.admin(Method::GET, "/user/tokens/verify")).await;
-        if limited["status"] == 429 {
-            break;
-        }
-    }
-    assert_eq!(limited["status"], 429, "{limited}");
+    let mut limited = first_429(&w.redactor, 1200, || w.admin(Method::GET, "/user/tokens/verify")).await;
     seconds_header(&mut limited, "retry-after");
     pin("cf_error_971_rate_limited", &limited);
 }
@@ -352,14 +345,8 @@ async fn rate_limit_errors() {
 #[tokio::test]
 async fn failed_authentication_throttle() {
     let w = Wire::start().await;
-    let mut last = Value::Null;
-    for _ in 0..25 {
-        last = exchange(&w.redactor, w.bare(Method::GET, &w.acct("/access/users")).bearer_auth("unknown-token")).await;
-        if last["status"] == 429 {
-            break;
-        }
-    }
-    assert_eq!(last["status"], 429, "{last}");
-    seconds_header(&mut last, "retry-after");
-    pin("cf_error_971_failed_authentication", &last);
+    let unknown = || w.bare(Method::GET, &w.acct("/access/users")).bearer_auth("unknown-token");
+    let mut limited = first_429(&w.redactor, 25, unknown).await;
+    seconds_header(&mut limited, "retry-after");
+    pin("cf_error_971_failed_authentication", &limited);
 }

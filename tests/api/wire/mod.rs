@@ -287,6 +287,18 @@ pub fn seconds_header(exchange: &mut Value, name: &str) {
     }
 }
 
+/// Sends `request()` until the answer is a 429 (at most `tries` times) and returns that
+/// answer.
+pub async fn first_429(redactor: &Redactor, tries: usize, request: impl Fn() -> RequestBuilder) -> Value {
+    for _ in 0..tries {
+        let seen = exchange(redactor, request()).await;
+        if seen["status"] == 429 {
+            return seen;
+        }
+    }
+    panic!("no 429 in {tries} requests");
+}
+
 /// Sends a request and pins what the client saw as the snapshot `name`.
 pub async fn pin_request(redactor: &Redactor, name: &str, request: RequestBuilder) -> Value {
     let seen = exchange(redactor, request).await;

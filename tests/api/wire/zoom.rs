@@ -3,7 +3,7 @@
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
-use super::{Redactor, exchange, pin, pin_request, seconds_header};
+use super::{Redactor, exchange, first_429, pin, pin_request, seconds_header};
 use crate::zoom::Zoom;
 
 /// A Zoom tenant, its redactor, and request builders for it.
@@ -92,17 +92,10 @@ async fn oauth_token_answers() {
 async fn oauth_token_throttles_wrong_secrets() {
     let w = Wire::start().await;
     let client = w.admin_client();
-    let mut last = Value::Null;
-    for _ in 0..25 {
-        last = exchange(&w.redactor, w.oauth(&w.grant()).basic_auth(&client, Some("wrong"))).await;
-        if last["status"] == 429 {
-            break;
-        }
-    }
-    assert_eq!(last["status"], 429, "{last}");
-    // Retry-After counts down with the wall clock.
-    seconds_header(&mut last, "retry-after");
-    pin("zoom_oauth_too_many_failures", &last);
+    let mut limited = first_429(&w.redactor, 25, || w.oauth(&w.grant()).basic_auth(&client, Some("wrong"))).await;
+    // The throttle's Retry-After counts down with the wall clock.
+    seconds_header(&mut limited, "retry-after");
+    pin("zoom_oauth_too_many_failures", &limited);
 }
 
 #[tokio::test]
@@ -303,14 +296,7 @@ async fn free_plan_errors() {
     let add = json!({"assistants": [{"email": "admin@example.com"}]});
     w.pin("zoom_error_200_assistants_free_plan", w.v2(Method::POST, "/users/lena@example.com/assistants").json(&add))
         .await;
-    let mut limited = Value::Null;
-    for _ in 0..12 {
-        limited = exchange(&w.redactor, w.v2(Method::GET, "/users/ben@example.com")).await;
-        if limited["status"] == 429 {
-            break;
-        }
-    }
-    assert_eq!(limited["status"], 429, "{limited}");
+    let limited = first_429(&w.redactor, 12, || w.v2(Method::GET, "/users/ben@example.com")).await;
     pin("zoom_error_429_qps", &limited);
     let mut daily = Value::Null;
     for i in 0..60 {
