@@ -1,8 +1,11 @@
 //! Request bodies, read with a size limit and parsed by content type, so that every
-//! dialect can answer malformed input in its own format (never a framework default).
+//! dialect can answer malformed input in its own format (never a framework default);
+//! and the lenient field types their typed requests are made of ([`Field`], [`Object`],
+//! [`WithKeys`]), so that a dialect, not serde, words each complaint.
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, header};
+use serde::de::{Deserialize, DeserializeOwned, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::http::body_deadline::BodyTimedOut;
@@ -120,4 +123,124 @@ async fn multipart(headers: &HeaderMap, bytes: Bytes) -> Result<Map<String, Valu
         fields.insert(name, Value::String(text));
     }
     Ok(fields)
+}
+
+// ---------------------------------------------------------------- typed requests
+
+/// A body field: absent (missing or `null`), a value of type `T`, or something else.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Field<T> {
+    #[default]
+    Absent,
+    Valid(T),
+    Invalid,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Value::deserialize(deserializer)? {
+            Value::Null => Field::Absent,
+            value => serde_json::from_value(value).map_or(Field::Invalid, Field::Valid),
+        })
+    }
+}
+
+impl<T> Field<T> {
+    /// The value if it is valid and passes `ok`; else (if present) `name` joins `errors`.
+    pub fn check(self, name: &str, errors: &mut Vec<String>, ok: impl FnOnce(&T) -> bool) -> Option<T> {
+        match self {
+            Field::Absent => None,
+            Field::Valid(value) if ok(&value) => Some(value),
+            _ => {
+                errors.push(name.to_owned());
+                None
+            }
+        }
+    }
+
+    /// The value, if present and of type `T`, by reference.
+    pub fn as_valid(&self) -> Option<&T> {
+        match self {
+            Field::Valid(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value, if present and of type `T`.
+    pub fn valid(self) -> Option<T> {
+        match self {
+            Field::Valid(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+impl Field<String> {
+    /// A string of at most `max` characters; anything else present is an error.
+    pub fn text(self, name: &str, max: usize, errors: &mut Vec<String>) -> Option<String> {
+        self.check(name, errors, |s| s.chars().count() <= max)
+    }
+}
+
+/// A JSON object deserialized as `T`; any other JSON value is not one (serde would take
+/// an array for a struct, field by field).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            object @ Value::Object(_) => serde_json::from_value(object).map(Object).map_err(serde::de::Error::custom),
+            _ => Err(serde::de::Error::custom("expected an object")),
+        }
+    }
+}
+
+/// `T` and the names of every key the object had (`null` ones too), for the journal.
+pub struct WithKeys<T> {
+    pub keys: Vec<String>,
+    pub value: T,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for WithKeys<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields = Map::<String, Value>::deserialize(deserializer)?;
+        let keys = fields.keys().cloned().collect();
+        let value = serde_json::from_value(Value::Object(fields)).map_err(serde::de::Error::custom)?;
+        Ok(WithKeys { keys, value })
+    }
+}
+
+/// An object (duplicate keys already resolved by the map: the last wins) as `T`.
+pub fn typed<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, BodyError> {
+    serde_json::from_value(Value::Object(fields)).map_err(|e| BodyError::InvalidJson(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Example {
+        #[serde(default)]
+        name: Field<String>,
+        #[serde(default)]
+        count: Field<i64>,
+        #[serde(default)]
+        inner: Field<Object<Map<String, Value>>>,
+    }
+
+    #[test]
+    fn fields_record_absence_and_wrong_types_without_failing() {
+        let fields = serde_json::json!({"name": 5, "count": null, "inner": []});
+        let parsed: Example =
+            typed(fields.as_object().cloned().unwrap_or_default()).unwrap_or_else(|_| panic!("an object always fits"));
+        assert_eq!(parsed.name, Field::Invalid);
+        assert_eq!(parsed.count, Field::Absent);
+        // serde would read an array as a struct; Object does not.
+        assert_eq!(parsed.inner, Field::Invalid);
+        let mut errors = Vec::new();
+        assert_eq!(Field::Valid("abc".to_owned()).text("n", 2, &mut errors), None);
+        assert_eq!(errors, ["n"]);
+    }
 }

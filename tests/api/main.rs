@@ -29,5 +29,6 @@ mod requests;
 mod retention;
 mod secrets;
 mod snapshots;
+mod wire;
 mod world;
 mod zoom;

@@ -9,15 +9,17 @@
 
 use std::collections::HashMap;
 
-use axum::body::Body;
 use axum::response::Response;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, Schemes, authenticate, needs};
 use super::provider;
+use super::extract::{CfJson, CfQuery, FromParams};
+use super::params::{PageNumber, Params};
 use super::tenant::ACCESS_ORGANIZATION;
 use super::{CfError, Ctx, Ids, canonical_uuid, envelope};
-use crate::api::body;
+use crate::api::body::Field;
 use crate::domain::clock::rfc3339;
 use crate::domain::ops::{self, RevokeAccess};
 use crate::domain::tenant::normalize_email;
@@ -34,11 +36,35 @@ async fn caller(ctx: &Ctx, ids: &Ids, needs: &[&str]) -> Result<Caller> {
     Ok(caller)
 }
 
-fn optional_bool(fields: &Map<String, Value>, name: &str) -> Result<Option<bool>> {
-    match fields.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(CfError::invalid(format!("{name} must be a boolean"))),
+/// The query of `revoke_user`.
+pub struct RevokeQuery {
+    devices: Option<bool>,
+}
+
+impl FromParams for RevokeQuery {
+    fn from_params(params: &Params) -> Result<Self> {
+        Ok(RevokeQuery { devices: params.bool("devices")? })
+    }
+}
+
+/// The body of `revoke_user`.
+#[derive(Deserialize)]
+pub struct RevokeUser {
+    #[serde(default)]
+    email: Field<String>,
+    #[serde(default)]
+    devices: Field<bool>,
+    #[serde(default)]
+    warp_session_reauth: Field<bool>,
+    #[serde(default)]
+    user_uid: Field<String>,
+}
+
+fn optional_bool(field: Field<bool>, name: &str) -> Result<Option<bool>> {
+    match field {
+        Field::Absent => Ok(None),
+        Field::Valid(b) => Ok(Some(b)),
+        Field::Invalid => Err(CfError::invalid(format!("{name} must be a boolean"))),
     }
 }
 
@@ -47,21 +73,26 @@ fn optional_bool(fields: &Map<String, Value>, name: &str) -> Result<Option<bool>
 /// revokes their device registrations; `warp_session_reauth` ends their WARP sessions.
 /// The zones variant takes the same fields and, like the SDKs send it, tokens as well as
 /// global keys.
-pub async fn revoke_user(ctx: Ctx, ids: Ids, body: Body) -> Result<Response> {
+pub async fn revoke_user(
+    ctx: Ctx,
+    ids: Ids,
+    query: CfQuery<RevokeQuery>,
+    body: CfJson<RevokeUser>,
+) -> Result<Response> {
     let caller = caller(&ctx, &ids, needs::REVOKE_USER).await?;
-    let query_devices = ctx.params()?.bool("devices")?;
-    let fields = body::object(&ctx.headers, body, false).await?;
-    let email = match fields.get("email") {
-        None | Some(Value::Null) => return Err(CfError::invalid("email is required")),
-        Some(Value::String(email)) => normalize_email(email).ok_or_else(|| CfError::invalid("email is invalid"))?,
-        Some(_) => return Err(CfError::invalid("email must be a string")),
+    let query_devices = query.read()?.devices;
+    let request = body.read().await?;
+    let email = match request.email {
+        Field::Absent => return Err(CfError::invalid("email is required")),
+        Field::Valid(email) => normalize_email(&email).ok_or_else(|| CfError::invalid("email is invalid"))?,
+        Field::Invalid => return Err(CfError::invalid("email must be a string")),
     };
-    let body_devices = optional_bool(&fields, "devices")?;
-    let warp_sessions = optional_bool(&fields, "warp_session_reauth")?.unwrap_or(false);
-    let user_uid = match fields.get("user_uid") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(uid)) => Some(canonical_uuid(uid).ok_or_else(|| CfError::invalid("user_uid is invalid"))?),
-        Some(_) => return Err(CfError::invalid("user_uid must be a string")),
+    let body_devices = optional_bool(request.devices, "devices")?;
+    let warp_sessions = optional_bool(request.warp_session_reauth, "warp_session_reauth")?.unwrap_or(false);
+    let user_uid = match request.user_uid {
+        Field::Absent => None,
+        Field::Valid(uid) => Some(canonical_uuid(&uid).ok_or_else(|| CfError::invalid("user_uid is invalid"))?),
+        Field::Invalid => return Err(CfError::invalid("user_uid must be a string")),
     };
     let devices = query_devices.unwrap_or(false) || body_devices.unwrap_or(false);
     let what = RevokeAccess { devices, scopes: vec![(&provider::WARP_REAUTH, warp_sessions)] };
@@ -175,21 +206,25 @@ pub async fn get_organization(ctx: Ctx, ids: Ids) -> Result<Response> {
     Ok(envelope::ok(organization_view(&setting)))
 }
 
+/// The body of a write to the organization: a document, whose known fields
+/// [`organization_fields`] type-checks.
+type OrganizationBody = CfJson<Map<String, Value>>;
+
 /// `POST .../access/organizations`: creates the organization (201); `name` and
 /// `auth_domain` are required; 409 if there already is one.
-pub async fn create_organization(ctx: Ctx, ids: Ids, body: Body) -> Result<Response> {
+pub async fn create_organization(ctx: Ctx, ids: Ids, body: OrganizationBody) -> Result<Response> {
     Ok(envelope::created(write_organization(ctx, ids, body, true).await?))
 }
 
 /// `PUT .../access/organizations`: updates the fields given; 404 if there is none yet.
-pub async fn update_organization(ctx: Ctx, ids: Ids, body: Body) -> Result<Response> {
+pub async fn update_organization(ctx: Ctx, ids: Ids, body: OrganizationBody) -> Result<Response> {
     Ok(envelope::ok(write_organization(ctx, ids, body, false).await?))
 }
 
 /// Creates (`creating`) or updates the organization; returns its view.
-async fn write_organization(ctx: Ctx, ids: Ids, body: Body, creating: bool) -> Result<Value> {
+async fn write_organization(ctx: Ctx, ids: Ids, body: OrganizationBody, creating: bool) -> Result<Value> {
     let caller = caller(&ctx, &ids, needs::ORGANIZATION_WRITE).await?;
-    let fields = organization_fields(body::object(&ctx.headers, body, false).await?, creating)?;
+    let fields = organization_fields(body.read().await?, creating)?;
     let state = &ctx.state;
     let setting = ops::put_setting(
         ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor()),
@@ -226,15 +261,27 @@ fn user_view(p: &Principal, live_devices: i64) -> Value {
     })
 }
 
+/// The query of `GET .../access/users`.
+pub struct UsersQuery {
+    page: PageNumber,
+    filter: PrincipalFilter,
+}
+
+impl FromParams for UsersQuery {
+    fn from_params(params: &Params) -> Result<Self> {
+        let page = params.page_number(1000, 1000)?;
+        let filter =
+            PrincipalFilter { email: params.text("email"), name: params.text("name"), search: params.text("search") };
+        Ok(UsersQuery { page, filter })
+    }
+}
+
 /// `GET /accounts/{id}/access/users`: page-numbered (`page` from 1, `per_page` 1..=1000,
 /// default 1000), filters `email` (exact), `name` (exact), `search` (substring of email
 /// or name). A page past the end is empty.
-pub async fn list_users(ctx: Ctx, ids: Ids) -> Result<Response> {
+pub async fn list_users(ctx: Ctx, ids: Ids, query: CfQuery<UsersQuery>) -> Result<Response> {
     let caller = caller(&ctx, &ids, needs::USERS_READ).await?;
-    let params = ctx.params()?;
-    let page = params.page_number(1000, 1000)?;
-    let filter =
-        PrincipalFilter { email: params.text("email"), name: params.text("name"), search: params.text("search") };
+    let UsersQuery { page, filter } = query.read()?;
     let (users, total) =
         ops::page_principals(&ctx.state.store, &caller.tenant.account_id, filter, page.skip(), page.per_page).await?;
     let items = users.iter().map(|(p, devices)| user_view(p, *devices)).collect();
@@ -413,31 +460,57 @@ fn app_view(app: &App) -> Value {
     })
 }
 
+/// The query of `GET .../access/apps`.
+pub struct AppsQuery {
+    page: i64,
+    per_page: i64,
+    exact: bool,
+    name: Option<String>,
+    domain: Option<String>,
+    aud: Option<String>,
+    search: Option<String>,
+}
+
+impl FromParams for AppsQuery {
+    fn from_params(params: &Params) -> Result<Self> {
+        Ok(AppsQuery {
+            page: params.int("page", 1, 1_000_000)?.unwrap_or(1),
+            per_page: params.int("per_page", 1, 1000)?.unwrap_or(1000),
+            exact: params.bool("exact")?.unwrap_or(false),
+            name: params.text("name"),
+            domain: params.text("domain"),
+            aud: params.text("aud"),
+            search: params.text("search").map(|s| s.to_lowercase()),
+        })
+    }
+}
+
+impl AppsQuery {
+    fn matches(&self, app: &App) -> bool {
+        let field = |have: &str, want: &Option<String>| match want {
+            None => true,
+            Some(want) if self.exact => have == want,
+            Some(want) => have.to_lowercase().contains(&want.to_lowercase()),
+        };
+        let searched = |s: &String| [&app.name, &app.domain, &app.aud].iter().any(|f| f.to_lowercase().contains(s));
+        field(&app.name, &self.name)
+            && field(&app.domain, &self.domain)
+            && field(&app.aud, &self.aud)
+            && self.search.as_ref().is_none_or(searched)
+    }
+}
+
 /// `GET /{accounts|zones}/{id}/access/apps`: page-numbered; filters `name`, `domain`,
 /// `aud` (substring, or equality with `exact=true`) and `search` (any of them).
-pub async fn list_apps(ctx: Ctx, ids: Ids) -> Result<Response> {
+pub async fn list_apps(ctx: Ctx, ids: Ids, query: CfQuery<AppsQuery>) -> Result<Response> {
     let caller = caller(&ctx, &ids, needs::APPS_LIST).await?;
-    let params = ctx.params()?;
-    let page = params.int("page", 1, 1_000_000)?.unwrap_or(1);
-    let per_page = params.int("per_page", 1, 1000)?.unwrap_or(1000);
-    let exact = params.bool("exact")?.unwrap_or(false);
-    let matches = |have: &str, want: &Option<String>| match want {
-        None => true,
-        Some(want) if exact => have == want,
-        Some(want) => have.to_lowercase().contains(&want.to_lowercase()),
-    };
-    let (name, domain, aud, search) =
-        (params.text("name"), params.text("domain"), params.text("aud"), params.text("search"));
+    let query = query.read()?;
     let apps: Vec<App> = ops::list_apps(&ctx.state.store, &caller.tenant.account_id)
         .await?
         .into_iter()
-        .filter(|a| matches(&a.name, &name) && matches(&a.domain, &domain) && matches(&a.aud, &aud))
-        .filter(|a| {
-            let Some(s) = &search else { return true };
-            let s = s.to_lowercase();
-            [&a.name, &a.domain, &a.aud].iter().any(|f| f.to_lowercase().contains(&s))
-        })
+        .filter(|a| query.matches(a))
         .collect();
+    let (page, per_page) = (query.page, query.per_page);
     let total = apps.len() as i64;
     let items = apps.iter().skip(((page - 1) * per_page) as usize).take(per_page as usize).map(app_view).collect();
     Ok(envelope::page(items, page, per_page, total))

@@ -11,16 +11,15 @@
 
 use std::collections::HashMap;
 
-use axum::body::Body;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::auth::{Caller, Schemes, authenticate, needs};
+use super::extract::{CfIdList, CfQuery, FromParams};
 use super::params::Params;
 use super::{CfError, Ctx, Ids, envelope};
-use crate::api::body;
 use crate::domain::clock::rfc3339;
 use crate::domain::ops::{self, DEVICE_UPDATED_AT};
 use crate::domain::{Device, Principal, Timestamp};
@@ -129,28 +128,7 @@ fn resolve_registrations(devices: &[Device], requested: &[String]) -> Result<Vec
 }
 
 /// The legacy revoke body: a bare JSON array of 1 to 200 ids.
-async fn id_array(ctx: &Ctx, body: Body) -> Result<Vec<String>> {
-    let bytes = body::read(body).await?;
-    match body::media_type(&ctx.headers).as_deref() {
-        None | Some("application/json") | Some("text/json") => {}
-        Some(m) if m.ends_with("+json") => {}
-        Some(other) => return Err(body::BodyError::UnsupportedType(other.to_owned()).into()),
-    }
-    let value = body::json_value(&bytes)?;
-    let Value::Array(items) = value else {
-        return Err(CfError::invalid("the body must be a JSON array of device ids"));
-    };
-    if items.is_empty() || items.len() > MAX_IDS {
-        return Err(CfError::invalid(format!("between 1 and {MAX_IDS} device ids are required")));
-    }
-    items
-        .into_iter()
-        .map(|v| match v {
-            Value::String(s) if !s.is_empty() => Ok(s),
-            _ => Err(CfError::invalid("device ids must be strings")),
-        })
-        .collect()
-}
+type LegacyIds = CfIdList<MAX_IDS>;
 
 async fn set_revoked(ctx: &Ctx, caller: &Caller, requested: Vec<String>, revoked: bool) -> Result<Response> {
     let (devices, _) = world(ctx, caller).await?;
@@ -166,16 +144,16 @@ async fn set_revoked(ctx: &Ctx, caller: &Caller, requested: Vec<String>, revoked
 }
 
 /// `POST /accounts/{id}/devices/revoke` (deprecated): body `["id", ...]`.
-pub async fn revoke_legacy(ctx: Ctx, ids: Ids, body: Body) -> Result<Response> {
+pub async fn revoke_legacy(ctx: Ctx, ids: Ids, body: LegacyIds) -> Result<Response> {
     let caller = caller(&ctx, &ids, Schemes::TokenOrKey, needs::DEVICES_WRITE).await?;
-    let requested = id_array(&ctx, body).await?;
+    let requested = body.read().await?;
     set_revoked(&ctx, &caller, requested, true).await
 }
 
 /// `POST /accounts/{id}/devices/unrevoke` (deprecated): body `["id", ...]`.
-pub async fn unrevoke_legacy(ctx: Ctx, ids: Ids, body: Body) -> Result<Response> {
+pub async fn unrevoke_legacy(ctx: Ctx, ids: Ids, body: LegacyIds) -> Result<Response> {
     let caller = caller(&ctx, &ids, Schemes::TokenOrKey, needs::DEVICES_WRITE).await?;
-    let requested = id_array(&ctx, body).await?;
+    let requested = body.read().await?;
     set_revoked(&ctx, &caller, requested, false).await
 }
 
@@ -192,19 +170,37 @@ fn time_key(at: Option<Timestamp>) -> String {
     at.map_or_else(String::new, |t| format!("{t:020}"))
 }
 
+/// The paging part of a cursor-paginated query: `per_page` (1 to 1000), `sort_order`,
+/// `cursor`.
+pub struct CursorQuery {
+    per_page: i64,
+    descending: bool,
+    after: Option<(String, String)>,
+}
+
+impl CursorQuery {
+    fn from_params(params: &Params, default_per_page: i64) -> Result<Self> {
+        let per_page = params.int("per_page", 1, 1000)?.unwrap_or(default_per_page);
+        let descending = params.choice("sort_order", &["asc", "desc"])? == Some("desc");
+        let after = match params.text("cursor") {
+            None => None,
+            Some(cursor) => Some(decode_cursor(&cursor).ok_or_else(|| CfError::invalid("cursor is invalid"))?),
+        };
+        Ok(CursorQuery { per_page, descending, after })
+    }
+}
+
 /// Sorts, skips past the cursor, takes a page; the next cursor is empty on the last page.
-fn cursor_page(mut items: Vec<Positioned>, params: &Params, default_per_page: i64) -> Result<Response> {
-    let per_page = params.int("per_page", 1, 1000)?.unwrap_or(default_per_page);
-    let descending = params.choice("sort_order", &["asc", "desc"])? == Some("desc");
+fn cursor_page(mut items: Vec<Positioned>, query: &CursorQuery) -> Response {
+    let (per_page, descending) = (query.per_page, query.descending);
     let total = items.len() as i64;
     items.sort_by(|a, b| (&a.key, &a.id).cmp(&(&b.key, &b.id)));
     if descending {
         items.reverse();
     }
-    if let Some(cursor) = params.text("cursor") {
-        let (key, id) = decode_cursor(&cursor).ok_or_else(|| CfError::invalid("cursor is invalid"))?;
+    if let Some((key, id)) = &query.after {
         items.retain(|i| {
-            let order = (&i.key, &i.id).cmp(&(&key, &id));
+            let order = (&i.key, &i.id).cmp(&(key, id));
             if descending { order.is_lt() } else { order.is_gt() }
         });
     }
@@ -214,7 +210,7 @@ fn cursor_page(mut items: Vec<Positioned>, params: &Params, default_per_page: i6
         (true, Some(last)) => encode_cursor(&last.key, &last.id),
         _ => String::new(),
     };
-    Ok(envelope::cursor_page(items.into_iter().map(|i| i.view).collect(), per_page, cursor, total))
+    envelope::cursor_page(items.into_iter().map(|i| i.view).collect(), per_page, cursor, total)
 }
 
 fn encode_cursor(key: &str, id: &str) -> String {
@@ -227,20 +223,29 @@ fn decode_cursor(cursor: &str) -> Option<(String, String)> {
     Some((key, id))
 }
 
-/// `seen_after` / `seen_before` (RFC 3339) as a filter on a last-seen time.
-fn seen_filter(params: &Params) -> Result<impl Fn(Option<Timestamp>) -> bool + use<>> {
-    let parse = |name: &str| -> Result<Option<Timestamp>> {
-        match params.text(name) {
-            None => Ok(None),
-            Some(v) => time::OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339)
-                .map(|t| Some((t.unix_timestamp_nanos() / 1_000_000) as Timestamp))
-                .map_err(|_| CfError::invalid(format!("{name} must be an RFC 3339 timestamp"))),
-        }
-    };
-    let (after, before) = (parse("seen_after")?, parse("seen_before")?);
-    Ok(move |seen: Option<Timestamp>| {
-        after.is_none_or(|a| seen.is_some_and(|s| s > a)) && before.is_none_or(|b| seen.is_some_and(|s| s < b))
-    })
+/// `seen_after` / `seen_before` (RFC 3339): a filter on a last-seen time.
+pub struct Seen {
+    after: Option<Timestamp>,
+    before: Option<Timestamp>,
+}
+
+impl Seen {
+    fn from_params(params: &Params) -> Result<Self> {
+        let parse = |name: &str| -> Result<Option<Timestamp>> {
+            match params.text(name) {
+                None => Ok(None),
+                Some(v) => time::OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339)
+                    .map(|t| Some((t.unix_timestamp_nanos() / 1_000_000) as Timestamp))
+                    .map_err(|_| CfError::invalid(format!("{name} must be an RFC 3339 timestamp"))),
+            }
+        };
+        Ok(Seen { after: parse("seen_after")?, before: parse("seen_before")? })
+    }
+
+    fn admits(&self, seen: Option<Timestamp>) -> bool {
+        self.after.is_none_or(|a| seen.is_some_and(|s| s > a))
+            && self.before.is_none_or(|b| seen.is_some_and(|s| s < b))
+    }
 }
 
 // ---------------------------------------------------------------- physical devices
@@ -307,65 +312,88 @@ fn physical_view(p: &Physical, users: &HashMap<String, Principal>) -> Value {
     })
 }
 
+/// The query of `GET .../devices/physical-devices`.
+pub struct PhysicalQuery {
+    ids: Vec<String>,
+    active: &'static str,
+    user_email: Option<String>,
+    search: Option<String>,
+    sort_by: &'static str,
+    seen: Seen,
+    page: CursorQuery,
+}
+
+impl FromParams for PhysicalQuery {
+    fn from_params(params: &Params) -> Result<Self> {
+        const SORT_BY: &[&str] = &[
+            "name",
+            "id",
+            "client_version",
+            "last_seen_user.email",
+            "last_seen_at",
+            "active_registrations",
+            "created_at",
+        ];
+        Ok(PhysicalQuery {
+            ids: params.all("id").into_iter().map(str::to_owned).collect(),
+            active: params.choice("active_registrations", &["include", "only", "exclude"])?.unwrap_or("only"),
+            user_email: params.text("last_seen_user.email").map(|e| e.to_lowercase()),
+            search: params.text("search").map(|s| s.to_lowercase()),
+            sort_by: params.choice("sort_by", SORT_BY)?.unwrap_or("created_at"),
+            seen: Seen::from_params(params)?,
+            page: CursorQuery::from_params(params, 10)?,
+        })
+    }
+}
+
+impl PhysicalQuery {
+    fn admits(&self, p: &Physical, email: &str) -> bool {
+        let active = match self.active {
+            "only" => p.active() > 0,
+            "exclude" => p.active() == 0,
+            _ => true,
+        };
+        let searched = |s: &String| p.latest().is_some_and(|d| d.name.to_lowercase().contains(s)) || email.contains(s);
+        (self.ids.is_empty() || self.ids.iter().any(|id| id == p.id))
+            && active
+            && self.user_email.as_ref().is_none_or(|e| email == e)
+            && self.search.as_ref().is_none_or(searched)
+            && self.seen.admits(p.last_seen())
+    }
+
+    fn sort_key(&self, p: &Physical, email: String) -> String {
+        match self.sort_by {
+            "name" => p.latest().map_or(String::new(), |d| d.name.to_lowercase()),
+            "id" | "client_version" => String::new(),
+            "last_seen_user.email" => email,
+            "last_seen_at" => time_key(p.last_seen()),
+            "active_registrations" => format!("{:020}", p.active()),
+            _ => time_key(Some(p.created())),
+        }
+    }
+}
+
 /// `GET /accounts/{id}/devices/physical-devices`: cursor-paginated (`per_page` default
 /// 10); filters `id` (repeated), `active_registrations` (`only` by default, `include`,
 /// `exclude`), `last_seen_user.email`, `search` (name or user email), `seen_after`,
 /// `seen_before`; `sort_by` `id`, `name`, `created_at`, `last_seen_at`,
 /// `active_registrations`, `last_seen_user.email` (default `created_at`), `sort_order`.
-pub async fn list_physical(ctx: Ctx, ids: Ids) -> Result<Response> {
+pub async fn list_physical(ctx: Ctx, ids: Ids, query: CfQuery<PhysicalQuery>) -> Result<Response> {
     let caller = caller(&ctx, &ids, Schemes::TokenOnly, needs::DEVICES_READ).await?;
-    let params = ctx.params()?;
-    let wanted_ids = params.all("id");
-    let active = params.choice("active_registrations", &["include", "only", "exclude"])?.unwrap_or("only");
-    let user_email = params.text("last_seen_user.email").map(|e| e.to_lowercase());
-    let search = params.text("search").map(|s| s.to_lowercase());
-    let sort_by = params
-        .choice(
-            "sort_by",
-            &[
-                "name",
-                "id",
-                "client_version",
-                "last_seen_user.email",
-                "last_seen_at",
-                "active_registrations",
-                "created_at",
-            ],
-        )?
-        .unwrap_or("created_at");
-    let seen = seen_filter(&params)?;
+    let query = query.read()?;
     let (devices, users) = world(&ctx, &caller).await?;
     let email_of =
         |p: &Physical| p.latest().and_then(|d| users.get(&d.principal)).map_or(String::new(), |u| u.email.clone());
     let items = physical_devices(&devices)
         .into_iter()
-        .filter(|p| wanted_ids.is_empty() || wanted_ids.contains(&p.id))
-        .filter(|p| match active {
-            "only" => p.active() > 0,
-            "exclude" => p.active() == 0,
-            _ => true,
-        })
-        .filter(|p| user_email.as_ref().is_none_or(|e| &email_of(p) == e))
-        .filter(|p| {
-            search.as_ref().is_none_or(|s| {
-                p.latest().is_some_and(|d| d.name.to_lowercase().contains(s)) || email_of(p).contains(s.as_str())
-            })
-        })
-        .filter(|p| seen(p.last_seen()))
-        .map(|p| {
-            let key = match sort_by {
-                "name" => p.latest().map_or(String::new(), |d| d.name.to_lowercase()),
-                "id" => String::new(),
-                "last_seen_user.email" => email_of(&p),
-                "last_seen_at" => time_key(p.last_seen()),
-                "active_registrations" => format!("{:020}", p.active()),
-                "client_version" => String::new(),
-                _ => time_key(Some(p.created())),
-            };
-            Positioned { key, id: p.id.to_owned(), view: physical_view(&p, &users) }
+        .filter(|p| query.admits(p, &email_of(p)))
+        .map(|p| Positioned {
+            key: query.sort_key(&p, email_of(&p)),
+            id: p.id.to_owned(),
+            view: physical_view(&p, &users),
         })
         .collect();
-    cursor_page(items, &params, 10)
+    Ok(cursor_page(items, &query.page))
 }
 
 /// `GET /accounts/{id}/devices/physical-devices/{device_id}`.
@@ -410,54 +438,85 @@ fn registration_view(d: &Device, users: &HashMap<String, Principal>) -> Value {
     })
 }
 
+/// The query of `GET .../devices/registrations`.
+pub struct RegistrationsQuery {
+    ids: Vec<String>,
+    device_ids: Vec<String>,
+    user_ids: Vec<String>,
+    user_emails: Vec<String>,
+    status: &'static str,
+    search: Option<String>,
+    sort_by: &'static str,
+    seen: Seen,
+    page: CursorQuery,
+}
+
+impl FromParams for RegistrationsQuery {
+    fn from_params(params: &Params) -> Result<Self> {
+        let all = |name: &str| params.all(name).into_iter().map(str::to_owned).collect::<Vec<_>>();
+        Ok(RegistrationsQuery {
+            ids: all("id"),
+            device_ids: all("device.id"),
+            user_ids: all("user.id"),
+            user_emails: all("user.email").into_iter().map(|e| e.to_lowercase()).collect(),
+            status: params.choice("status", &["active", "all", "revoked"])?.unwrap_or("active"),
+            search: params.text("search").map(|s| s.to_lowercase()),
+            sort_by: params
+                .choice("sort_by", &["id", "user.name", "user.email", "last_seen_at", "created_at"])?
+                .unwrap_or("created_at"),
+            seen: Seen::from_params(params)?,
+            page: CursorQuery::from_params(params, 10)?,
+        })
+    }
+}
+
+impl RegistrationsQuery {
+    fn admits(&self, d: &Device, email: &str) -> bool {
+        let listed = |wanted: &[String], have: &str| wanted.is_empty() || wanted.iter().any(|w| w == have);
+        let status = match self.status {
+            "active" => d.revoked_at.is_none(),
+            "revoked" => d.revoked_at.is_some(),
+            _ => true,
+        };
+        listed(&self.ids, &d.id)
+            && listed(&self.device_ids, &d.device_id)
+            && listed(&self.user_ids, &d.principal)
+            && listed(&self.user_emails, email)
+            && status
+            && self.search.as_ref().is_none_or(|s| d.name.to_lowercase().contains(s) || email.contains(s.as_str()))
+            && self.seen.admits(d.last_seen_at)
+    }
+
+    fn sort_key(&self, d: &Device, view: &Value, email: String) -> String {
+        match self.sort_by {
+            "id" => String::new(),
+            "user.name" => view["user"]["name"].as_str().unwrap_or("").to_lowercase(),
+            "user.email" => email,
+            "last_seen_at" => time_key(d.last_seen_at),
+            _ => time_key(Some(d.created_at)),
+        }
+    }
+}
+
 /// `GET /accounts/{id}/devices/registrations`: cursor-paginated (`per_page` default 10);
 /// filters `id` (repeated), `device.id`, `user.id`, `user.email`, `status` (`active` by
 /// default, `revoked`, `all`), `search` (device name or user email), `seen_after`,
 /// `seen_before`; `sort_by` `id`, `user.name`, `user.email`, `last_seen_at`,
 /// `created_at` (default), `sort_order`.
-pub async fn list_registrations(ctx: Ctx, ids: Ids) -> Result<Response> {
+pub async fn list_registrations(ctx: Ctx, ids: Ids, query: CfQuery<RegistrationsQuery>) -> Result<Response> {
     let caller = caller(&ctx, &ids, Schemes::TokenOnly, needs::DEVICES_READ).await?;
-    let params = ctx.params()?;
-    let wanted_ids = params.all("id");
-    let device_ids = params.all("device.id");
-    let user_ids = params.all("user.id");
-    let user_emails: Vec<String> = params.all("user.email").into_iter().map(str::to_lowercase).collect();
-    let status = params.choice("status", &["active", "all", "revoked"])?.unwrap_or("active");
-    let search = params.text("search").map(|s| s.to_lowercase());
-    let sort_by = params
-        .choice("sort_by", &["id", "user.name", "user.email", "last_seen_at", "created_at"])?
-        .unwrap_or("created_at");
-    let seen = seen_filter(&params)?;
+    let query = query.read()?;
     let (devices, users) = world(&ctx, &caller).await?;
     let email_of = |d: &Device| users.get(&d.principal).map_or(String::new(), |u| u.email.clone());
     let items = devices
         .iter()
-        .filter(|d| wanted_ids.is_empty() || wanted_ids.contains(&d.id.as_str()))
-        .filter(|d| device_ids.is_empty() || device_ids.contains(&d.device_id.as_str()))
-        .filter(|d| user_ids.is_empty() || user_ids.contains(&d.principal.as_str()))
-        .filter(|d| user_emails.is_empty() || user_emails.contains(&email_of(d)))
-        .filter(|d| match status {
-            "active" => d.revoked_at.is_none(),
-            "revoked" => d.revoked_at.is_some(),
-            _ => true,
-        })
-        .filter(|d| {
-            search.as_ref().is_none_or(|s| d.name.to_lowercase().contains(s) || email_of(d).contains(s.as_str()))
-        })
-        .filter(|d| seen(d.last_seen_at))
+        .filter(|d| query.admits(d, &email_of(d)))
         .map(|d| {
             let view = registration_view(d, &users);
-            let key = match sort_by {
-                "id" => String::new(),
-                "user.name" => view["user"]["name"].as_str().unwrap_or("").to_lowercase(),
-                "user.email" => email_of(d),
-                "last_seen_at" => time_key(d.last_seen_at),
-                _ => time_key(Some(d.created_at)),
-            };
-            Positioned { key, id: d.id.clone(), view }
+            Positioned { key: query.sort_key(d, &view, email_of(d)), id: d.id.clone(), view }
         })
         .collect();
-    cursor_page(items, &params, 10)
+    Ok(cursor_page(items, &query.page))
 }
 
 /// `GET /accounts/{id}/devices/registrations/{registration_id}` (revoked ones too).
@@ -468,24 +527,29 @@ pub async fn get_registration(ctx: Ctx, ids: Ids) -> Result<Response> {
     Ok(envelope::ok(registration_view(device, &users)))
 }
 
-fn query_ids(params: &Params) -> Result<Vec<String>> {
-    let ids: Vec<String> = params.all("id").into_iter().map(str::to_owned).collect();
-    if ids.is_empty() || ids.len() > MAX_IDS {
-        return Err(CfError::invalid(format!("between 1 and {MAX_IDS} registration ids (id=...) are required")));
+/// The query of the registrations' revoke and unrevoke: `id=a&id=b`, 1 to 200 of them.
+pub struct RegistrationIds(Vec<String>);
+
+impl FromParams for RegistrationIds {
+    fn from_params(params: &Params) -> Result<Self> {
+        let ids: Vec<String> = params.all("id").into_iter().map(str::to_owned).collect();
+        if ids.is_empty() || ids.len() > MAX_IDS {
+            return Err(CfError::invalid(format!("between 1 and {MAX_IDS} registration ids (id=...) are required")));
+        }
+        Ok(RegistrationIds(ids))
     }
-    Ok(ids)
 }
 
 /// `POST /accounts/{id}/devices/registrations/revoke?id=a&id=b` (no body).
-pub async fn revoke_registrations(ctx: Ctx, ids: Ids) -> Result<Response> {
+pub async fn revoke_registrations(ctx: Ctx, ids: Ids, query: CfQuery<RegistrationIds>) -> Result<Response> {
     let caller = caller(&ctx, &ids, Schemes::TokenOnly, needs::DEVICES_WRITE).await?;
-    let requested = query_ids(&ctx.params()?)?;
+    let RegistrationIds(requested) = query.read()?;
     set_revoked(&ctx, &caller, requested, true).await
 }
 
 /// `POST /accounts/{id}/devices/registrations/unrevoke?id=a&id=b` (no body).
-pub async fn unrevoke_registrations(ctx: Ctx, ids: Ids) -> Result<Response> {
+pub async fn unrevoke_registrations(ctx: Ctx, ids: Ids, query: CfQuery<RegistrationIds>) -> Result<Response> {
     let caller = caller(&ctx, &ids, Schemes::TokenOnly, needs::DEVICES_WRITE).await?;
-    let requested = query_ids(&ctx.params()?)?;
+    let RegistrationIds(requested) = query.read()?;
     set_revoked(&ctx, &caller, requested, false).await
 }

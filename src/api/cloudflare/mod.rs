@@ -16,6 +16,7 @@ mod auth;
 mod devices;
 mod envelope;
 mod error;
+mod extract;
 mod ids;
 pub mod params;
 pub mod provider;

@@ -2,16 +2,17 @@
 //! assistant schedules for): one delegation relation seen from both ends.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ZoomError;
 use super::auth::Caller;
+use super::extract::ZoomJson;
 use super::operations as op;
-use crate::api::body;
+use crate::api::body::{Field, Object};
 use crate::domain::clock::rfc3339;
 use crate::domain::{Principal, ops};
 use crate::state::AppState;
@@ -37,19 +38,41 @@ pub async fn list_assistants(
     Ok(Json(json!({"assistants": assistants})))
 }
 
+/// The body of `POST /users/{userId}/assistants`.
+#[derive(Deserialize)]
+pub struct AddAssistants {
+    #[serde(default)]
+    assistants: Field<Vec<Field<Object<AssistantEntry>>>>,
+}
+
+/// One assistant to add: by id (or, if `id` is not a string, by email).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AssistantEntry {
+    id: Field<String>,
+    email: Field<String>,
+    can_manage_host_private_event: Field<bool>,
+}
+
+impl AssistantEntry {
+    fn key(&self) -> Option<&str> {
+        let id = self.id.as_valid().or_else(|| self.email.as_valid());
+        id.map(String::as_str).filter(|k| !k.is_empty())
+    }
+}
+
 /// `POST /users/{userId}/assistants` `{"assistants": [{"id"|"email", "can_manage_host_private_event"?}]}`:
 /// all or nothing; 201 `{"ids": "id1,id2", "add_at"}`.
 pub async fn add_assistants(
     State(state): State<AppState>,
     caller: Caller,
     Path(user_id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    body: ZoomJson<AddAssistants>,
 ) -> Result<Response> {
     let user = caller.target(&state, &op::ADD_ASSISTANTS, &user_id).await?;
-    let fields = body::object(&headers, body, false).await?;
-    let entries = match fields.get("assistants").and_then(Value::as_array) {
-        Some(entries) if !entries.is_empty() && entries.len() <= MAX_ASSISTANTS => entries.clone(),
+    let request = body.read().await?;
+    let entries = match request.assistants {
+        Field::Valid(entries) if !entries.is_empty() && entries.len() <= MAX_ASSISTANTS => entries,
         _ => return Err(ZoomError::validation(["assistants"])),
     };
     if caller.tenant.plan == "free" {
@@ -64,14 +87,13 @@ pub async fn add_assistants(
     let account = caller.tenant.account_id.clone();
     let existing = ops::delegates_of(&state.store, &account, &user.id).await?;
     let mut to_add: Vec<(Principal, bool)> = Vec::new();
-    for (i, entry) in entries.iter().enumerate() {
-        let key = entry
-            .get("id")
-            .and_then(Value::as_str)
-            .or_else(|| entry.get("email").and_then(Value::as_str))
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| ZoomError::validation([format!("assistants[{i}]")]))?;
-        let can_manage = entry.get("can_manage_host_private_event").and_then(Value::as_bool).unwrap_or(false);
+    for (i, entry) in entries.into_iter().enumerate() {
+        let entry = match entry {
+            Field::Valid(Object(entry)) => entry,
+            _ => AssistantEntry::default(),
+        };
+        let key = entry.key().ok_or_else(|| ZoomError::validation([format!("assistants[{i}]")]))?;
+        let can_manage = matches!(entry.can_manage_host_private_event, Field::Valid(true));
         let assistant = ops::resolve_principal(&state.store, &account, key).await.map_err(|e| {
             ZoomError::unless_not_found(e, || ZoomError::bad_request(200, format!("Can't find user {key}.")))
         })?;

@@ -5,6 +5,7 @@
 mod auth;
 mod delegates;
 mod error;
+mod extract;
 mod ids;
 mod oauth;
 mod operations;

@@ -16,7 +16,7 @@ use crate::api::throttle::SourceAddress;
 use crate::api::{InternalFailure, body};
 use crate::domain::error::STORAGE_FULL_RETRY_AFTER_SECONDS;
 use crate::domain::ops;
-use crate::domain::{Actor, Error};
+use crate::domain::{Actor, Credential, Error, Tenant};
 use crate::state::AppState;
 
 fn oauth_error(error: &str, reason: &str) -> Response {
@@ -51,6 +51,25 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((id.to_owned(), secret.to_owned()))
 }
 
+/// What a token request asks for, from the query (Zoom's docs) or a form body (Zoom's
+/// sample app); the first of repeated names wins, and what does not parse is ignored.
+struct TokenRequest {
+    grant_type: Option<String>,
+    account_id: Option<String>,
+}
+
+impl TokenRequest {
+    fn parse(query: Option<&str>, body: &[u8]) -> TokenRequest {
+        let mut params: Vec<(String, String)> =
+            query.and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+        if let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) {
+            params.extend(form);
+        }
+        let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        TokenRequest { grant_type: param("grant_type"), account_id: param("account_id") }
+    }
+}
+
 /// Issues a one-hour access token to an app of the account, with the app's scopes.
 pub async fn token(
     State(state): State<AppState>,
@@ -59,20 +78,11 @@ pub async fn token(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    // Parameters come in the query (Zoom's docs) or a form body (Zoom's sample app).
-    let mut params: Vec<(String, String)> =
-        query.as_deref().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
-    match body::read(body).await {
-        Ok(bytes) => {
-            if let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes) {
-                params.extend(form);
-            }
-        }
+    let request = match body::read(body).await {
+        Ok(bytes) => TokenRequest::parse(query.as_deref(), &bytes),
         Err(_) => return oauth_error("invalid_request", "Invalid request body"),
-    }
-    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-
-    if param("grant_type").as_deref() != Some("account_credentials") {
+    };
+    if request.grant_type.as_deref() != Some("account_credentials") {
         return oauth_error("unsupported_grant_type", "unsupported grant type");
     }
     let Some((client_id, secret)) = basic_credentials(&headers) else {
@@ -90,7 +100,7 @@ pub async fn token(
         }
         return oauth_error("invalid_client", "Invalid client_id or client_secret");
     };
-    let Some(account_id) = param("account_id").filter(|a| !a.is_empty()) else {
+    let Some(account_id) = request.account_id.filter(|a| !a.is_empty()) else {
         return oauth_error("invalid_request", "Missing account_id");
     };
     if account_id != tenant.account_id || tenant.provider != provider::PROVIDER {
@@ -99,6 +109,11 @@ pub async fn token(
     if app.status != "active" {
         return oauth_error("invalid_client", "The app is deactivated");
     }
+    grant(&state, &app, &tenant, &client_id, &headers).await
+}
+
+/// The access token for an admitted app: `me` is its owner, if the owner still exists.
+async fn grant(state: &AppState, app: &Credential, tenant: &Tenant, client_id: &str, headers: &HeaderMap) -> Response {
     // An owner deleted since the app was made leaves the app without `me`.
     let owner = match &app.owner {
         Some(id) => match ops::resolve_principal(&state.store, &tenant.account_id, id).await {

@@ -2,19 +2,20 @@
 //! status, get a user's token or ZAK.
 
 use axum::Json;
-use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::ZoomError;
 use super::auth::Caller;
+use super::extract::{FormsAccepted, ZoomJson, ZoomQuery};
 use super::operations as op;
 use super::provider;
-use super::{ZoomError, query_params};
-use crate::api::body;
 use crate::domain::ops;
 use crate::domain::{InactiveReason, Status};
 use crate::state::AppState;
+use crate::api::body::Field;
 
 type Result<T> = std::result::Result<T, ZoomError>;
 
@@ -35,18 +36,24 @@ pub async fn revoke_sso_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The body of `PUT /users/{userId}/status`.
+#[derive(Deserialize)]
+pub struct StatusChange {
+    #[serde(default)]
+    action: Field<String>,
+}
+
 /// `PUT /users/{userId}/status` with `action` activate or deactivate, as JSON,
 /// multipart/form-data or urlencoded. 204.
 pub async fn update_status(
     State(state): State<AppState>,
     caller: Caller,
     Path(user_id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    body: ZoomJson<StatusChange, FormsAccepted>,
 ) -> Result<StatusCode> {
     let user = caller.target(&state, &op::UPDATE_STATUS, &user_id).await?;
-    let fields = body::object(&headers, body, true).await?;
-    let status = match fields.get("action").and_then(Value::as_str) {
+    let request = body.read().await?;
+    let status = match request.action.valid().as_deref() {
         Some("activate") => Status::Active,
         Some("deactivate") => Status::Inactive,
         Some("clock_in" | "clock_out") => {
@@ -86,29 +93,37 @@ pub async fn update_status(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The query of `GET /users/{userId}/token`.
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    ttl: Option<String>,
+    meeting_id: Option<String>,
+}
+
 /// `GET /users/{userId}/token?type=zak|token&ttl=`: issues a ZAK (or the deprecated user
 /// token). Both die when the user's sessions are revoked.
 pub async fn get_user_token(
     State(state): State<AppState>,
     caller: Caller,
     Path(user_id): Path<String>,
-    RawQuery(query): RawQuery,
+    query: ZoomQuery<TokenQuery>,
 ) -> Result<Json<Value>> {
     let user = caller.target(&state, &op::GET_USER_TOKEN, &user_id).await?;
-    let params = query_params(query.as_deref())?;
-    let kind = params.get("type").map(String::as_str).unwrap_or("token");
-    let default_ttl = match kind {
+    let query = query.read()?;
+    let default_ttl = match query.kind.as_deref().unwrap_or("token") {
         "zak" => 7_200,
         "token" => 14 * 86_400,
         "onbehalf" => {
-            if params.get("meeting_id").is_none_or(|m| m.is_empty()) {
+            if query.meeting_id.as_deref().is_none_or(str::is_empty) {
                 return Err(ZoomError::validation(["meeting_id"]));
             }
             7_200
         }
         _ => return Err(ZoomError::validation(["type"])),
     };
-    let ttl_seconds = match params.get("ttl") {
+    let ttl_seconds = match query.ttl {
         None => default_ttl,
         Some(raw) => raw
             .parse::<i64>()

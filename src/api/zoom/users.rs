@@ -1,18 +1,19 @@
 //! Users: list, create, get, update, delete, check an email, the account summary.
 
 use axum::Json;
-use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, daily_limit};
+use super::extract::{ZoomJson, ZoomQuery};
 use super::operations::{self as op, Label};
-use super::{ZoomError, query_params, views};
-use crate::api::body;
+use super::{ZoomError, views};
+use crate::api::body::{Field, Object, WithKeys};
 use crate::domain::tenant::normalize_email;
 use crate::domain::{Error, NewPrincipal, Principal, Status, ops};
 use crate::state::AppState;
@@ -94,17 +95,27 @@ fn from_page_token(raw: &str, account: &str, now: i64) -> Result<ListRequest> {
     }
 }
 
+/// The query of `GET /users`; each part is checked in [`list_users`].
+#[derive(Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    role_id: Option<String>,
+    page_size: Option<String>,
+    page_number: Option<String>,
+    next_page_token: Option<String>,
+}
+
 /// Reads `status`, `role_id` and `page_number` from the query.
-fn from_query(params: &std::collections::HashMap<String, String>, page_size: u32) -> Result<ListRequest> {
-    let status = match params.get("status") {
+fn from_query(query: &ListQuery, page_size: u32) -> Result<ListRequest> {
+    let status = match &query.status {
         None => Status::Active,
         Some(raw) => Status::parse(raw).ok_or_else(|| ZoomError::validation(["status"]))?,
     };
-    let role_id = params.get("role_id").cloned().filter(|r| !r.is_empty());
+    let role_id = query.role_id.clone().filter(|r| !r.is_empty());
     if role_id.as_deref().is_some_and(|r| role_named(r).is_none()) {
         return Err(ZoomError::validation(["role_id"]));
     }
-    let page_number = match params.get("page_number") {
+    let page_number = match &query.page_number {
         None => 1,
         Some(raw) => raw
             .parse::<u32>()
@@ -117,6 +128,17 @@ fn from_query(params: &std::collections::HashMap<String, String>, page_size: u32
     Ok(ListRequest { status, role_id, start: ops::PageStart::Skip(skip), page_number })
 }
 
+/// `page_size`: 30 unless given; at least 1; larger than 2000 is taken as 2000.
+fn page_size(raw: Option<&str>) -> Result<u32> {
+    match raw {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(u32::try_from(n).unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE)),
+            _ => Err(ZoomError::validation(["page_size"])),
+        },
+    }
+}
+
 /// `GET /users`: `status` (active by default), `role_id`, `page_size` (30, at most
 /// 2000), `next_page_token` or the deprecated `page_number` (1 to 2^31 - 1). A page
 /// costs its size, however deep: the total comes from counters, a page number's start
@@ -124,23 +146,17 @@ fn from_query(params: &std::collections::HashMap<String, String>, page_size: u32
 pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
-    RawQuery(query): RawQuery,
+    query: ZoomQuery<ListQuery>,
 ) -> Result<Json<Value>> {
     caller.allow(&state, &op::LIST_USERS).await?;
-    let params = query_params(query.as_deref())?;
+    let query = query.read()?;
     let now = caller.tenant.now(&state.clock);
     let account = caller.tenant.account_id.clone();
 
-    let page_size = match params.get("page_size") {
-        None => DEFAULT_PAGE_SIZE,
-        Some(raw) => match raw.parse::<u64>() {
-            Ok(n) if n >= 1 => u32::try_from(n).unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE),
-            _ => return Err(ZoomError::validation(["page_size"])),
-        },
-    };
-    let request = match params.get("next_page_token").filter(|t| !t.is_empty()) {
+    let page_size = page_size(query.page_size.as_deref())?;
+    let request = match query.next_page_token.as_deref().filter(|t| !t.is_empty()) {
         Some(raw) => from_page_token(raw, &account, now)?,
-        None => from_query(&params, page_size)?,
+        None => from_query(&query, page_size)?,
     };
     let role = request.role_id.as_deref().and_then(role_named).map(str::to_owned);
     let (mut page, total) =
@@ -170,63 +186,68 @@ pub async fn list_users(
     })))
 }
 
-fn string_field(
-    fields: &Map<String, Value>,
-    name: &str,
-    max: usize,
-    errors: &mut Vec<String>,
-    path: &str,
-) -> Option<String> {
-    match fields.get(name) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.chars().count() <= max => Some(s.clone()),
-        Some(_) => {
-            errors.push(format!("{path}{name}"));
-            None
-        }
-    }
+/// The body of `POST /users`.
+#[derive(Deserialize)]
+pub struct CreateUser {
+    #[serde(default)]
+    action: Field<String>,
+    #[serde(default)]
+    user_info: Field<Object<UserInfo>>,
 }
 
-/// `POST /users`: `action` create (pending until the invitation is accepted),
-/// autoCreate, custCreate or ssoCreate; `user_info` with email and type.
-pub async fn create_user(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    caller.allow(&state, &op::CREATE_USER).await?;
-    let fields = body::object(&headers, body, false).await?;
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct UserInfo {
+    email: Field<String>,
+    #[serde(rename = "type")]
+    user_type: Field<i64>,
+    first_name: Field<String>,
+    last_name: Field<String>,
+    display_name: Field<String>,
+    password: Field<String>,
+}
+
+/// A `POST /users` body, every field checked: the new principal's parts, or 300 naming
+/// each offending field.
+struct NewUser {
+    action: String,
+    email: String,
+    user_type: i64,
+    first_name: String,
+    last_name: String,
+    display_name: Option<String>,
+}
+
+fn checked_new_user(request: CreateUser) -> Result<NewUser> {
     let mut errors = Vec::new();
-    let action = fields.get("action").and_then(Value::as_str).unwrap_or("");
-    if !["create", "autoCreate", "custCreate", "ssoCreate"].contains(&action) {
+    let action = request.action.valid().unwrap_or_default();
+    if !["create", "autoCreate", "custCreate", "ssoCreate"].contains(&action.as_str()) {
         errors.push("action".to_owned());
     }
-    let empty = Map::new();
-    let (info, has_info) = match fields.get("user_info") {
-        Some(Value::Object(info)) => (info, true),
+    let (info, has_info) = match request.user_info {
+        Field::Valid(Object(info)) => (info, true),
         _ => {
             errors.push("user_info".to_owned());
-            (&empty, false)
+            (UserInfo::default(), false)
         }
     };
-    let email = info.get("email").and_then(Value::as_str).and_then(normalize_email);
+    let email = info.email.valid().as_deref().and_then(normalize_email);
     if email.is_none() && has_info {
         errors.push("user_info.email".to_owned());
     }
-    let user_type = info.get("type").and_then(Value::as_i64);
+    let user_type = info.user_type.valid();
     let type_ok = matches!(user_type, Some(1 | 2 | 4)) || (user_type == Some(99) && action == "ssoCreate");
     if !type_ok && has_info {
         errors.push("user_info.type".to_owned());
     }
-    let first_name = string_field(info, "first_name", 64, &mut errors, "user_info.").unwrap_or_default();
-    let last_name = string_field(info, "last_name", 64, &mut errors, "user_info.").unwrap_or_default();
-    let display_name = string_field(info, "display_name", 128, &mut errors, "user_info.");
+    let first_name = info.first_name.text("user_info.first_name", 64, &mut errors).unwrap_or_default();
+    let last_name = info.last_name.text("user_info.last_name", 64, &mut errors).unwrap_or_default();
+    let display_name = info.display_name.text("user_info.display_name", 128, &mut errors);
     if !errors.is_empty() {
         return Err(ZoomError::validation(errors));
     }
     if action == "autoCreate" {
-        let password = info.get("password").and_then(Value::as_str).unwrap_or("");
+        let password = info.password.valid().unwrap_or_default();
         if !(8..=32).contains(&password.chars().count()) {
             return Err(ZoomError::bad_request(300, "Invalid parameter: password"));
         }
@@ -234,6 +255,19 @@ pub async fn create_user(
     let (Some(email), Some(user_type)) = (email, user_type) else {
         return Err(ZoomError::validation(["user_info.email"]));
     };
+    Ok(NewUser { action, email, user_type, first_name, last_name, display_name })
+}
+
+/// `POST /users`: `action` create (pending until the invitation is accepted),
+/// autoCreate, custCreate or ssoCreate; `user_info` with email and type.
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: ZoomJson<CreateUser>,
+) -> Result<Response> {
+    caller.allow(&state, &op::CREATE_USER).await?;
+    let NewUser { action, email, user_type, first_name, last_name, display_name } =
+        checked_new_user(body.read().await?)?;
     if action == "create" && caller.tenant.rate_limits {
         let now = caller.tenant.now(&state.clock);
         let cap = op::create_user_daily_cap(&caller.tenant.plan);
@@ -289,95 +323,132 @@ pub async fn get_user(
     Ok(Json(views::user(&user, &caller.tenant, now)))
 }
 
-/// `PATCH /users/{userId}`: any subset of the profile; 204.
-pub async fn update_user(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<StatusCode> {
-    let user = caller.target(&state, &op::UPDATE_USER, &user_id).await?;
-    let fields = body::object(&headers, body, false).await?;
+/// The profile's free-text fields and their longest values, in Zoom's order.
+const PROFILE_TEXT: &[(&str, usize)] = &[
+    ("display_name", 128),
+    ("timezone", 64),
+    ("language", 32),
+    ("dept", 64),
+    ("company", 255),
+    ("job_title", 128),
+    ("location", 256),
+    ("manager", 128),
+    ("cost_center", 128),
+    ("pronouns", 128),
+    ("vanity_name", 64),
+    ("about_me", 150),
+    ("linkedin_url", 256),
+    ("cms_user_id", 64),
+    ("group_id", 64),
+];
+
+/// A PMI as a number or as digits in a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Pmi {
+    Number(i64),
+    Digits(String),
+}
+
+/// The body of `PATCH /users/{userId}`: any subset; other fields are ignored.
+#[derive(Deserialize)]
+pub struct UpdateUser {
+    #[serde(default)]
+    first_name: Field<String>,
+    #[serde(default)]
+    last_name: Field<String>,
+    #[serde(default)]
+    host_key: Field<String>,
+    #[serde(default, rename = "type")]
+    user_type: Field<i64>,
+    #[serde(default)]
+    pmi: Field<Pmi>,
+    #[serde(default)]
+    use_pmi: Field<bool>,
+    #[serde(default)]
+    pronouns_option: Field<i64>,
+    #[serde(default)]
+    phone_numbers: Field<Vec<Value>>,
+    #[serde(default)]
+    custom_attributes: Field<Vec<Value>>,
+    #[serde(default)]
+    division_ids: Field<Vec<Value>>,
+    /// The [`PROFILE_TEXT`] fields (and any other), each a string or not.
+    #[serde(flatten)]
+    text: std::collections::HashMap<String, Field<String>>,
+}
+
+/// What a `PATCH` changes, every field checked.
+struct ProfileChange {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    new_type: Option<i64>,
+    /// Attributes to set (`vanity_name` becomes `vanity_url`).
+    profile: Map<String, Value>,
+}
+
+fn checked_profile_change(mut request: UpdateUser) -> Result<ProfileChange> {
     let mut errors = Vec::new();
-    let first_name = string_field(&fields, "first_name", 64, &mut errors, "");
-    let last_name = string_field(&fields, "last_name", 64, &mut errors, "");
+    let first_name = request.first_name.text("first_name", 64, &mut errors);
+    let last_name = request.last_name.text("last_name", 64, &mut errors);
     let mut profile = Map::new();
-    for (name, max) in [
-        ("display_name", 128),
-        ("timezone", 64),
-        ("language", 32),
-        ("dept", 64),
-        ("company", 255),
-        ("job_title", 128),
-        ("location", 256),
-        ("manager", 128),
-        ("cost_center", 128),
-        ("pronouns", 128),
-        ("vanity_name", 64),
-        ("about_me", 150),
-        ("linkedin_url", 256),
-        ("cms_user_id", 64),
-        ("group_id", 64),
-    ] {
-        if let Some(value) = string_field(&fields, name, max, &mut errors, "") {
-            profile.insert(name.into(), json!(value));
+    for (name, max) in PROFILE_TEXT {
+        if let Some(value) = request.text.remove(*name).and_then(|f| f.text(name, *max, &mut errors)) {
+            profile.insert((*name).into(), json!(value));
         }
     }
-    if let Some(host_key) = string_field(&fields, "host_key", 10, &mut errors, "") {
+    if let Some(host_key) = request.host_key.text("host_key", 10, &mut errors) {
         if (6..=10).contains(&host_key.len()) && host_key.chars().all(|c| c.is_ascii_digit()) {
             profile.insert("host_key".into(), json!(host_key));
         } else {
             errors.push("host_key".into());
         }
     }
-    let new_type = match fields.get("type") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_i64() {
-            Some(t @ (1 | 2 | 4)) => Some(t),
-            _ => {
-                errors.push("type".into());
-                None
-            }
-        },
+    let new_type = request.user_type.check("type", &mut errors, |t| matches!(t, 1 | 2 | 4));
+    let pmi = match request.pmi {
+        Field::Absent => None,
+        Field::Valid(Pmi::Number(n)) => Some(Some(n)),
+        Field::Valid(Pmi::Digits(digits)) => Some(digits.parse::<i64>().ok()),
+        Field::Invalid => Some(None),
     };
-    if let Some(v) = fields.get("pmi").filter(|v| !v.is_null()) {
-        match v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
-            Some(pmi) if (1_000_000_000..10_000_000_000).contains(&pmi) => {
-                profile.insert("pmi".into(), json!(pmi));
-            }
-            _ => errors.push("pmi".into()),
+    match pmi {
+        None => {}
+        Some(Some(pmi)) if (1_000_000_000..10_000_000_000).contains(&pmi) => {
+            profile.insert("pmi".into(), json!(pmi));
         }
+        Some(_) => errors.push("pmi".into()),
     }
-    if let Some(v) = fields.get("use_pmi").filter(|v| !v.is_null()) {
-        match v.as_bool() {
-            Some(b) => {
-                profile.insert("use_pmi".into(), json!(b));
-            }
-            None => errors.push("use_pmi".into()),
-        }
+    if let Some(use_pmi) = request.use_pmi.check("use_pmi", &mut errors, |_| true) {
+        profile.insert("use_pmi".into(), json!(use_pmi));
     }
-    if let Some(v) = fields.get("pronouns_option").filter(|v| !v.is_null()) {
-        match v.as_i64() {
-            Some(n @ 1..=3) => {
-                profile.insert("pronouns_option".into(), json!(n));
-            }
-            _ => errors.push("pronouns_option".into()),
-        }
+    if let Some(n) = request.pronouns_option.check("pronouns_option", &mut errors, |n| (1..=3).contains(n)) {
+        profile.insert("pronouns_option".into(), json!(n));
     }
-    for (name, max) in [("phone_numbers", 3), ("custom_attributes", 5), ("division_ids", 100)] {
-        if let Some(v) = fields.get(name).filter(|v| !v.is_null()) {
-            match v.as_array() {
-                Some(items) if items.len() <= max => {
-                    profile.insert(name.into(), v.clone());
-                }
-                _ => errors.push(name.into()),
-            }
+    for (name, field, max) in [
+        ("phone_numbers", request.phone_numbers, 3),
+        ("custom_attributes", request.custom_attributes, 5),
+        ("division_ids", request.division_ids, 100),
+    ] {
+        if let Some(items) = field.check(name, &mut errors, |items| items.len() <= max) {
+            profile.insert(name.into(), json!(items));
         }
     }
     if !errors.is_empty() {
         return Err(ZoomError::validation(errors));
     }
+    Ok(ProfileChange { first_name, last_name, new_type, profile })
+}
+
+/// `PATCH /users/{userId}`: any subset of the profile; 204.
+pub async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    body: ZoomJson<WithKeys<UpdateUser>>,
+) -> Result<StatusCode> {
+    let user = caller.target(&state, &op::UPDATE_USER, &user_id).await?;
+    let WithKeys { keys: changed, value: request } = body.read().await?;
+    let ProfileChange { first_name, last_name, new_type, mut profile } = checked_profile_change(request)?;
     if let Some(new_type) = new_type {
         if user.flag("zoom_room") && new_type == 1 {
             return Err(ZoomError::bad_request(200, "Zoom Room user's type cannot be changed to Basic."));
@@ -389,7 +460,6 @@ pub async fn update_user(
             ));
         }
     }
-    let changed: Vec<String> = fields.keys().cloned().collect();
     ops::update_principal(
         ops::Ctx::new(&state.store, &state.clock, &caller.tenant, &caller.actor),
         &user.id,
@@ -418,17 +488,24 @@ pub async fn update_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The query of `DELETE /users/{userId}`.
+#[derive(Deserialize)]
+pub struct DeleteQuery {
+    action: Option<String>,
+    transfer_email: Option<String>,
+}
+
 /// `DELETE /users/{userId}`: `action` disassociate (the default) or delete. Either way
 /// the user leaves this account, and every session of theirs dies with it.
 pub async fn delete_user(
     State(state): State<AppState>,
     caller: Caller,
     Path(user_id): Path<String>,
-    RawQuery(query): RawQuery,
+    query: ZoomQuery<DeleteQuery>,
 ) -> Result<StatusCode> {
     let user = caller.target(&state, &op::DELETE_USER, &user_id).await?;
-    let params = query_params(query.as_deref())?;
-    let action = params.get("action").map(String::as_str).unwrap_or("disassociate");
+    let query = query.read()?;
+    let action = query.action.as_deref().unwrap_or("disassociate");
     if !["disassociate", "delete"].contains(&action) {
         return Err(ZoomError::validation(["action"]));
     }
@@ -441,7 +518,7 @@ pub async fn delete_user(
     if user.role == "admin" && action == "disassociate" {
         return Err(ZoomError::bad_request(1117, "You can not disassociate an Admin user."));
     }
-    if let Some(transfer) = params.get("transfer_email").filter(|t| !t.is_empty()) {
+    if let Some(transfer) = query.transfer_email.as_deref().filter(|t| !t.is_empty()) {
         if transfer.eq_ignore_ascii_case(&user.email) {
             return Err(ZoomError::bad_request(300, "The transfer email cannot be the same as the user's email."));
         }
@@ -459,19 +536,23 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The query of `GET /users/email`.
+#[derive(Deserialize)]
+pub struct EmailQuery {
+    email: Option<String>,
+}
+
 /// `GET /users/email?email=`: whether an email is taken in this account.
 pub async fn check_email(
     State(state): State<AppState>,
     caller: Caller,
-    RawQuery(query): RawQuery,
+    query: ZoomQuery<EmailQuery>,
 ) -> Result<Json<Value>> {
     caller.allow(&state, &op::CHECK_EMAIL).await?;
-    let params = query_params(query.as_deref())?;
-    let email = params
-        .get("email")
-        .filter(|e| !e.is_empty())
-        .ok_or_else(|| ZoomError::bad_request(300, "Email is required."))?;
-    let email = normalize_email(email).ok_or_else(|| ZoomError::validation(["email"]))?;
+    let query = query.read()?;
+    let email =
+        query.email.filter(|e| !e.is_empty()).ok_or_else(|| ZoomError::bad_request(300, "Email is required."))?;
+    let email = normalize_email(&email).ok_or_else(|| ZoomError::validation(["email"]))?;
     let existed = match ops::resolve_principal(&state.store, &caller.tenant.account_id, &email).await {
         Ok(_) => true,
         Err(Error::NotFound { .. }) => false,
