@@ -24,6 +24,10 @@ pub mod domain;
 pub mod http;
 /// Rate limiting counters (the dialects decide windows, limits and wire).
 pub mod limits;
+/// Logging: the format (text or JSON lines), colours, and what is never logged.
+pub mod logging;
+/// Prometheus metrics (`GET /metrics`) and their hooks.
+pub mod metrics;
 /// Retention: expired tokens, old revocations and journal records pruned in the background.
 pub mod retention;
 /// Persistence: one store over SQLite (embedded) and PostgreSQL, one function per query.

@@ -345,7 +345,9 @@ pub struct Introspection {
 pub async fn introspect(store: &Store, clock: &Clock, secret: &str) -> Result<Option<Introspection>> {
     let hash = store.secrets().hash(secret);
     let clock = *clock;
-    store.read(move |c| introspect_in(c, &clock, &hash)).await
+    let found = store.read(move |c| introspect_in(c, &clock, &hash)).await?;
+    crate::metrics::introspected(found.as_ref(), &clock);
+    Ok(found)
 }
 
 fn introspect_in(c: &mut dyn Conn, clock: &Clock, hash: &str) -> Result<Option<Introspection>> {
