@@ -10,6 +10,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ControlError;
+#[allow(unused_imports)] // the OpenAPI annotations name them
+use super::openapi::{
+    ClockView, ErrorBody, Health, IntrospectionView, JournalPage, SessionCreated, TenantDocument, TenantList,
+    TenantView,
+};
 use crate::api::body;
 use crate::api::throttle::SourceAddress;
 use crate::app::AppState;
@@ -44,6 +49,8 @@ pub async fn require_admin(State(state): State<AppState>, request: Request, next
 }
 
 /// The null route: answers at once, does no work.
+#[utoipa::path(get, path = "/_userplane/health", tag = "control", security(()),
+    responses((status = 200, description = "Up", body = Health)))]
 pub async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
@@ -86,6 +93,9 @@ fn without_hashes(document: &Value) -> Value {
     }
 }
 
+#[utoipa::path(post, path = "/_userplane/tenants", tag = "control", request_body = TenantDocument,
+    responses((status = 201, description = "Created", body = TenantView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 409, description = "The account exists", body = ErrorBody)))]
 pub async fn create_tenant(State(state): State<AppState>, body: Body) -> Result<Response> {
     let fields = body::lenient_object(body).await?;
     let spec = crate::api::tenants::spec(Value::Object(fields), state.store.secrets())?;
@@ -94,6 +104,8 @@ pub async fn create_tenant(State(state): State<AppState>, body: Body) -> Result<
     Ok((StatusCode::CREATED, Json(tenant_view(&tenant, &document))).into_response())
 }
 
+#[utoipa::path(get, path = "/_userplane/tenants", tag = "control",
+    responses((status = 200, description = "Every tenant", body = TenantList), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody)))]
 pub async fn list_tenants(State(state): State<AppState>) -> Result<Json<Value>> {
     let mut views = Vec::new();
     for tenant in ops::list_tenants(&state.store).await? {
@@ -103,16 +115,22 @@ pub async fn list_tenants(State(state): State<AppState>) -> Result<Json<Value>> 
     Ok(Json(json!({"tenants": views})))
 }
 
+#[utoipa::path(get, path = "/_userplane/tenants/{tenant}", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")),
+    responses((status = 200, description = "The tenant", body = TenantView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn get_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     let document = ops::tenant_document(&state.store, &tenant).await?;
     Ok(Json(tenant_view(&ops::get_tenant(&state.store, &tenant).await?, &document)))
 }
 
+#[utoipa::path(delete, path = "/_userplane/tenants/{tenant}", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")),
+    responses((status = 204, description = "Deleted, with all its state"), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<StatusCode> {
     ops::delete_tenant(&state.store, &tenant).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/reset", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")),
+    responses((status = 200, description = "Back to its document's state", body = TenantView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn reset_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     let provider = ops::get_tenant(&state.store, &tenant).await?.provider;
     let document = ops::tenant_document(&state.store, &tenant).await?;
@@ -121,9 +139,10 @@ pub async fn reset_tenant(State(state): State<AppState>, Path(tenant): Path<Stri
     Ok(Json(tenant_view(&reset, &document)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SessionRequest {
     user: String,
+    #[schema(value_type = super::openapi::SessionKind)]
     kind: String,
     #[serde(default)]
     app: Option<String>,
@@ -133,6 +152,10 @@ struct SessionRequest {
     scopes: Option<Vec<String>>,
 }
 
+#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/sessions", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = SessionRequest,
+    responses((status = 201, description = "A simulated login's credential", body = SessionCreated), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 404, description = "No such tenant, user, app or device", body = ErrorBody),
+        (status = 409, description = "Refused (e.g. the user is not active)", body = ErrorBody)))]
 pub async fn create_session(State(state): State<AppState>, Path(tenant): Path<String>, body: Body) -> Result<Response> {
     let fields = body::lenient_object(body).await?;
     let request: SessionRequest = serde_json::from_value(Value::Object(fields))
@@ -171,6 +194,8 @@ pub async fn create_session(State(state): State<AppState>, Path(tenant): Path<St
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+#[utoipa::path(get, path = "/_userplane/tenants/{tenant}/clock", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")),
+    responses((status = 200, description = "The tenant's clock", body = ClockView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn get_clock(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     let tenant = ops::get_tenant(&state.store, &tenant).await?;
     Ok(Json(clock_view(&state, &tenant)))
@@ -180,11 +205,24 @@ fn clock_view(state: &AppState, tenant: &Tenant) -> Value {
     json!({"now": rfc3339(tenant.now(&state.clock)), "offset_seconds": tenant.clock_offset_ms / 1000})
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AdvanceClock {
+    #[schema(minimum = 0, maximum = 316_224_000)] // ten years of 366 days
+    #[serde(deserialize_with = "whole_number")]
     advance_seconds: i64,
 }
 
+/// A JSON integer, written `60` or `60.0` (JSON does not tell them apart; some clients write the latter).
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    number
+        .as_i64()
+        .or_else(|| number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+        .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number of seconds, not {number}")))
+}
+
+#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/clock", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = AdvanceClock,
+    responses((status = 200, description = "The clock, moved", body = ClockView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn advance_clock(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
@@ -197,7 +235,8 @@ pub async fn advance_clock(
     Ok(Json(clock_view(&state, &tenant)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JournalQuery {
     #[serde(default)]
     after: i64,
@@ -209,6 +248,8 @@ fn default_journal_limit() -> i64 {
     100
 }
 
+#[utoipa::path(get, path = "/_userplane/tenants/{tenant}/journal", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id"), JournalQuery),
+    responses((status = 200, description = "Audit records after `after`, oldest first", body = JournalPage), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn journal(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
@@ -225,12 +266,15 @@ pub async fn journal(
     Ok(Json(json!({"entries": entries})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct IntrospectRequest {
     token: String,
 }
 
 /// RFC 7662-shaped introspection for every credential userplane issues.
+#[utoipa::path(post, path = "/_userplane/introspect", tag = "control",
+    request_body(content((IntrospectRequest = "application/json"), (IntrospectRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "RFC 7662 introspection", body = IntrospectionView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody)))]
 pub async fn introspect(State(state): State<AppState>, body: Body) -> Result<Json<Value>> {
     // RFC 7662 clients post a form; the issue's examples post JSON. Take both.
     let bytes = body::read(body).await?;

@@ -4,6 +4,7 @@
 
 mod error;
 mod handlers;
+pub mod openapi;
 
 pub use error::ControlError;
 
@@ -31,6 +32,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route_layer(axum::middleware::from_fn_with_state(state, handlers::require_admin));
     Router::new()
         .route("/health", get(handlers::health))
+        .route("/openapi.json", get(openapi::control_document))
+        .route("/openapi/zoom.json", get(openapi::zoom_slice))
+        .route("/openapi/cloudflare.json", get(openapi::cloudflare_slice))
         .merge(guarded)
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
