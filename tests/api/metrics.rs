@@ -1,0 +1,175 @@
+//! `/metrics` on a real `userplane serve` process (its own process: the counters are per
+//! process, and the suite's in-process servers share theirs).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::zoom_world;
+
+pub const ADMIN: &str = "metrics-test-admin-token";
+
+/// A `userplane serve` process on a free port with a fresh SQLite file and a world file.
+pub struct Process {
+    pub child: Child,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Process {
+    /// Starts it with `args` and `env` (no demo, the admin token, one Zoom tenant `account`).
+    pub async fn start(account: &str, args: &[&str], env: &[(&str, &str)]) -> Process {
+        let dir = tempfile::tempdir().unwrap();
+        let world = dir.path().join("world.json");
+        std::fs::write(&world, json!({"tenants": [zoom_world(account, "pro", "off")]}).to_string()).unwrap();
+        let database = format!("sqlite://{}", dir.path().join("userplane.db").display());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_userplane"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--no-demo", "--admin-token", ADMIN, "--database-url"])
+            .arg(&database)
+            .arg("--world")
+            .arg(&world)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("userplane starts");
+        // The banner's first line names the address.
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let find = async {
+            while let Some(line) = stdout.next_line().await.unwrap() {
+                if let Some(addr) = line.strip_prefix("userplane listening on ") {
+                    return addr.to_owned();
+                }
+            }
+            panic!("no `listening on` line");
+        };
+        let base = tokio::time::timeout(Duration::from_secs(20), find).await.expect("started in time");
+        tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
+        Process { child, base, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops it as a service manager would (SIGTERM: it finishes and logs its shutdown)
+    /// and returns its stderr.
+    pub async fn stop(self) -> String {
+        let pid = self.child.id().expect("still running").to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+        assert!(killed.success());
+        let output = tokio::time::timeout(Duration::from_secs(20), self.child.wait_with_output())
+            .await
+            .expect("stopped in time")
+            .unwrap();
+        assert!(output.status.success(), "{:?}", output.status);
+        String::from_utf8(output.stderr).expect("stderr is UTF-8")
+    }
+}
+
+/// The value of the sample `name{labels}` in a Prometheus text page (0 when absent).
+fn sample(page: &str, series: &str) -> f64 {
+    page.lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .map_or(0.0, |value| value.trim().parse().unwrap())
+}
+
+/// After a login, a revocation, refused uses and throttled guesses, `/metrics` (no token)
+/// counts each by dialect, operation and status, and times the first refusal only.
+#[tokio::test]
+async fn metrics_count_requests_revocations_and_refusals() {
+    let account = "metricsAcct01";
+    let server = Process::start(account, &["--auth-failure-limit", "2"], &[]).await;
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(server.url(&format!("/oauth/token?grant_type=account_credentials&account_id={account}")))
+        .basic_auth(format!("{account}-admin"), Some("admin-secret"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let app_token = token["access_token"].as_str().unwrap().to_owned();
+    let session: Value = http
+        .post(server.url(&format!("/_userplane/tenants/{account}/sessions")))
+        .bearer_auth(ADMIN)
+        .json(&json!({"user": "lena@example.com", "kind": "sso"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sso = session["token"].as_str().unwrap().to_owned();
+    let revoked =
+        http.delete(server.url("/v2/users/lena@example.com/token")).bearer_auth(&app_token).send().await.unwrap();
+    assert_eq!(revoked.status(), 204);
+    // Two uses of the dead session: each refused, the first one timed.
+    for _ in 0..2 {
+        let info: Value = http
+            .post(server.url("/_userplane/introspect"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"token": sso}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(info["active"], false, "{info}");
+        assert_eq!(info["reason"], "sessions_revoked", "{info}");
+    }
+    // Wrong tokens: 401, 401, then the throttle's 429.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(http.get(server.url("/v2/users")).bearer_auth("wrong").send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+    assert_eq!(http.get(server.url("/nowhere")).send().await.unwrap().status(), 404);
+
+    let response = http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let page = response.text().await.unwrap();
+    for (series, expected) in [
+        (r#"userplane_requests_total{dialect="zoom",operation="zoom.oauth.token",status="200"}"#, 1.0),
+        (r#"userplane_requests_total{dialect="zoom",operation="zoom.users.token.revoke",status="204"}"#, 1.0),
+        (r#"userplane_requests_total{dialect="zoom",operation="zoom.users.list",status="401"}"#, 2.0),
+        (r#"userplane_requests_total{dialect="zoom",operation="zoom.users.list",status="429"}"#, 1.0),
+        (r#"userplane_requests_total{dialect="control",operation="none",status="404"}"#, 1.0),
+        (r#"userplane_rate_limit_refusals_total{dialect="zoom",operation="zoom.users.list"}"#, 1.0),
+        (r#"userplane_revocations_total{operation="zoom.users.token.revoke"}"#, 1.0),
+        (r#"userplane_request_duration_seconds_count{dialect="zoom",operation="zoom.users.token.revoke"}"#, 1.0),
+        ("userplane_revocation_to_first_refusal_seconds_count", 1.0),
+        ("userplane_sqlite_writer_queue_depth", 0.0),
+    ] {
+        assert_eq!(sample(&page, series), expected, "{series} in:\n{page}");
+    }
+    // The control plane's routes have no operation names: counted as `none`.
+    assert!(sample(&page, r#"userplane_requests_total{dialect="control",operation="none",status="200"}"#) >= 2.0);
+    // The revocation and the login were committed by the writer: batches were observed.
+    assert!(sample(&page, "userplane_sqlite_commit_batch_size_count") >= 2.0, "{page}");
+    assert!(page.contains("userplane_sqlite_wal_bytes "), "{page}");
+    // A revocation a moment ago, refused within seconds.
+    assert!(sample(&page, "userplane_revocation_to_first_refusal_seconds_sum") < 60.0, "{page}");
+    server.stop().await;
+}
+
+/// `--no-metrics` (or USERPLANE_NO_METRICS=1): no `/metrics` route.
+#[tokio::test]
+async fn metrics_can_be_turned_off() {
+    let server = Process::start("metricsOffAcct01", &[], &[("USERPLANE_NO_METRICS", "1")]).await;
+    let response = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+    server.stop().await;
+}
