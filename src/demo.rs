@@ -143,7 +143,7 @@ pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded
             let _ = writeln!(out, "  client_id:     {ZOOM_CLIENT_ID}");
             let _ = writeln!(
                 out,
-                "  client_secret: {} (shown once; reset or recreate the database to get another)",
+                "  client_secret: {} (shown once: only its hash is kept; a restart cannot show it again)",
                 creds.zoom_client_secret
             );
             let _ = writeln!(
@@ -201,7 +201,21 @@ pub fn print_banner(addr: SocketAddr, admin_token: &str, generated: bool, loaded
             }
         }
         Loaded::Existing(n) => {
-            let _ = writeln!(out, "{n} tenant(s) in the database; their secrets were printed when they were created.");
+            let _ = writeln!(
+                out,
+                "{n} tenant(s) already in the database. Their secrets are kept only as hashes and cannot be shown again."
+            );
+            let _ = writeln!(out, "For working credentials, either:");
+            let _ = writeln!(
+                out,
+                "  - restart with --world FILE whose tenants set their own secrets (client_secret, api_tokens' value),"
+            );
+            let _ = writeln!(out, "    on a new database: those secrets stay the same across restarts; or");
+            let _ = writeln!(
+                out,
+                "  - stop the server, delete the database file (--database-url, default ./userplane.db and its -wal/-shm),"
+            );
+            let _ = writeln!(out, "    and start again: a new demo world with new secrets is printed.");
         }
         Loaded::Nothing => {}
     }

@@ -2,6 +2,7 @@
 //! process, and the suite's in-process servers share theirs).
 
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -16,6 +17,9 @@ pub const ADMIN: &str = "metrics-test-admin-token";
 pub struct Process {
     pub child: Child,
     pub base: String,
+    /// Its stderr so far (read as it comes, so that it never blocks on a full pipe).
+    stderr: Arc<Mutex<String>>,
+    stderr_read: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
 
@@ -25,21 +29,17 @@ impl Process {
         let dir = tempfile::tempdir().unwrap();
         let world = dir.path().join("world.json");
         std::fs::write(&world, json!({"tenants": [zoom_world(account, "pro", "off")]}).to_string()).unwrap();
+        let world = world.to_str().unwrap().to_owned();
+        let mut all = vec!["--no-demo", "--world", world.as_str()];
+        all.extend_from_slice(args);
+        Process::start_in(dir, &all, env).await
+    }
+
+    /// Starts `userplane serve` on a free port and a fresh SQLite file in `dir`, with the
+    /// admin token, `args` and `env` (and no other environment).
+    pub async fn start_in(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Process {
         let database = format!("sqlite://{}", dir.path().join("userplane.db").display());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_userplane"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--no-demo", "--admin-token", ADMIN, "--database-url"])
-            .arg(&database)
-            .arg("--world")
-            .arg(&world)
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("userplane starts");
+        let mut child = serve_command(&database, args, env).stdout(Stdio::piped()).spawn().expect("userplane starts");
         // The banner's first line names the address.
         let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         let find = async {
@@ -52,7 +52,25 @@ impl Process {
         };
         let base = tokio::time::timeout(Duration::from_secs(20), find).await.expect("started in time");
         tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
-        Process { child, base, _dir: dir }
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (serving, is_serving) = tokio::sync::oneshot::channel();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let kept = stderr.clone();
+        let stderr_read = tokio::spawn(async move {
+            let mut serving = Some(serving);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("userplane is serving") {
+                    serving.take().map(|s| s.send(()));
+                }
+                let mut kept = kept.lock().unwrap();
+                kept.push_str(&line);
+                kept.push('\n');
+            }
+        });
+        // Its signal handlers are installed right after it says it is serving.
+        tokio::time::timeout(Duration::from_secs(20), is_serving).await.expect("serving in time").unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Process { child, base, stderr, stderr_read, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -61,17 +79,32 @@ impl Process {
 
     /// Stops it as a service manager would (SIGTERM: it finishes and logs its shutdown)
     /// and returns its stderr.
-    pub async fn stop(self) -> String {
+    pub async fn stop(mut self) -> String {
         let pid = self.child.id().expect("still running").to_string();
         let killed = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
         assert!(killed.success());
-        let output = tokio::time::timeout(Duration::from_secs(20), self.child.wait_with_output())
-            .await
-            .expect("stopped in time")
-            .unwrap();
-        assert!(output.status.success(), "{:?}", output.status);
-        String::from_utf8(output.stderr).expect("stderr is UTF-8")
+        let status =
+            tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.expect("stopped in time").unwrap();
+        assert!(status.success(), "{status:?}");
+        self.stderr_read.await.unwrap();
+        let stderr = self.stderr.lock().unwrap().clone();
+        stderr
     }
+}
+
+/// `userplane serve` on a free port with `database`, the admin token, `args` and only `env`.
+pub fn serve_command(database: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_userplane"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--admin-token", ADMIN, "--database-url", database])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
 }
 
 /// The value of the sample `name{labels}` in a Prometheus text page (0 when absent).
