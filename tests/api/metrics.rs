@@ -87,8 +87,7 @@ impl Process {
             tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.expect("stopped in time").unwrap();
         assert!(status.success(), "{status:?}");
         self.stderr_read.await.unwrap();
-        let stderr = self.stderr.lock().unwrap().clone();
-        stderr
+        self.stderr.lock().unwrap().clone()
     }
 }
 
