@@ -18,39 +18,11 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
 fi
 
 echo "== schemathesis: building userplane"
-binary="$(cargo build --quiet --bin userplane --message-format=json-render-diagnostics \
-    | "$venv/bin/python" -c 'import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "userplane":
-        print(m["executable"])')"
-
-work="$(mktemp -d)"
-port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-admin_token="st-admin-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+python="$venv/bin/python"
+source "$root/.ci/serve-temp.sh"
+binary="$(userplane_binary)"
 # The demo world gives the generated requests real tenants to find.
-"$binary" serve --listen "127.0.0.1:$port" --database-url "sqlite://$work/userplane.db" \
-    --admin-token "$admin_token" --quiet --auth-failure-limit 0 2>"$work/server.log" &
-server=$!
-cleanup() {
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-    if "$venv/bin/python" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$base/_userplane/health" 2>/dev/null; then
-        break
-    fi
-    if ! kill -0 "$server" 2>/dev/null; then
-        echo "userplane did not start:" >&2
-        cat "$work/server.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
+start_userplane "$binary" --auth-failure-limit 0
 
 echo "== schemathesis against $base/_userplane/openapi.json"
 status=0

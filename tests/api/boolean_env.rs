@@ -13,15 +13,8 @@ async fn no_demo_takes_one_zero_yes_no_on_off_true_false() {
         [("1", 0), ("true", 0), ("yes", 0), ("on", 0), ("0", 2), ("false", 2), ("no", 2), ("off", 2)]
     {
         let server = Process::start_in(tempfile::tempdir().unwrap(), &[], &[("USERPLANE_NO_DEMO", value)]).await;
-        let tenants: Value = reqwest::Client::new()
-            .get(server.url("/_userplane/tenants"))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let response = reqwest::Client::new().get(server.url("/_userplane/tenants")).bearer_auth(ADMIN).send().await;
+        let tenants: Value = response.unwrap().json().await.unwrap();
         assert_eq!(tenants["tenants"].as_array().unwrap().len(), demo_tenants, "USERPLANE_NO_DEMO={value}");
         server.stop().await;
     }

@@ -15,27 +15,8 @@ async fn json_log_lines_carry_the_request_id_and_no_secret() {
     let env = [("USERPLANE_LOG_FORMAT", "json"), ("USERPLANE_LOG", "debug")];
     let server = Process::start(account, &[], &env).await;
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(server.url(&format!("/oauth/token?grant_type=account_credentials&account_id={account}")))
-        .basic_auth(format!("{account}-admin"), Some("admin-secret"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let access_token = token["access_token"].as_str().unwrap().to_owned();
-    let session: Value = http
-        .post(server.url(&format!("/_userplane/tenants/{account}/sessions")))
-        .bearer_auth(ADMIN)
-        .json(&json!({"user": "lena@example.com", "kind": "sso"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let sso = session["token"].as_str().unwrap().to_owned();
+    let access_token = server.app_token(account).await;
+    let sso = server.sso_session(account, "lena@example.com").await;
     let response = http
         .put(server.url("/v2/users/ben@example.com/status"))
         .bearer_auth(&access_token)

@@ -77,6 +77,30 @@ impl Process {
         format!("{}{path}", self.base)
     }
 
+    /// A control-plane POST with the admin token; its JSON answer.
+    pub async fn admin_post(&self, path: &str, body: Value) -> Value {
+        let response = reqwest::Client::new().post(self.url(path)).bearer_auth(ADMIN).json(&body).send().await;
+        response.unwrap().json().await.unwrap()
+    }
+
+    /// An access token of the world's `{account}-admin` app (`zoom_world`'s admin scopes).
+    pub async fn app_token(&self, account: &str) -> String {
+        let response = reqwest::Client::new()
+            .post(self.url(&format!("/oauth/token?grant_type=account_credentials&account_id={account}")))
+            .basic_auth(format!("{account}-admin"), Some("admin-secret"))
+            .send()
+            .await;
+        let token: Value = response.unwrap().json().await.unwrap();
+        token["access_token"].as_str().expect("an access token").to_owned()
+    }
+
+    /// A simulated SSO login of `user`; the session token.
+    pub async fn sso_session(&self, account: &str, user: &str) -> String {
+        let path = format!("/_userplane/tenants/{account}/sessions");
+        let session = self.admin_post(&path, json!({"user": user, "kind": "sso"})).await;
+        session["token"].as_str().expect("a session token").to_owned()
+    }
+
     /// Stops it as a service manager would (SIGTERM: it finishes and logs its shutdown)
     /// and returns its stderr.
     pub async fn stop(mut self) -> String {
@@ -120,42 +144,14 @@ async fn metrics_count_requests_revocations_and_refusals() {
     let account = "metricsAcct01";
     let server = Process::start(account, &["--auth-failure-limit", "2"], &[]).await;
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(server.url(&format!("/oauth/token?grant_type=account_credentials&account_id={account}")))
-        .basic_auth(format!("{account}-admin"), Some("admin-secret"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let app_token = token["access_token"].as_str().unwrap().to_owned();
-    let session: Value = http
-        .post(server.url(&format!("/_userplane/tenants/{account}/sessions")))
-        .bearer_auth(ADMIN)
-        .json(&json!({"user": "lena@example.com", "kind": "sso"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let sso = session["token"].as_str().unwrap().to_owned();
+    let app_token = server.app_token(account).await;
+    let sso = server.sso_session(account, "lena@example.com").await;
     let revoked =
         http.delete(server.url("/v2/users/lena@example.com/token")).bearer_auth(&app_token).send().await.unwrap();
     assert_eq!(revoked.status(), 204);
     // Two uses of the dead session: each refused, the first one timed.
     for _ in 0..2 {
-        let info: Value = http
-            .post(server.url("/_userplane/introspect"))
-            .bearer_auth(ADMIN)
-            .json(&json!({"token": sso}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let info = server.admin_post("/_userplane/introspect", json!({"token": sso})).await;
         assert_eq!(info["active"], false, "{info}");
         assert_eq!(info["reason"], "sessions_revoked", "{info}");
     }

@@ -212,12 +212,15 @@ struct AdvanceClock {
     advance_seconds: i64,
 }
 
-/// A JSON integer, written `60` or `60.0` (JSON does not tell them apart; some clients write the latter).
+/// A JSON integer, written `60` or `60.0` (JSON Schema does not tell them apart; some
+/// clients write the latter). A fraction or a negative float (`-0.0` too) is refused.
 fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<i64, D::Error> {
     let number = serde_json::Number::deserialize(deserializer)?;
     number
         .as_i64()
-        .or_else(|| number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+        .or_else(|| {
+            number.as_f64().filter(|f| f.fract() == 0.0 && f.is_sign_positive() && *f < 9.0e15).map(|f| f as i64)
+        })
         .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number of seconds, not {number}")))
 }
 
