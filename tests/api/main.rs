@@ -24,6 +24,7 @@ mod offboard;
 mod offboard_fakes;
 mod offboard_harness;
 mod offboard_userplane;
+mod openapi;
 mod pagination;
 mod retention;
 mod secrets;
