@@ -31,7 +31,9 @@ pub enum Command {
     Reinstate(ReinstateArgs),
 }
 
-/// Runs a parsed command line to completion.
+/// Runs a parsed command line to completion. Exit codes of `serve` and `migrate`: 0 done
+/// (serve: shut down on a signal), 1 could not start or migrate (the message says why);
+/// a usage error is clap's 2, before this runs. `offboard` and `reinstate` have their own.
 pub fn run(cli: Cli) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -3,6 +3,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+// Boolean environment variables take 1/0, true/false, yes/no, on/off (and y/n, t/f).
+use clap::builder::BoolishValueParser;
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured at a terminal unless `NO_COLOR` is set.
+    Text,
+    /// One JSON object a line: `timestamp`, `level`, `target`, `fields`, and the request's span (its `id`).
+    Json,
+}
 /// Default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://userplane.db";
 
@@ -24,8 +35,14 @@ pub struct ServeConfig {
     #[arg(long, env = "USERPLANE_WORLD")]
     pub world: Option<PathBuf>,
     /// Do not load the demo world into an empty database.
-    #[arg(long, env = "USERPLANE_NO_DEMO")]
+    #[arg(long, env = "USERPLANE_NO_DEMO", value_parser = BoolishValueParser::new())]
     pub no_demo: bool,
+    /// Neither count requests nor serve `/metrics` (Prometheus' text format, no token).
+    #[arg(long, env = "USERPLANE_NO_METRICS", value_parser = BoolishValueParser::new())]
+    pub no_metrics: bool,
+    /// Log lines as text (for a person) or as JSON, one object a line (for a collector).
+    #[arg(long, env = "USERPLANE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// Wrong credentials an address (or a client id / key email) may send per window
     /// before they are answered 429; 0 turns the throttle off. A right credential always passes.
     #[arg(long, env = "USERPLANE_AUTH_FAILURE_LIMIT", default_value_t = 20)]
@@ -149,6 +166,8 @@ impl ServeConfig {
             admin_token: Some(admin_token.into()),
             world: None,
             no_demo: true,
+            no_metrics: false,
+            log_format: LogFormat::Text,
             quiet: true,
             retain_tokens_for: Duration::from_secs(7 * 86_400),
             retain_audit_for: Duration::from_secs(90 * 86_400),

@@ -27,6 +27,12 @@ pub mod api;
 /// the panic catcher, and dialect-shaped answers for requests hyper rejects.
 pub mod http;
 
+/// Prometheus metrics (`GET /metrics`) and their hooks.
+pub mod metrics;
+
+/// Logging: the format (text or JSON lines), colours, and what is never logged.
+pub mod logging;
+
 /// Retention: expired tokens, old revocations and journal records pruned in the background.
 pub mod retention;
 

@@ -21,43 +21,14 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s "$here/requirements.txt" "$stamp"; th
 fi
 
 echo "== cloudflare compat: building userplane"
-# Ask cargo where it put the binary (CARGO_TARGET_DIR, a workspace or a config may move it).
-binary="$(cargo build --quiet --bin userplane --message-format=json-render-diagnostics \
-    | "$venv/bin/python" -c 'import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "userplane":
-        print(m["executable"])')"
+python="$venv/bin/python"
+source "$root/.ci/serve-temp.sh"
+binary="$(userplane_binary)"
 if [ ! -x "$binary" ]; then
     echo "cargo built no userplane binary" >&2
     exit 1
 fi
-
-work="$(mktemp -d)"
-port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-admin_token="compat-admin-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-"$binary" serve --listen "127.0.0.1:$port" --database-url "sqlite://$work/userplane.db" --no-demo \
-    --admin-token "$admin_token" --world "$here/world.json" --quiet 2>"$work/server.log" &
-server=$!
-cleanup() {
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-    if "$venv/bin/python" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$base/_userplane/health" 2>/dev/null; then
-        break
-    fi
-    if ! kill -0 "$server" 2>/dev/null; then
-        echo "userplane did not start:" >&2
-        cat "$work/server.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
+start_userplane "$binary" --no-demo --world "$here/world.json"
 
 echo "== cloudflare compat: pytest against $base"
 status=0

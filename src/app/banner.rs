@@ -34,7 +34,29 @@ pub fn print(addr: SocketAddr, admin_token: &str, generated: bool, loaded: &Load
             }
         }
         Loaded::Existing(n) => {
-            let _ = writeln!(out, "{n} tenant(s) in the database; their secrets were printed when they were created.");
+            let _ = writeln!(
+                out,
+                "{n} tenant(s) already in the database. Their secrets are kept only as hashes and cannot be shown again."
+            );
+            let _ = writeln!(out, "For working credentials, either:");
+            let _ = writeln!(
+                out,
+                "  - reset a tenant with new secrets, shown once: curl -X POST {base}/_userplane/tenants/ACCOUNT/reset \\"
+            );
+            let _ = writeln!(
+                out,
+                "      -H \"Authorization: Bearer $ADMIN_TOKEN\" -d '{{\"rotate_secrets\": true}}'  (this clears its sessions); or"
+            );
+            let _ = writeln!(
+                out,
+                "  - restart with --world FILE whose tenants set their own secrets (client_secret, api_tokens' value),"
+            );
+            let _ = writeln!(out, "    on a new database: those secrets stay the same across restarts; or");
+            let _ = writeln!(
+                out,
+                "  - stop the server, delete the database file (--database-url, default ./userplane.db and its -wal/-shm),"
+            );
+            let _ = writeln!(out, "    and start again: a new demo world with new secrets is printed.");
         }
         Loaded::Nothing => {}
     }

@@ -12,6 +12,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/client/v4", crate::api::cloudflare::router())
         .route("/client/v4/", crate::api::cloudflare::root_route())
         .merge(crate::api::zoom::router())
+        .route("/metrics", axum::routing::get(crate::metrics::render))
         .fallback(crate::api::unknown_path)
         .with_state(state)
 }

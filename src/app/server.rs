@@ -78,31 +78,14 @@ impl Server {
 
 /// `userplane serve`: runs until Ctrl-C or SIGTERM, then shuts down gracefully.
 pub async fn serve(config: ServeConfig) -> Result<(), String> {
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("USERPLANE_LOG").unwrap_or_else(|_| "userplane=info".into());
-    // The PostgreSQL client crates log every statement's parameters (secret hashes among
-    // them) at debug: they are never logged, whatever USERPLANE_LOG says. A filter of
-    // its own, so that no directive (`tokio_postgres::query=trace`) can outrank it.
-    let no_database_client = tracing_subscriber::filter::filter_fn(|meta| !is_database_client(meta.target()));
-    // Colours only for a person at a terminal, and never when NO_COLOR is set.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
-    let subscriber =
-        tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).finish();
-    let _ = subscriber.with(no_database_client).try_init();
+    crate::logging::init(config.log_format);
+    crate::metrics::set_enabled(!config.no_metrics);
     let server = Server::start(&config).await?;
     tracing::info!(addr = %server.addr, "userplane is serving");
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.stop().await;
     Ok(())
-}
-
-/// Log targets of the PostgreSQL client crates (`tokio_postgres`, `postgres`,
-/// `postgres_protocol`, ...), which log query parameters.
-fn is_database_client(target: &str) -> bool {
-    target.starts_with("tokio_postgres") || target.starts_with("postgres")
 }
 
 async fn shutdown_signal() {

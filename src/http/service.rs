@@ -1,7 +1,7 @@
 //! The service hyper calls for each request: it gives the request its id (an extension,
 //! and the span every log line of the request is written in), tells the connection's
-//! clock that a request is in flight, turns a panic into the dialect's 500, and puts
-//! the id header on the answer.
+//! clock that a request is in flight, turns a panic into the dialect's 500, puts
+//! the id header on the answer, and counts the answer in the metrics.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -23,6 +23,7 @@ use tracing::Level;
 use super::body_deadline::DeadlineBody;
 use super::io::Activity;
 use super::request_id::RequestId;
+use crate::api::operation::OperationName;
 use crate::api::{Dialect, Failure};
 
 #[derive(Clone)]
@@ -54,17 +55,15 @@ impl hyper::service::Service<Request<Incoming>> for EdgeService {
         });
         let dialect = Dialect::of_path(request.uri().path().as_bytes());
         let id = RequestId::for_request(request.headers(), dialect);
-        let line = tracing::enabled!(target: "userplane::http", Level::DEBUG).then(|| RequestLine {
-            method: request.method().clone(),
-            path: request.uri().path().to_owned(),
-            started: Instant::now(),
-        });
+        let started = Instant::now();
+        let line = tracing::enabled!(target: "userplane::http", Level::DEBUG)
+            .then(|| RequestLine { method: request.method().clone(), path: request.uri().path().to_owned() });
         request.extensions_mut().insert(id);
         request.extensions_mut().insert(ConnectInfo(self.remote));
         let span = tracing::info_span!(target: "userplane::http", "request", id = %id);
         self.activity.request_started();
         let inner = span.in_scope(|| tower::Service::call(&mut self.router.clone(), request));
-        EdgeFuture { inner, span, id, dialect, line, body_read, activity: self.activity.clone() }
+        EdgeFuture { inner, span, id, dialect, started, line, body_read, activity: self.activity.clone() }
     }
 }
 
@@ -72,7 +71,6 @@ impl hyper::service::Service<Request<Incoming>> for EdgeService {
 struct RequestLine {
     method: Method,
     path: String,
-    started: Instant,
 }
 
 pub(super) struct EdgeFuture {
@@ -80,6 +78,7 @@ pub(super) struct EdgeFuture {
     span: tracing::Span,
     id: RequestId,
     dialect: Dialect,
+    started: Instant,
     line: Option<RequestLine>,
     /// Whether the request's body was read to its end (`None`: it had none).
     body_read: Option<Arc<std::sync::atomic::AtomicBool>>,
@@ -118,6 +117,9 @@ impl Future for EdgeFuture {
                 .headers_mut()
                 .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
         }
+        let took = this.started.elapsed();
+        let operation = response.extensions().get::<OperationName>().copied();
+        crate::metrics::request_answered(this.dialect, operation, response.status(), took);
         if let Some(line) = &this.line {
             tracing::debug!(
                 target: "userplane::http",
@@ -125,7 +127,7 @@ impl Future for EdgeFuture {
                 method = %line.method,
                 path = %line.path,
                 status = response.status().as_u16(),
-                micros = line.started.elapsed().as_micros() as u64,
+                micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
                 "request"
             );
         }

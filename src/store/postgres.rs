@@ -89,6 +89,7 @@ impl PgStore {
     /// together take turns), and keeps the connection for the pool.
     pub async fn open(url: &str) -> Result<Arc<PgStore>, StoreError> {
         let (url, pool_size) = take_pool_size(url)?;
+        crate::metrics::pool_size(pool_size);
         let mut config: postgres::Config = url.parse().map_err(|e| StoreError::other(format!("database URL: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
@@ -145,6 +146,7 @@ impl PgStore {
         let store = self.clone();
         run_blocking(move || {
             let _permit = permit;
+            let _in_use = crate::metrics::PoolUse::start();
             let mut conn = store.checkout()?;
             let result = f(&mut conn);
             store.checkin(conn);

@@ -168,6 +168,7 @@ impl SqliteStore {
                 }),
             }
         });
+        crate::metrics::writer_queued();
         let sent = self.writer.lock().map_err(|_| Error::Internal("writer queue poisoned".into()))?.send(job);
         sent.map_err(|_| Error::Internal("the writer thread has stopped".into()))?;
         answer.await.map_err(|_| Error::Internal("a write was lost by the writer thread".into()))?
@@ -257,10 +258,12 @@ fn run_writer(
                 Err(_) => break,
             }
         }
+        crate::metrics::writer_batch(batch.len());
         commit_batch(&conn, batch);
         wal_to_shrink = true;
         let _ = nudge.try_send(());
         let grown = std::mem::replace(&mut wal_bytes, wal.bytes()) < wal_bytes;
+        crate::metrics::wal_size(wal_bytes);
         if grown && wal_bytes > wal.cap {
             // The checkpointer has not kept up (a slow disk): rather than let the WAL grow,
             // writes wait while the writer copies it back.

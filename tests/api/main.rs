@@ -6,6 +6,7 @@
 
 mod auth_throttle;
 mod clock;
+mod boolean_env;
 mod cloudflare;
 mod cloudflare_auth;
 mod cloudflare_devices;
@@ -18,12 +19,15 @@ mod faults;
 mod helpers;
 mod honest_errors;
 mod http_layer;
+mod logs;
 mod malformed;
+mod metrics;
 mod multinode;
 mod offboard;
 mod offboard_fakes;
 mod offboard_harness;
 mod offboard_userplane;
+mod openapi;
 mod pagination;
 mod requests;
 mod retention;

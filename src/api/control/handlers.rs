@@ -10,6 +10,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ControlError;
+#[allow(unused_imports)] // the OpenAPI annotations name them
+use super::openapi::{
+    ClockView, ErrorBody, Health, IntrospectionView, JournalPage, SessionCreated, TenantDocument, TenantList,
+    TenantView,
+};
 use crate::api::body;
 use crate::api::providers;
 use crate::api::throttle::SourceAddress;
@@ -46,6 +51,8 @@ pub async fn require_admin(State(state): State<AppState>, request: Request, next
 }
 
 /// The null route: answers at once, does no work.
+#[utoipa::path(get, path = "/_userplane/health", tag = "control", security(()),
+    responses((status = 200, description = "Up", body = Health)))]
 pub async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
@@ -88,6 +95,9 @@ fn without_hashes(document: &Value) -> Value {
     }
 }
 
+#[utoipa::path(post, path = "/_userplane/tenants", tag = "control", request_body = TenantDocument,
+    responses((status = 201, description = "Created", body = TenantView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 409, description = "The account exists", body = ErrorBody)))]
 pub async fn create_tenant(State(state): State<AppState>, body: Body) -> Result<Response> {
     let fields = body::lenient_object(body).await?;
     let spec = crate::api::tenants::spec(Value::Object(fields), state.store.secrets())?;
@@ -96,6 +106,8 @@ pub async fn create_tenant(State(state): State<AppState>, body: Body) -> Result<
     Ok((StatusCode::CREATED, Json(tenant_view(&tenant, &document))).into_response())
 }
 
+#[utoipa::path(get, path = "/_userplane/tenants", tag = "control",
+    responses((status = 200, description = "Every tenant", body = TenantList), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody)))]
 pub async fn list_tenants(State(state): State<AppState>) -> Result<Json<Value>> {
     let mut views = Vec::new();
     for tenant in ops::list_tenants(&state.store).await? {
@@ -105,11 +117,15 @@ pub async fn list_tenants(State(state): State<AppState>) -> Result<Json<Value>> 
     Ok(Json(json!({"tenants": views})))
 }
 
+#[utoipa::path(get, path = "/_userplane/tenants/{tenant}", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")),
+    responses((status = 200, description = "The tenant", body = TenantView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn get_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     let document = ops::tenant_document(&state.store, &tenant).await?;
     Ok(Json(tenant_view(&ops::get_tenant(&state.store, &tenant).await?, &document)))
 }
 
+#[utoipa::path(delete, path = "/_userplane/tenants/{tenant}", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")),
+    responses((status = 204, description = "Deleted, with all its state"), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<StatusCode> {
     state.journal.flush().await;
     ops::delete_tenant(&state.store, &tenant).await?;
@@ -117,7 +133,7 @@ pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<Str
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetRequest {
     #[serde(default)]
@@ -126,6 +142,9 @@ struct ResetRequest {
 
 /// Resets a tenant to its document; with `{"rotate_secrets": true}` every secret is new
 /// and shown in the answer, once.
+#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/reset", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")),
+    request_body(content = Option<ResetRequest>),
+    responses((status = 200, description = "Back to its document's state", body = TenantView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn reset_tenant(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
@@ -137,6 +156,9 @@ pub async fn reset_tenant(
 
 /// Resets every tenant, one transaction each (each as much work as one tenant's reset),
 /// in creation order; a failure stops there and says which tenant.
+#[utoipa::path(post, path = "/_userplane/reset", tag = "control",
+    request_body(content = Option<ResetRequest>),
+    responses((status = 200, description = "Every tenant back to its document's state"), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody)))]
 pub async fn reset_all(State(state): State<AppState>, body: Body) -> Result<Json<Value>> {
     let request: ResetRequest = super::snapshots::parse(body, "{\"rotate_secrets\": true|false}").await?;
     let mut views = Vec::new();
@@ -166,9 +188,10 @@ async fn reset_one(state: &AppState, tenant: &str, rotate_secrets: bool) -> Resu
     Ok(tenant_view(&reset, &document))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SessionRequest {
     user: String,
+    #[schema(value_type = super::openapi::SessionKind)]
     kind: String,
     #[serde(default)]
     app: Option<String>,
@@ -221,6 +244,11 @@ fn session_kind(tenant: &Tenant, request: SessionRequest) -> Result<(String, Log
     Ok((request.user, kind))
 }
 
+
+#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/sessions", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = SessionRequest,
+    responses((status = 201, description = "A simulated login's credential", body = SessionCreated), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 404, description = "No such tenant, user, app or device", body = ErrorBody),
+        (status = 409, description = "Refused (e.g. the user is not active)", body = ErrorBody)))]
 pub async fn create_session(State(state): State<AppState>, Path(tenant): Path<String>, body: Body) -> Result<Response> {
     let fields = body::lenient_object(body).await?;
     let request: SessionRequest = serde_json::from_value(Value::Object(fields))
@@ -240,6 +268,8 @@ pub async fn create_session(State(state): State<AppState>, Path(tenant): Path<St
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+#[utoipa::path(get, path = "/_userplane/tenants/{tenant}/clock", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")),
+    responses((status = 200, description = "The tenant's clock", body = ClockView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn get_clock(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     let tenant = ops::get_tenant(&state.store, &tenant).await?;
     Ok(Json(clock_view(&state, &tenant)))
@@ -254,16 +284,34 @@ fn clock_view(state: &AppState, tenant: &Tenant) -> Value {
 }
 
 /// Exactly one of the three.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ClockRequest {
+    #[schema(minimum = 0, maximum = 316_224_000)] // ten years of 366 days
+    #[serde(default, deserialize_with = "whole_number")]
     advance_seconds: Option<i64>,
+    /// An RFC 3339 instant, not before the tenant's now.
     set: Option<String>,
     freeze: Option<bool>,
 }
 
 const CLOCK_FORMS: &str = "{\"advance_seconds\": N}, {\"set\": \"RFC 3339\"} or {\"freeze\": true|false}";
 
+/// A JSON integer, written `60` or `60.0` (JSON Schema does not tell them apart; some
+/// clients write the latter). A fraction or a negative float (`-0.0` too) is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<i64>, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    number
+        .as_i64()
+        .or_else(|| {
+            number.as_f64().filter(|f| f.fract() == 0.0 && f.is_sign_positive() && *f < 9.0e15).map(|f| f as i64)
+        })
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number of seconds, not {number}")))
+}
+
+#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/clock", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = ClockRequest,
+    responses((status = 200, description = "The clock, moved, set, frozen or unfrozen", body = ClockView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn change_clock(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
@@ -281,7 +329,8 @@ pub async fn change_clock(
     Ok(Json(clock_view(&state, &tenant)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JournalQuery {
     #[serde(default)]
     after: i64,
@@ -293,6 +342,8 @@ fn default_journal_limit() -> i64 {
     100
 }
 
+#[utoipa::path(get, path = "/_userplane/tenants/{tenant}/journal", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id"), JournalQuery),
+    responses((status = 200, description = "Audit records after `after`, oldest first", body = JournalPage), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn journal(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
@@ -309,12 +360,15 @@ pub async fn journal(
     Ok(Json(json!({"entries": entries})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct IntrospectRequest {
     token: String,
 }
 
 /// RFC 7662-shaped introspection for every credential userplane issues.
+#[utoipa::path(post, path = "/_userplane/introspect", tag = "control",
+    request_body(content((IntrospectRequest = "application/json"), (IntrospectRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "RFC 7662 introspection", body = IntrospectionView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody)))]
 pub async fn introspect(State(state): State<AppState>, body: Body) -> Result<Json<Value>> {
     // RFC 7662 clients post a form; the issue's examples post JSON. Take both.
     let bytes = body::read(body).await?;
@@ -330,7 +384,9 @@ pub async fn introspect(State(state): State<AppState>, body: Body) -> Result<Jso
     };
     let request: IntrospectRequest = serde_json::from_value(Value::Object(fields))
         .map_err(|e| ControlError::invalid(format!("expected {{\"token\": \"...\"}}: {e}")))?;
-    let Some(found) = ops::introspect(&state.store, &state.clock, &request.token).await? else {
+    let found = ops::introspect(&state.store, &state.clock, &request.token).await?;
+    crate::metrics::introspected(found.as_ref(), &state.clock);
+    let Some(found) = found else {
         return Ok(Json(json!({"active": false})));
     };
     let token = &found.token;

@@ -9,6 +9,7 @@ mod handlers;
 mod users;
 mod snapshots;
 mod requests;
+pub mod openapi;
 
 pub use error::ControlError;
 
@@ -49,6 +50,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/health", get(handlers::health))
         .route("/console", get(console::page))
         .route("/console/{name}", get(console::file))
+        .route("/openapi.json", get(openapi::control_document))
+        .route("/openapi/zoom.json", get(openapi::zoom_slice))
+        .route("/openapi/cloudflare.json", get(openapi::cloudflare_slice))
         .merge(guarded)
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)

@@ -33,7 +33,9 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ZoomError> {
         let token = bearer(&parts.headers).ok_or_else(|| ZoomError::invalid_token(false))?;
         let note = parts.extensions.get::<Note>().cloned().unwrap_or_default();
-        let Some(found) = ops::introspect(&state.store, &state.clock, token).await? else {
+        let found = ops::introspect(&state.store, &state.clock, token).await?;
+        crate::metrics::introspected(found.as_ref(), &state.clock);
+        let Some(found) = found else {
             // A token userplane never issued: a guess, counted against the address.
             let address = SourceAddress::of(&parts.extensions).key();
             return Err(match state.auth_throttle.failed(&[address]) {
