@@ -7,13 +7,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Error, Result, Tenant};
-use crate::store::snapshots::set_clock;
-use crate::store::{Store, queries as q};
+use super::{Error, Result};
 
 /// Milliseconds since the Unix epoch, in a tenant's (possibly advanced) time.
 pub type Timestamp = i64;
@@ -35,7 +32,7 @@ impl Clock {
 pub const EARLIEST: Timestamp = 946_684_800_000;
 pub const LATEST: Timestamp = 7_258_118_400_000;
 /// One advance moves at most ten years.
-const MAX_ADVANCE_SECONDS: i64 = 10 * 366 * 86_400;
+pub const MAX_ADVANCE_SECONDS: i64 = 10 * 366 * 86_400;
 
 /// What the control plane asks of a tenant's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,50 +65,6 @@ pub fn settings_at(clock: &Clock, at: Timestamp, frozen: bool) -> Result<(i64, O
     let at = in_range("clock", at)?;
     let offset = at.checked_sub(clock.now(0)).ok_or_else(|| Error::invalid("clock", "clock out of range"))?;
     Ok((offset, frozen.then_some(at)))
-}
-
-/// Advances, sets, freezes or unfreezes a tenant's clock, with an audit record. Setting
-/// it before the tenant's current time is refused: only a restore goes back.
-pub async fn change(store: &Store, clock: &Clock, account_id: &str, change: ClockChange) -> Result<Tenant> {
-    if let ClockChange::Advance { seconds } = change
-        && !(0..=MAX_ADVANCE_SECONDS).contains(&seconds)
-    {
-        return Err(if seconds < 0 {
-            Error::Refused("the clock does not go backwards (restore a snapshot to go back)".into())
-        } else {
-            Error::invalid("advance_seconds", "advance_seconds must be between 0 and ten years")
-        });
-    }
-    let (account_id, clock) = (account_id.to_owned(), *clock);
-    store
-        .write(move |c| {
-            let tenant =
-                q::get_tenant_for_update(c, &account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
-            let now = tenant.now(&clock);
-            let frozen = tenant.clock_frozen_at.is_some();
-            let (target, frozen, action, detail) = match change {
-                ClockChange::Advance { seconds } => {
-                    let target = now.checked_add(seconds * 1000).unwrap_or(Timestamp::MAX);
-                    (target, frozen, "clock.advanced", json!({"seconds": seconds}))
-                }
-                ClockChange::Set { at } if at < now => {
-                    return Err(Error::Refused(format!(
-                        "the clock does not go backwards: {} is before the tenant's time {} (restore a snapshot to go back)",
-                        rfc3339(at),
-                        rfc3339(now)
-                    )));
-                }
-                ClockChange::Set { at } => (at, frozen, "clock.set", json!({"at": rfc3339(at)})),
-                ClockChange::Freeze => (now, true, "clock.frozen", json!({})),
-                ClockChange::Unfreeze => (now, false, "clock.unfrozen", json!({})),
-            };
-            let (offset, frozen_at) = settings_at(&clock, target, frozen)?;
-            set_clock(c, &account_id, offset, frozen_at)?;
-            let tenant = Tenant { clock_offset_ms: offset, clock_frozen_at: frozen_at, ..tenant };
-            q::insert_audit(c, &account_id, tenant.now(&clock), "admin", action, &account_id, &detail)?;
-            Ok(tenant)
-        })
-        .await
 }
 
 /// Formats a timestamp as RFC 3339 in UTC with second precision (`2026-11-22T08:00:00Z`),

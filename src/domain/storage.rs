@@ -101,6 +101,8 @@ pub trait Tx {
     fn clear_tenant_state(&mut self, account_id: &str) -> Result<()>;
     fn delete_tenant(&mut self, account_id: &str) -> Result<bool>;
     fn set_clock_offset(&mut self, account_id: &str, offset_ms: i64) -> Result<()>;
+    /// Sets the clock's offset and whether (and at which instant) it is frozen.
+    fn set_clock(&mut self, account_id: &str, offset_ms: i64, frozen_at: Option<Timestamp>) -> Result<()>;
 
     // ---- principals
     fn insert_principal(&mut self, tenant: &str, p: &NewPrincipal, now: Timestamp) -> Result<()>;

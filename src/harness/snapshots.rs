@@ -109,7 +109,7 @@ pub async fn restore(store: &Store, clock: &Clock, account: &str, name: &str) ->
                 snap::get_snapshot_data(c, &account, &name)?.ok_or_else(|| Error::not_found("snapshot", &name))?;
             let captured = snap::restore(c, &account, &data)?;
             let (offset, frozen_at) = clock::settings_at(&clock, captured.now, captured.frozen)?;
-            snap::set_clock(c, &account, offset, frozen_at)?;
+            q::set_clock(c, &account, offset, frozen_at)?;
             q::insert_audit(c, &account, captured.now, "admin", "snapshot.restored", &name, &json!({}))?;
             let windows = serde_json::from_value(captured.local_windows).unwrap_or_default();
             Ok((locked_tenant(c, &account)?, windows))
@@ -140,7 +140,7 @@ pub async fn fork(store: &Store, clock: &Clock, source: &str, spec: TenantSpec) 
                 created_at,
             };
             q::insert_tenant(c, &forked, &spec.document)?;
-            snap::set_clock(c, &forked.account_id, forked.clock_offset_ms, forked.clock_frozen_at)?;
+            q::set_clock(c, &forked.account_id, forked.clock_offset_ms, forked.clock_frozen_at)?;
             snap::copy_forked(c, &source, &forked.account_id)?;
             for credential in &spec.seed.credentials {
                 let credential =

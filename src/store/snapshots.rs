@@ -245,15 +245,6 @@ pub fn copy_forked(c: &mut dyn Conn, from: &str, to: &str) -> Result<()> {
     Ok(())
 }
 
-/// Sets a tenant's clock: running at the wall clock plus `offset_ms`, or frozen at an instant.
-pub fn set_clock(c: &mut dyn Conn, account: &str, offset_ms: i64, frozen_at: Option<Timestamp>) -> Result<()> {
-    c.execute(
-        "UPDATE tenants SET clock_offset_ms = $1, clock_frozen_at = $2 WHERE account_id = $3",
-        &[offset_ms.into(), frozen_at.into(), account.into()],
-    )?;
-    Ok(())
-}
-
 /// Replaces a tenant's kept document (a reset that rotated its secrets).
 pub fn set_document(c: &mut dyn Conn, account: &str, document: &Json) -> Result<()> {
     c.execute(

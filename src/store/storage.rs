@@ -62,6 +62,10 @@ impl Tx for SqlTx<'_> {
         Ok(queries::set_clock_offset(self.0, account_id, offset_ms)?)
     }
 
+    fn set_clock(&mut self, account_id: &str, offset_ms: i64, frozen_at: Option<Timestamp>) -> Result<()> {
+        Ok(queries::set_clock(self.0, account_id, offset_ms, frozen_at)?)
+    }
+
     fn insert_principal(&mut self, tenant: &str, p: &NewPrincipal, now: Timestamp) -> Result<()> {
         Ok(queries::insert_principal(self.0, tenant, p, now)?)
     }

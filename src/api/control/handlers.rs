@@ -325,7 +325,7 @@ pub async fn change_clock(
         (None, None, Some(false)) => ClockChange::Unfreeze,
         _ => return Err(ControlError::invalid(format!("expected exactly one of {CLOCK_FORMS}"))),
     };
-    let tenant = clock::change(&state.store, &state.clock, &tenant, change).await?;
+    let tenant = ops::change_clock(&state.store, &state.clock, &tenant, change).await?;
     Ok(Json(clock_view(&state, &tenant)))
 }
 

@@ -3,6 +3,7 @@ use serde_json::{Value as Json, json};
 use super::super::tenant::{TenantSeed, TenantSpec};
 use super::super::{Actor, App, Clock, Credential, Delegation, Device, Error, Result, Tenant, Timestamp};
 use super::audit;
+use crate::domain::clock::{self, ClockChange};
 use crate::domain::{Storage, Tx};
 
 /// Creates a tenant and seeds its world (a dialect made the spec from its document).
@@ -122,24 +123,53 @@ pub async fn tenant_document(store: &dyn Storage, account_id: &str) -> Result<Js
         .await
 }
 
-/// Moves a tenant's clock forward by `seconds`; returns the tenant with its new offset.
-pub async fn advance_clock(store: &dyn Storage, clock: &Clock, account_id: &str, seconds: i64) -> Result<Tenant> {
-    if !(0..=10 * 366 * 86_400).contains(&seconds) {
-        return Err(Error::invalid("seconds", "seconds must be between 0 and ten years"));
+/// Advances, sets, freezes or unfreezes a tenant's clock, with an audit record. Setting
+/// it before the tenant's current time is refused: only a restore goes back.
+pub async fn change_clock(store: &dyn Storage, clock: &Clock, account_id: &str, change: ClockChange) -> Result<Tenant> {
+    if let ClockChange::Advance { seconds } = change
+        && !(0..=clock::MAX_ADVANCE_SECONDS).contains(&seconds)
+    {
+        return Err(if seconds < 0 {
+            Error::Refused("the clock does not go backwards (restore a snapshot to go back)".into())
+        } else {
+            Error::invalid("advance_seconds", "advance_seconds must be between 0 and ten years")
+        });
     }
-    let account_id = account_id.to_owned();
-    let clock = *clock;
+    let (account_id, clock) = (account_id.to_owned(), *clock);
     store
         .write(move |c| {
-            let mut tenant =
+            let tenant =
                 c.get_tenant_for_update(&account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
-            tenant.clock_offset_ms += seconds * 1000;
-            c.set_clock_offset(&account_id, tenant.clock_offset_ms)?;
             let now = tenant.now(&clock);
-            audit(c, &account_id, now, &Actor::admin(), "clock.advanced", &account_id, json!({"seconds": seconds}))?;
+            let frozen = tenant.clock_frozen_at.is_some();
+            let (target, frozen, action, detail) = match change {
+                ClockChange::Advance { seconds } => {
+                    let target = now.checked_add(seconds * 1000).unwrap_or(Timestamp::MAX);
+                    (target, frozen, "clock.advanced", json!({"seconds": seconds}))
+                }
+                ClockChange::Set { at } if at < now => {
+                    return Err(Error::Refused(format!(
+                        "the clock does not go backwards: {} is before the tenant's time {} (restore a snapshot to go back)",
+                        clock::rfc3339(at),
+                        clock::rfc3339(now)
+                    )));
+                }
+                ClockChange::Set { at } => (at, frozen, "clock.set", json!({"at": clock::rfc3339(at)})),
+                ClockChange::Freeze => (now, true, "clock.frozen", json!({})),
+                ClockChange::Unfreeze => (now, false, "clock.unfrozen", json!({})),
+            };
+            let (offset, frozen_at) = clock::settings_at(&clock, target, frozen)?;
+            c.set_clock(&account_id, offset, frozen_at)?;
+            let tenant = Tenant { clock_offset_ms: offset, clock_frozen_at: frozen_at, ..tenant };
+            audit(c, &account_id, tenant.now(&clock), &Actor::admin(), action, &account_id, detail)?;
             Ok(tenant)
         })
         .await
+}
+
+/// Moves a tenant's clock forward by `seconds` (running or frozen).
+pub async fn advance_clock(store: &dyn Storage, clock: &Clock, account_id: &str, seconds: i64) -> Result<Tenant> {
+    change_clock(store, clock, account_id, ClockChange::Advance { seconds }).await
 }
 
 /// Stores a tenant's seed, every object stamped with the tenant and `now`.

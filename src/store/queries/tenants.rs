@@ -2,7 +2,7 @@ use serde_json::Value as Json;
 
 use super::super::{Conn, Row, StoreError};
 use super::{Result, for_update, json_text};
-use crate::domain::{Provider, Tenant};
+use crate::domain::{Provider, Tenant, Timestamp};
 
 // The document lives in its own table (`tenant_documents`): requests read the tenant
 // row all the time and need none of it; only create, reset and the control plane do.
@@ -107,6 +107,15 @@ pub fn set_clock_offset(c: &mut dyn Conn, account_id: &str, offset_ms: i64) -> R
     c.execute(
         "UPDATE tenants SET clock_offset_ms = $1, clock_frozen_at = NULL WHERE account_id = $2",
         &[offset_ms.into(), account_id.into()],
+    )?;
+    Ok(())
+}
+
+/// Sets a tenant's clock: running at the wall clock plus `offset_ms`, or frozen at an instant.
+pub fn set_clock(c: &mut dyn Conn, account: &str, offset_ms: i64, frozen_at: Option<Timestamp>) -> Result<()> {
+    c.execute(
+        "UPDATE tenants SET clock_offset_ms = $1, clock_frozen_at = $2 WHERE account_id = $3",
+        &[offset_ms.into(), frozen_at.into(), account.into()],
     )?;
     Ok(())
 }
