@@ -52,8 +52,23 @@ pub const KEYED_TABLES: &[(&str, &str)] = &[("rate_windows", "key")];
 /// PostgreSQL's 65,535).
 const MAX_PARAMS: usize = 30_000;
 
-/// A table's columns, in order.
+/// A table's columns, in order: read from the catalog once per backend and table (the
+/// schema changes only by migrations, which run when a store opens), then remembered,
+/// since on PostgreSQL each catalog read is a round trip.
 fn columns(c: &mut dyn Conn, table: &str) -> Result<Vec<String>> {
+    type Known = std::sync::Mutex<std::collections::HashMap<(bool, String), Vec<String>>>;
+    static KNOWN: std::sync::OnceLock<Known> = std::sync::OnceLock::new();
+    let key = (c.backend() == Backend::Postgres, table.to_owned());
+    let known = KNOWN.get_or_init(Known::default);
+    if let Some(names) = known.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(names.clone());
+    }
+    let names = catalog_columns(c, table)?;
+    known.lock().unwrap_or_else(|p| p.into_inner()).insert(key, names.clone());
+    Ok(names)
+}
+
+fn catalog_columns(c: &mut dyn Conn, table: &str) -> Result<Vec<String>> {
     let sql = match c.backend() {
         Backend::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
         Backend::Postgres => {
