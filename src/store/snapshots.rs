@@ -48,10 +48,6 @@ pub const TENANT_TABLES: &[TenantTable] = &[
 /// and the snapshot carries its counters instead).
 pub const KEYED_TABLES: &[(&str, &str)] = &[("rate_windows", "key")];
 
-/// A statement binds at most this many values (SQLite's default limit is 32,766,
-/// PostgreSQL's 65,535).
-const MAX_PARAMS: usize = 30_000;
-
 /// A table's columns, in order: read from the catalog once per backend and table (the
 /// schema changes only by migrations, which run when a store opens), then remembered,
 /// since on PostgreSQL each catalog read is a round trip.
@@ -193,7 +189,9 @@ fn known_columns(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<Vec<(
         .collect())
 }
 
-/// Inserts captured rows, as many per statement as the parameter limit allows.
+/// Inserts captured rows in one statement, the rows passed as one JSON parameter that
+/// the database unpacks (SQLite's `json_each`, PostgreSQL's `json_populate_recordset`
+/// with the table's own column types): no per-value binding, no parameter limit.
 fn insert_rows(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<()> {
     let columns = known_columns(c, table, captured)?;
     let rows = captured["rows"].as_array().ok_or_else(|| StoreError::other("snapshot: no rows"))?;
@@ -201,19 +199,29 @@ fn insert_rows(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<()> {
         return Ok(());
     }
     let names = columns.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ");
-    for batch in rows.chunks((MAX_PARAMS / columns.len()).max(1)) {
-        let mut params = Vec::with_capacity(batch.len() * columns.len());
-        let mut tuples = Vec::with_capacity(batch.len());
-        for row in batch {
-            let mut placeholders = Vec::with_capacity(columns.len());
-            for (i, _) in &columns {
-                params.push(from_json(row.get(*i).unwrap_or(&Json::Null))?);
-                placeholders.push(format!("${}", params.len()));
-            }
-            tuples.push(format!("({})", placeholders.join(", ")));
+    let (sql, rows) = match c.backend() {
+        Backend::Sqlite => {
+            let extracted: Vec<String> =
+                columns.iter().map(|(i, _)| format!("json_extract(value, '$[{i}]')")).collect();
+            let sql = format!("INSERT INTO {table} ({names}) SELECT {} FROM json_each($1)", extracted.join(", "));
+            (sql, Json::Array(rows.clone()).to_string())
         }
-        c.execute(&format!("INSERT INTO {table} ({names}) VALUES {}", tuples.join(", ")), &params)?;
-    }
+        Backend::Postgres => {
+            let objects: Vec<Json> = rows
+                .iter()
+                .map(|row| {
+                    let fields =
+                        columns.iter().map(|(i, name)| (name.clone(), row.get(*i).cloned().unwrap_or(Json::Null)));
+                    Json::Object(fields.collect())
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO {table} ({names}) SELECT {names} FROM json_populate_recordset(NULL::{table}, CAST($1 AS TEXT)::json)"
+            );
+            (sql, Json::Array(objects).to_string())
+        }
+    };
+    c.execute(&sql, &[Value::Text(rows)])?;
     Ok(())
 }
 
