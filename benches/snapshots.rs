@@ -3,8 +3,8 @@
 //!
 //! The tenant: 1,000 Zoom users (500 of them with an assistant), an app, 1,000 live SSO
 //! sessions. Each operation runs `ROUNDS` times through the domain calls the control
-//! plane makes (a fork includes making its new secrets); the median and the slowest are
-//! printed.
+//! plane makes (a fork includes making its new secrets; a restore has ten new sessions
+//! and a revocation to undo); the median and the slowest are printed.
 //!
 //! `cargo bench --bench snapshots`. PostgreSQL: `USERPLANE_BENCH_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), on a database of its own, dropped at
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use userplane::api::tenants;
 use userplane::domain::ops::{self, LoginKind};
-use userplane::domain::{Clock, snapshots};
+use userplane::domain::{Actor, Clock, InactiveReason, ids, snapshots};
 use userplane::store::Store;
 
 const USERS: usize = 1_000;
@@ -79,6 +79,14 @@ async fn run(backend: &str, url: &str) -> bool {
 
     let mut times = Vec::new();
     for round in 0..ROUNDS {
+        // Something to undo: ten new sessions, and one user's sessions revoked.
+        for i in 1..=10 {
+            let user = format!("user{i}@bench.example");
+            ops::login(&store, &clock, &tenant, &user, LoginKind::Sso).await.expect("login");
+        }
+        let (actor, reason) = (Actor::admin(), InactiveReason::SessionsRevoked);
+        let user = ids::zoom_id(&format!("{account}:user11@bench.example"));
+        ops::revoke_sessions(&store, &clock, &tenant, &user, reason, &actor).await.expect("revoke");
         let started = Instant::now();
         snapshots::restore(&store, &clock, &account, &format!("s{round}")).await.expect("restore");
         times.push(started.elapsed());
