@@ -3,8 +3,8 @@
 //!
 //! Which tables hold a tenant's state is [`TENANT_TABLES`], one line per table; columns
 //! are read from the database's catalog, so a column added by a later migration is
-//! captured without a change here (and an older snapshot restores with that column's
-//! default).
+//! captured without a change here (an older snapshot restores the columns it knows;
+//! rows it puts back get the new column's default).
 
 use serde_json::{Map, Value as Json, json};
 
