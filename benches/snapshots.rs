@@ -3,8 +3,8 @@
 //!
 //! The tenant: 1,000 Zoom users (500 of them with an assistant), an app, 1,000 live SSO
 //! sessions. Each operation runs `ROUNDS` times through the domain calls the control
-//! plane makes (a fork includes making its new secrets); the median and the slowest are
-//! printed.
+//! plane makes (a fork includes making its new secrets; a restore has ten new sessions
+//! and a revocation to undo); the median and the slowest are printed.
 //!
 //! `cargo bench --bench snapshots`. PostgreSQL: `USERPLANE_BENCH_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), on a database of its own, dropped at
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use userplane::api::tenants;
 use userplane::api::zoom::provider as zoom;
 use userplane::domain::ops;
-use userplane::domain::{Actor, Clock};
+use userplane::domain::{Actor, Clock, InactiveReason};
 use userplane::harness::snapshots;
 use userplane::store::Store;
 
@@ -83,6 +83,15 @@ async fn run(backend: &str, url: &str) -> bool {
 
     let mut times = Vec::new();
     for round in 0..ROUNDS {
+        // Something to undo: ten new sessions, and one user's sessions revoked.
+        let admin = Actor::admin();
+        for i in 1..=10 {
+            let (ctx, user) = (ops::Ctx::new(&store, &clock, &tenant, &admin), format!("user{i}@bench.example"));
+            ops::login(ctx, &user, ops::Login::user(&zoom::SSO, vec![])).await.expect("login");
+        }
+        let user = ops::resolve_principal(&store, &account, "user11@bench.example").await.expect("user 11");
+        let ctx = ops::Ctx::new(&store, &clock, &tenant, &admin);
+        ops::revoke_sessions(ctx, &user.id, InactiveReason::SessionsRevoked).await.expect("revoke");
         let started = Instant::now();
         snapshots::restore(&store, &clock, &account, &format!("s{round}")).await.expect("restore");
         times.push(started.elapsed());

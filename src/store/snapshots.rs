@@ -3,8 +3,8 @@
 //!
 //! Which tables hold a tenant's state is [`TENANT_TABLES`], one line per table; columns
 //! are read from the database's catalog, so a column added by a later migration is
-//! captured without a change here (and an older snapshot restores with that column's
-//! default).
+//! captured without a change here (an older snapshot restores the columns it knows;
+//! rows it puts back get the new column's default).
 
 use serde_json::{Map, Value as Json, json};
 
@@ -22,39 +22,54 @@ pub struct TenantTable {
     /// (sessions) are not carried: their hashes are global keys and their secrets are
     /// not known to userplane.
     pub forked: bool,
+    /// The primary key (a restore rewrites only the rows that differ, found by it).
+    pub key: &'static str,
 }
 
-const fn table(name: &'static str, tenant_column: &'static str, forked: bool) -> TenantTable {
-    TenantTable { name, tenant_column, forked }
+const fn table(name: &'static str, tenant_column: &'static str, forked: bool, key: &'static str) -> TenantTable {
+    TenantTable { name, tenant_column, forked, key }
 }
 
 /// Every tenant-scoped table (besides the `tenants` row and the `audit` journal, which a
 /// snapshot keeps a position in). A table added later is one line here.
 pub const TENANT_TABLES: &[TenantTable] = &[
-    table("tenant_documents", "account_id", false),
-    table("principals", "tenant", true),
-    table("principal_counts", "tenant", true),
-    table("credentials", "tenant", false),
-    table("tokens", "tenant", false),
-    table("revocations", "tenant", true),
-    table("delegations", "tenant", true),
-    table("devices", "tenant", true),
-    table("apps", "tenant", true),
-    table("settings", "tenant", true),
-    table("fault_rules", "tenant", true),
+    table("tenant_documents", "account_id", false, "account_id"),
+    table("principals", "tenant", true, "tenant, id"),
+    table("principal_counts", "tenant", true, "tenant, status, role"),
+    table("credentials", "tenant", false, "tenant, id"),
+    table("tokens", "tenant", false, "hash"),
+    table("revocations", "tenant", true, "tenant, principal, scope, epoch"),
+    table("delegations", "tenant", true, "tenant, principal, delegate"),
+    table("devices", "tenant", true, "tenant, id"),
+    table("apps", "tenant", true, "tenant, id"),
+    table("settings", "tenant", true, "tenant, name"),
+    table("scope_epochs", "tenant", true, "tenant, principal, scope"),
+    table("fault_rules", "tenant", true, "tenant, id"),
 ];
 
 /// Tables whose rows belong to a tenant by a key prefix (`limits::tenant_prefixes`):
 /// the shared rate-limit windows (PostgreSQL; on SQLite the limiter counts in process
 /// and the snapshot carries its counters instead).
-pub const KEYED_TABLES: &[(&str, &str)] = &[("rate_windows", "key")];
+/// (table, key column, primary key).
+pub const KEYED_TABLES: &[(&str, &str, &str)] = &[("rate_windows", "key", "key")];
 
-/// A statement binds at most this many values (SQLite's default limit is 32,766,
-/// PostgreSQL's 65,535).
-const MAX_PARAMS: usize = 30_000;
-
-/// A table's columns, in order.
+/// A table's columns, in order: read from the catalog once per backend and table (the
+/// schema changes only by migrations, which run when a store opens), then remembered,
+/// since on PostgreSQL each catalog read is a round trip.
 fn columns(c: &mut dyn Conn, table: &str) -> Result<Vec<String>> {
+    type Known = std::sync::Mutex<std::collections::HashMap<(bool, String), Vec<String>>>;
+    static KNOWN: std::sync::OnceLock<Known> = std::sync::OnceLock::new();
+    let key = (c.backend() == Backend::Postgres, table.to_owned());
+    let known = KNOWN.get_or_init(Known::default);
+    if let Some(names) = known.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(names.clone());
+    }
+    let names = catalog_columns(c, table)?;
+    known.lock().unwrap_or_else(|p| p.into_inner()).insert(key, names.clone());
+    Ok(names)
+}
+
+fn catalog_columns(c: &mut dyn Conn, table: &str) -> Result<Vec<String>> {
     let sql = match c.backend() {
         Backend::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
         Backend::Postgres => {
@@ -91,9 +106,11 @@ fn capture_rows(c: &mut dyn Conn, table: &str, tenant_column: &str, account: &st
     capture_where(c, table, &format!("{tenant_column} = $1"), &[account.into()])
 }
 
-/// The rows of a keyed table whose key starts with one of the tenant's prefixes.
-fn keyed_where(column: &str) -> String {
-    format!("substr({column}, 1, length($1)) = $1 OR substr({column}, 1, length($2)) = $2")
+/// The rows of a keyed table whose key starts with one of the tenant's prefixes (bound
+/// as `$first` and the next).
+fn keyed_where(column: &str, first: usize) -> String {
+    let second = first + 1;
+    format!("(substr({column}, 1, length(${first})) = ${first} OR substr({column}, 1, length(${second})) = ${second})")
 }
 
 fn prefixes(account: &str) -> Vec<Value> {
@@ -114,8 +131,8 @@ pub fn capture(c: &mut dyn Conn, account: &str, now: Timestamp, frozen: bool, lo
     for t in TENANT_TABLES {
         tables.insert(t.name.to_owned(), capture_rows(c, t.name, t.tenant_column, account)?);
     }
-    for (table, column) in KEYED_TABLES {
-        tables.insert((*table).to_owned(), capture_where(c, table, &keyed_where(column), &prefixes(account))?);
+    for (table, column, _) in KEYED_TABLES {
+        tables.insert((*table).to_owned(), capture_where(c, table, &keyed_where(column, 1), &prefixes(account))?);
     }
     let audit_seq = c
         .query("SELECT COALESCE(MAX(seq), 0) FROM audit WHERE tenant = $1", &[account.into()])?
@@ -147,18 +164,13 @@ pub fn restore(c: &mut dyn Conn, account: &str, data: &Json) -> Result<Captured>
     if data["version"] != json!(1) {
         return Err(StoreError::other("snapshot: unknown version"));
     }
-    for t in TENANT_TABLES.iter().rev() {
-        c.execute(&format!("DELETE FROM {} WHERE {} = $1", t.name, t.tenant_column), &[account.into()])?;
+    for t in TENANT_TABLES {
+        let scope = |first: usize| format!("{} = ${first}", t.tenant_column);
+        restore_table(c, t.name, t.key, &scope, &[account.into()], data["tables"].get(t.name))?;
     }
-    for (table, column) in KEYED_TABLES {
-        c.execute(&format!("DELETE FROM {table} WHERE {}", keyed_where(column)), &prefixes(account))?;
-    }
-    let tables = TENANT_TABLES.iter().map(|t| t.name).chain(KEYED_TABLES.iter().map(|(t, _)| *t));
-    for table in tables {
-        // A table a snapshot does not know (added since) was empty then.
-        if let Some(rows) = data["tables"].get(table) {
-            insert_rows(c, table, rows)?;
-        }
+    for (table, column, key) in KEYED_TABLES {
+        let scope = |first: usize| keyed_where(column, first);
+        restore_table(c, table, key, &scope, &prefixes(account), data["tables"].get(*table))?;
     }
     restore_tenant_row(c, account, &data["tenant"])?;
     let audit_seq = data["audit_seq"].as_i64().unwrap_or(0);
@@ -179,27 +191,72 @@ fn known_columns(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<Vec<(
         .collect())
 }
 
-/// Inserts captured rows, as many per statement as the parameter limit allows.
-fn insert_rows(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<()> {
+/// Makes the tenant's rows of `table` (those `scope(n)` selects, its parameters bound
+/// from `$n`) the captured ones, rewriting only the rows that differ: the rows that are
+/// not exactly a captured one are deleted, then the captured rows whose key is missing
+/// inserted. The captured rows go in as one JSON parameter that the database unpacks
+/// (SQLite's `json_each`, PostgreSQL's `json_populate_recordset` with the table's own
+/// column types). A table the snapshot does not know (added since) was empty then.
+fn restore_table(
+    c: &mut dyn Conn,
+    table: &str,
+    key: &str,
+    scope: &dyn Fn(usize) -> String,
+    scope_params: &[Value],
+    captured: Option<&Json>,
+) -> Result<()> {
+    let Some(captured) = captured else {
+        c.execute(&format!("DELETE FROM {table} WHERE {}", scope(1)), scope_params)?;
+        return Ok(());
+    };
     let columns = known_columns(c, table, captured)?;
     let rows = captured["rows"].as_array().ok_or_else(|| StoreError::other("snapshot: no rows"))?;
-    if columns.is_empty() || rows.is_empty() {
-        return Ok(());
-    }
     let names = columns.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ");
-    for batch in rows.chunks((MAX_PARAMS / columns.len()).max(1)) {
-        let mut params = Vec::with_capacity(batch.len() * columns.len());
-        let mut tuples = Vec::with_capacity(batch.len());
-        for row in batch {
-            let mut placeholders = Vec::with_capacity(columns.len());
-            for (i, _) in &columns {
-                params.push(from_json(row.get(*i).unwrap_or(&Json::Null))?);
-                placeholders.push(format!("${}", params.len()));
-            }
-            tuples.push(format!("({})", placeholders.join(", ")));
+    // The captured rows as a subquery reading the JSON bound as `$JSON` (numbered below).
+    let (captured_rows, json) = match c.backend() {
+        Backend::Sqlite => {
+            let extracted: Vec<String> =
+                columns.iter().map(|(i, name)| format!("json_extract(value, '$[{i}]') AS {name}")).collect();
+            (format!("SELECT {} FROM json_each($JSON)", extracted.join(", ")), Json::Array(rows.clone()).to_string())
         }
-        c.execute(&format!("INSERT INTO {table} ({names}) VALUES {}", tuples.join(", ")), &params)?;
-    }
+        Backend::Postgres => {
+            let objects: Vec<Json> = rows
+                .iter()
+                .map(|row| {
+                    let fields =
+                        columns.iter().map(|(i, name)| (name.clone(), row.get(*i).cloned().unwrap_or(Json::Null)));
+                    Json::Object(fields.collect())
+                })
+                .collect();
+            let sql = format!("SELECT {names} FROM json_populate_recordset(NULL::{table}, CAST($JSON AS TEXT)::json)");
+            (sql, Json::Array(objects).to_string())
+        }
+    };
+    let captured_rows = |n: usize| captured_rows.replace("$JSON", &format!("${n}"));
+    // SQLite numbers `$N` in the order they first appear: each statement binds in that order.
+    let k = scope_params.len();
+    let mut params = scope_params.to_vec();
+    params.push(Value::Text(json.clone()));
+    c.execute(
+        &format!(
+            "DELETE FROM {table} WHERE {scope} AND ({key}) IN \
+             (SELECT {key} FROM (SELECT {names} FROM {table} WHERE {scope} EXCEPT {captured}) AS gone)",
+            scope = scope(1),
+            captured = captured_rows(k + 1),
+        ),
+        &params,
+    )?;
+    let mut params = vec![Value::Text(json)];
+    params.extend_from_slice(scope_params);
+    c.execute(
+        &format!(
+            "INSERT INTO {table} ({names}) SELECT {names} FROM ({captured}) AS kept \
+             WHERE ({key}) NOT IN (SELECT {key} FROM {table} WHERE {scope})",
+            captured = captured_rows(1),
+            scope = scope(2),
+        ),
+        &params,
+    )?;
     Ok(())
 }
 
