@@ -144,6 +144,24 @@ async fn a_restore_undoes_a_cloudflare_revoke_user_with_its_devices() {
     assert_eq!(state_rows(&cf.app, &cf.account).await, before);
 }
 
+/// WARP sessions die by their own named revocation scope (`warp_session_reauth`): a
+/// restore puts that scope's epoch back too, so the session lives again.
+#[tokio::test]
+async fn a_restore_undoes_a_warp_session_reauth() {
+    let cf = Cf::start().await;
+    let warp = cf.login("jdoe@example.com", "warp", "jane-laptop").await;
+    let before = state_rows(&cf.app, &cf.account).await;
+    snapshot(&cf.app, &cf.account, "before-reauth").await;
+
+    let response = cf.revoke(&cf.admin(), "", json!({"email": "jdoe@example.com", "warp_session_reauth": true})).await;
+    assert_eq!(response.ok(), json!(true));
+    assert_eq!(cf.state_of(&warp).await, "warp_reauth_required");
+
+    restore(&cf.app, &cf.account, "before-reauth").await;
+    assert_eq!(cf.state_of(&warp).await, "active");
+    assert_eq!(state_rows(&cf.app, &cf.account).await, before);
+}
+
 #[tokio::test]
 async fn snapshots_are_listed_deleted_named_and_bounded() {
     let zoom = Zoom::start().await;
