@@ -181,8 +181,8 @@ impl ServeConfig {
     }
 
     /// The failed-authentication throttle's limits.
-    pub fn auth_throttle_limits(&self) -> crate::api::throttle::ThrottleLimits {
-        crate::api::throttle::ThrottleLimits {
+    pub fn auth_throttle_limits(&self) -> crate::throttle::ThrottleLimits {
+        crate::throttle::ThrottleLimits {
             max_failures: self.auth_failure_limit,
             window: std::time::Duration::from_secs(self.auth_failure_window),
         }

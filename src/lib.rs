@@ -14,6 +14,9 @@ pub mod store;
 /// The test harness beside the core: fault rules, the request journal, snapshots and forks.
 pub mod harness;
 
+/// Failed-authentication throttling per address and credential name (bounded LRU).
+pub mod throttle;
+
 /// Rate limiting counters (the dialects decide windows, limits and wire).
 pub mod limits;
 

@@ -83,11 +83,7 @@ fn wall_clock_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// The key prefixes of a tenant's windows: the dialects key them `zoom:{account}:…` and
-/// `cf:{account}:…`.
-pub fn tenant_prefixes(account: &str) -> [String; 2] {
-    [format!("zoom:{account}:"), format!("cf:{account}:")]
-}
+pub use crate::store::queries::{tenant_key_prefix, window_key};
 
 impl RateLimiter {
     /// The limiter for a server on `store`: counters in the database when several nodes
@@ -111,11 +107,11 @@ impl RateLimiter {
     /// On PostgreSQL the windows are rows of `rate_windows`, captured with the tenant's
     /// other rows, and this is empty.
     pub fn local_windows(&self, account: &str) -> Vec<(String, Timestamp, u64)> {
-        let prefixes = tenant_prefixes(account);
+        let prefix = tenant_key_prefix(account);
         let windows = self.local.lock().unwrap_or_else(|p| p.into_inner());
         windows
             .iter()
-            .filter(|(key, _)| prefixes.iter().any(|p| key.starts_with(p.as_str())))
+            .filter(|(key, _)| key.starts_with(&prefix))
             .map(|(key, (start, hits))| (key.clone(), *start, *hits))
             .collect()
     }
@@ -124,8 +120,8 @@ impl RateLimiter {
     /// `windows`, and its leases of the tenant's shared windows are dropped (the next
     /// request reads the restored rows).
     pub fn replace_windows(&self, account: &str, windows: Vec<(String, Timestamp, u64)>) {
-        let prefixes = tenant_prefixes(account);
-        let of_tenant = |key: &String| prefixes.iter().any(|p| key.starts_with(p.as_str()));
+        let prefix = tenant_key_prefix(account);
+        let of_tenant = |key: &String| key.starts_with(&prefix);
         let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
         local.retain(|key, _| !of_tenant(key));
         local.extend(

@@ -7,12 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
-
-use crate::api::Dialect;
-use crate::api::operation::OperationName;
 
 /// Operations whose success kills credentials: counted as revocations. (A Zoom status
 /// update may activate as well as deactivate, so it is not counted.)
@@ -144,24 +140,14 @@ pub fn set_enabled(enabled: bool) {
     ENABLED.store(enabled, Ordering::Relaxed);
 }
 
-/// The dialect's label.
-fn dialect_label(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Zoom => "zoom",
-        Dialect::Cloudflare => "cloudflare",
-        Dialect::Control => "control",
-    }
-}
-
 /// Counts an answered request (the HTTP service calls it once per answer). A request no
 /// route matched is counted under the operation `none`.
-pub fn request_answered(dialect: Dialect, operation: Option<OperationName>, status: StatusCode, took: Duration) {
+pub fn request_answered(dialect: &'static str, operation: Option<&'static str>, status: StatusCode, took: Duration) {
     if !ENABLED.load(Ordering::Relaxed) {
         return;
     }
     let metrics = &*METRICS;
-    let dialect = dialect_label(dialect);
-    let operation = operation.map_or("none", |name| name.0);
+    let operation = operation.unwrap_or("none");
     metrics.requests.with_label_values(&[dialect, operation, status.as_str()]).inc();
     metrics.latency.with_label_values(&[dialect, operation]).observe(took.as_secs_f64());
     if status == StatusCode::TOO_MANY_REQUESTS {
@@ -233,20 +219,13 @@ impl Drop for PoolUse {
     }
 }
 
-/// `GET /metrics`: every metric in Prometheus' text format.
-pub async fn render() -> Response {
+/// Every metric in Prometheus' text format; `None` when metrics are off.
+pub fn text() -> Option<Result<String, prometheus::Error>> {
     if !ENABLED.load(Ordering::Relaxed) {
-        return crate::api::control::ControlError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
-            .into_response();
+        return None;
     }
     let mut text = String::new();
-    if let Err(err) = TextEncoder::new().encode_utf8(&METRICS.registry.gather(), &mut text) {
-        tracing::error!(%err, "metrics: cannot encode");
-        return crate::api::control::ControlError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
-            .into_response();
-    }
-    let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
-    ([(header::CONTENT_TYPE, content_type)], text).into_response()
+    Some(TextEncoder::new().encode_utf8(&METRICS.registry.gather(), &mut text).map(|()| text))
 }
 
 #[cfg(test)]

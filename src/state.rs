@@ -17,7 +17,7 @@ pub struct AppState {
     pub admin_token_hash: Arc<String>,
     pub limits: Arc<RateLimiter>,
     /// Counts failed authentication per address and credential (see `api::throttle`).
-    pub auth_throttle: Arc<crate::api::throttle::AuthThrottle>,
+    pub auth_throttle: Arc<crate::throttle::AuthThrottle>,
     /// Fault rules as requests consult them; the request journal's writer (issue 10).
     pub faults: Arc<crate::harness::faults::FaultBook>,
     pub journal: Arc<crate::harness::requests::RequestJournal>,

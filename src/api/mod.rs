@@ -9,7 +9,6 @@ pub mod faults;
 pub mod operation;
 pub mod providers;
 pub mod tenants;
-pub mod throttle;
 pub mod zoom;
 
 use axum::extract::{OriginalUri, Request};
@@ -115,6 +114,15 @@ impl Failure {
 }
 
 impl Dialect {
+    /// The dialect's name (a metrics label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Zoom => "zoom",
+            Dialect::Cloudflare => "cloudflare",
+            Dialect::Control => "control",
+        }
+    }
+
     /// The dialect of a request target (a path, or the raw bytes of a request line's target).
     pub fn of_path(path: &[u8]) -> Dialect {
         let under = |prefix: &[u8]| {

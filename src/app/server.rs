@@ -43,7 +43,7 @@ impl Server {
         let loaded = load_world(&store, &clock, config).await?;
         let state = AppState {
             limits: Arc::new(RateLimiter::for_store(&store)),
-            auth_throttle: Arc::new(crate::api::throttle::AuthThrottle::new(config.auth_throttle_limits())),
+            auth_throttle: Arc::new(crate::throttle::AuthThrottle::new(config.auth_throttle_limits())),
             faults: Arc::new(crate::harness::faults::FaultBook::for_store(&store)),
             journal: Arc::new(crate::harness::requests::RequestJournal::start(store.clone(), config.journal_size)),
             admin_token_hash: Arc::new(store.secrets().hash(&admin_token)),

@@ -93,6 +93,10 @@ pub struct LoginSpec {
     pub grants: Option<&'static [&'static str]>,
 }
 
+/// A kept document with new secrets (and, for a fork, a new account id) → the document
+/// in clear and the secrets to show once.
+pub type RotateSecrets = fn(&Value, Option<&str>) -> Result<(Value, Value)>;
+
 /// Everything the core and the control plane know of one provider.
 pub struct ProviderSpec {
     pub provider: Provider,
@@ -111,7 +115,7 @@ pub struct ProviderSpec {
     pub seed_of: fn(&Value, &SecretHasher) -> Result<TenantSeed>,
     /// A kept document with a new value for every secret (and, for a fork, under another
     /// account id), in clear, and those secrets to be shown once.
-    pub with_new_secrets: fn(&Value, Option<&str>) -> Result<(Value, Value)>,
+    pub with_new_secrets: RotateSecrets,
     /// The dialect's operations: method, route, stable name (what fault rules match).
     pub operations: &'static [(&'static str, &'static str, &'static str)],
 }

@@ -31,29 +31,7 @@ pub const MAX_SIZE: u64 = 10_000_000;
 /// The most entries one read returns.
 pub const MAX_LIMIT: u32 = 1_000;
 
-/// One request as the journal keeps it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Entry {
-    /// Assigned by the store (0 before).
-    pub seq: i64,
-    pub tenant: String,
-    /// The tenant's clock.
-    pub at: Timestamp,
-    pub wall_at: Timestamp,
-    pub request_id: String,
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    /// The credential's id, never its secret.
-    pub credential_id: Option<String>,
-    pub user: Option<String>,
-    pub operation: Option<String>,
-    pub status: u16,
-    pub duration_us: u64,
-    pub error_code: Option<String>,
-    /// `{"rule", "effect", ...}` when the answer was injected.
-    pub fault: Option<Value>,
-}
+pub use crate::store::requests::{Entry, Filter};
 
 impl Entry {
     pub fn to_json(&self) -> Value {
@@ -83,21 +61,6 @@ fn rfc3339_ms(at: Timestamp) -> String {
         Some(seconds) => format!("{seconds}.{:03}Z", at.rem_euclid(1000)),
         None => whole,
     }
-}
-
-/// Which entries a read selects; every number range-checked by [`Filter::parse`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Filter {
-    pub operation: Option<String>,
-    pub method: Option<String>,
-    pub path_prefix: Option<String>,
-    pub status: Option<u16>,
-    pub user: Option<String>,
-    /// Tenant clock, inclusive.
-    pub since: Option<Timestamp>,
-    /// Entries with a sequence number above this.
-    pub after: i64,
-    pub limit: u32,
 }
 
 fn invalid(field: &str, message: &str) -> Error {

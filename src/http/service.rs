@@ -118,8 +118,8 @@ impl Future for EdgeFuture {
                 .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
         }
         let took = this.started.elapsed();
-        let operation = response.extensions().get::<OperationName>().copied();
-        crate::metrics::request_answered(this.dialect, operation, response.status(), took);
+        let operation = response.extensions().get::<OperationName>().map(|name| name.0);
+        crate::metrics::request_answered(this.dialect.as_str(), operation, response.status(), took);
         if let Some(line) = &this.line {
             tracing::debug!(
                 target: "userplane::http",

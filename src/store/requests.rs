@@ -1,7 +1,46 @@
 //! The request journal: a ring of the newest entries per tenant, written in batches.
 
 use super::{Conn, Row, StoreError, Value};
-use crate::harness::requests::{Entry, Filter};
+use crate::domain::Timestamp;
+
+/// One request as the journal keeps it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Entry {
+    /// Assigned by the store (0 before).
+    pub seq: i64,
+    pub tenant: String,
+    /// The tenant's clock.
+    pub at: Timestamp,
+    pub wall_at: Timestamp,
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// The credential's id, never its secret.
+    pub credential_id: Option<String>,
+    pub user: Option<String>,
+    pub operation: Option<String>,
+    pub status: u16,
+    pub duration_us: u64,
+    pub error_code: Option<String>,
+    /// `{"rule", "effect", ...}` when the answer was injected.
+    pub fault: Option<serde_json::Value>,
+}
+
+/// Which entries a read selects; every number range-checked by `Filter::parse` (in the harness).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub operation: Option<String>,
+    pub method: Option<String>,
+    pub path_prefix: Option<String>,
+    pub status: Option<u16>,
+    pub user: Option<String>,
+    /// Tenant clock, inclusive.
+    pub since: Option<Timestamp>,
+    /// Entries with a sequence number above this.
+    pub after: i64,
+    pub limit: u32,
+}
 
 type Result<T> = std::result::Result<T, StoreError>;
 

@@ -47,7 +47,7 @@ pub const TENANT_TABLES: &[TenantTable] = &[
     table("fault_rules", "tenant", true, "tenant, id"),
 ];
 
-/// Tables whose rows belong to a tenant by a key prefix (`limits::tenant_prefixes`):
+/// Tables whose rows belong to a tenant by a key prefix (`queries::tenant_key_prefix`):
 /// the shared rate-limit windows (PostgreSQL; on SQLite the limiter counts in process
 /// and the snapshot carries its counters instead).
 /// (table, key column, primary key).
@@ -106,15 +106,13 @@ fn capture_rows(c: &mut dyn Conn, table: &str, tenant_column: &str, account: &st
     capture_where(c, table, &format!("{tenant_column} = $1"), &[account.into()])
 }
 
-/// The rows of a keyed table whose key starts with one of the tenant's prefixes (bound
-/// as `$first` and the next).
+/// The rows of a keyed table whose key starts with the tenant's prefix (bound as `$first`).
 fn keyed_where(column: &str, first: usize) -> String {
-    let second = first + 1;
-    format!("(substr({column}, 1, length(${first})) = ${first} OR substr({column}, 1, length(${second})) = ${second})")
+    format!("substr({column}, 1, length(${first})) = ${first}")
 }
 
 fn prefixes(account: &str) -> Vec<Value> {
-    crate::limits::tenant_prefixes(account).into_iter().map(Value::Text).collect()
+    vec![Value::Text(super::queries::tenant_key_prefix(account))]
 }
 
 fn capture_where(c: &mut dyn Conn, table: &str, condition: &str, params: &[Value]) -> Result<Json> {

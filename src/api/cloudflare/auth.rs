@@ -20,9 +20,9 @@ use super::provider;
 use super::{Ctx, RATE_LIMIT, RATE_WINDOW_SECONDS, RateState, Scope};
 use crate::api::cloudflare::CfError;
 use crate::api::cloudflare::error::code;
-use crate::harness::faults::Failure;
 use crate::domain::tenant::normalize_email;
 use crate::domain::{Actor, Credential, Tenant, ops};
+use crate::harness::faults::Failure;
 
 /// Which credentials an endpoint takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,7 +209,7 @@ async fn count_request(ctx: &Ctx, credential: &Credential, tenant: &Tenant) -> R
     let now = tenant.now(&ctx.state.clock);
     let window_ms = RATE_WINDOW_SECONDS * 1000;
     let state = if tenant.rate_limits {
-        let key = format!("cf:{}:{}", tenant.account_id, credential.id);
+        let key = crate::limits::window_key(&tenant.account_id, &format!("cf:{}", credential.id));
         let decision = ctx.state.limits.hit(&key, window_ms, RATE_LIMIT, now).await;
         RateState {
             remaining: decision.remaining,

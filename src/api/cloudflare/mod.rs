@@ -237,7 +237,7 @@ pub struct Ctx {
     pub headers: HeaderMap,
     pub query: String,
     /// Where the request comes from, for the failed-authentication throttle.
-    pub source: crate::api::throttle::SourceAddress,
+    pub source: crate::throttle::SourceAddress,
     slot: RateSlot,
     /// The request's journal entry and fault (see `api::faults`).
     note: crate::api::faults::Note,
@@ -251,7 +251,7 @@ impl FromRequestParts<AppState> for Ctx {
             state: state.clone(),
             headers: parts.headers.clone(),
             query: parts.uri.query().unwrap_or("").to_owned(),
-            source: crate::api::throttle::SourceAddress::of(&parts.extensions),
+            source: crate::throttle::SourceAddress::of(&parts.extensions),
             slot: parts.extensions.get::<RateSlot>().cloned().unwrap_or_default(),
             note: parts.extensions.get::<crate::api::faults::Note>().cloned().unwrap_or_default(),
         })

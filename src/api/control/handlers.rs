@@ -17,12 +17,12 @@ use super::openapi::{
 };
 use crate::api::body;
 use crate::api::providers;
-use crate::api::throttle::SourceAddress;
 use crate::domain::clock::{self, ClockChange, rfc3339};
 use crate::domain::ops::{self, Login};
 use crate::domain::provider::LoginTarget;
 use crate::domain::{Tenant, TokenState};
 use crate::state::AppState;
+use crate::throttle::SourceAddress;
 
 type Result<T> = std::result::Result<T, ControlError>;
 
@@ -243,7 +243,6 @@ fn session_kind(tenant: &Tenant, request: SessionRequest) -> Result<(String, Log
     };
     Ok((request.user, kind))
 }
-
 
 #[utoipa::path(post, path = "/_userplane/tenants/{tenant}/sessions", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = SessionRequest,
     responses((status = 201, description = "A simulated login's credential", body = SessionCreated), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),

@@ -10,11 +10,11 @@ use super::operations::{self, Label, Operation};
 use super::provider;
 use crate::api::bearer;
 use crate::api::faults::Note;
-use crate::api::throttle::SourceAddress;
 use crate::domain::clock::{rfc3339, start_of_day};
-use crate::harness::faults::Failure;
 use crate::domain::{Actor, Error, InactiveReason, Principal, Tenant, TokenState, ops};
+use crate::harness::faults::Failure;
 use crate::state::AppState;
+use crate::throttle::SourceAddress;
 
 /// An authenticated Zoom API caller.
 pub struct Caller {
@@ -140,11 +140,14 @@ impl Caller {
         let now = self.tenant.now(&state.clock);
         let (per_second, per_day) = operations::limits(&self.tenant.plan, label);
         let account = &self.tenant.account_id;
-        let daily_key = format!("zoom:{account}:{}:day", label.as_str());
+        let daily_key = crate::limits::window_key(account, &format!("zoom:{}:day", label.as_str()));
         if per_day > 0 && !state.limits.peek(&daily_key, 86_400_000, per_day, now).await.allowed {
             return Err(daily_limit(label, per_day, now));
         }
-        let second = state.limits.hit(&format!("zoom:{account}:{}:qps", label.as_str()), 1000, per_second, now).await;
+        let second = state
+            .limits
+            .hit(&crate::limits::window_key(account, &format!("zoom:{}:qps", label.as_str())), 1000, per_second, now)
+            .await;
         if !second.allowed {
             return Err(ZoomError::new(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -12,12 +12,12 @@ use serde_json::{Value, json};
 
 use super::ZoomError;
 use super::provider;
-use crate::api::throttle::SourceAddress;
 use crate::api::{InternalFailure, body};
 use crate::domain::error::STORAGE_FULL_RETRY_AFTER_SECONDS;
 use crate::domain::ops;
 use crate::domain::{Actor, Credential, Error, Tenant};
 use crate::state::AppState;
+use crate::throttle::SourceAddress;
 
 fn oauth_error(error: &str, reason: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"reason": reason, "error": error}))).into_response()
@@ -125,7 +125,7 @@ async fn grant(state: &AppState, app: &Credential, tenant: &Tenant, client_id: &
     };
     let actor = Actor(format!("zoom_app:{client_id}"));
     let issued = ops::issue_token(
-        ops::Ctx::new(&state.store, &state.clock, &tenant, &actor),
+        ops::Ctx::new(&state.store, &state.clock, tenant, &actor),
         &provider::OAUTH_ACCESS,
         owner.as_ref(),
         Some(&app.id),

@@ -271,7 +271,7 @@ pub async fn create_user(
     if action == "create" && caller.tenant.rate_limits {
         let now = caller.tenant.now(&state.clock);
         let cap = op::create_user_daily_cap(&caller.tenant.plan);
-        let key = format!("zoom:{}:create_user:day", caller.tenant.account_id);
+        let key = crate::limits::window_key(&caller.tenant.account_id, "zoom:create_user:day");
         if !state.limits.hit(&key, 86_400_000, cap, now).await.allowed {
             return Err(daily_limit(Label::Light, cap, now));
         }

@@ -2,6 +2,17 @@ use super::super::Conn;
 use super::Result;
 use crate::domain::Timestamp;
 
+/// Every rate-limit window's key starts with its tenant's account id and a colon (the
+/// dialects name the rest), so a tenant's windows are the keys with this prefix.
+pub fn tenant_key_prefix(account: &str) -> String {
+    format!("{account}:")
+}
+
+/// A window's key: the tenant, then what the dialect counts (`zoom:Light:qps`, ...).
+pub fn window_key(account: &str, what: &str) -> String {
+    format!("{account}:{what}")
+}
+
 /// What [`lease_rate_window`] granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLease {
