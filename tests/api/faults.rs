@@ -506,6 +506,28 @@ async fn a_rule_posted_to_one_node_applies_on_every_node() {
     assert_eq!(journal.len(), 6, "{journal:?}");
 }
 
+/// Runs the real `userplane offboard --json EMAIL` against `app`'s Zoom tenant (`zoom_world`'s
+/// admin app) and, if given, a Cloudflare tenant with a `{cf}-offboard` token.
+async fn offboard(app: &TestApp, zoom: &str, cf: Option<&str>, email: &str) -> crate::offboard_harness::Output {
+    let base = &app.base;
+    let defaults = [
+        ("--zoom-api-url", format!("{base}/v2")),
+        ("--zoom-oauth-url", format!("{base}/oauth/token")),
+        ("--cloudflare-api-url", format!("{base}/client/v4")),
+        ("--request-timeout", "1s".to_owned()),
+        ("--max-retry-time", "20s".to_owned()),
+    ];
+    let mut run =
+        crate::offboard_harness::Run::new("offboard", defaults.into_iter().map(|(f, v)| (f.to_owned(), v)).collect())
+            .env("ZOOM_ACCOUNT_ID", zoom)
+            .env("ZOOM_CLIENT_ID", &format!("{zoom}-admin"))
+            .env("ZOOM_CLIENT_SECRET", "admin-secret");
+    if let Some(cf) = cf {
+        run = run.env("CLOUDFLARE_API_TOKEN", &format!("{cf}-offboard")).env("CLOUDFLARE_ACCOUNT_ID", cf);
+    }
+    run.args(["--json", email]).output().await
+}
+
 /// `userplane offboard` on a bad day, against userplane's own faults: a plain 503 and a plain
 /// reset (nothing applied), hangs (a timeout), and commit-then-fail with each failure (503,
 /// reset, hang) on the writes the client reads back, and a commit-then-503 on a revocation.
@@ -542,24 +564,7 @@ async fn the_offboard_cli_gets_through_a_bad_day_and_the_person_ends_offboarded(
     ] {
         add_rule(&app, account, rule).await;
     }
-    let base = &app.base;
-    let defaults = [
-        ("--zoom-api-url", format!("{base}/v2")),
-        ("--zoom-oauth-url", format!("{base}/oauth/token")),
-        ("--cloudflare-api-url", format!("{base}/client/v4")),
-        ("--request-timeout", "1s".to_owned()),
-        ("--max-retry-time", "20s".to_owned()),
-    ];
-    let output =
-        crate::offboard_harness::Run::new("offboard", defaults.into_iter().map(|(f, v)| (f.to_owned(), v)).collect())
-            .env("ZOOM_ACCOUNT_ID", &zoom)
-            .env("ZOOM_CLIENT_ID", &format!("{zoom}-admin"))
-            .env("ZOOM_CLIENT_SECRET", "admin-secret")
-            .env("CLOUDFLARE_API_TOKEN", &format!("{cf}-offboard"))
-            .env("CLOUDFLARE_ACCOUNT_ID", &cf)
-            .args(["--json", LENA])
-            .output()
-            .await;
+    let output = offboard(&app, &zoom, Some(&cf), LENA).await;
     assert_eq!(output.code, 0, "{output}");
     let report = output.json();
 
@@ -625,4 +630,49 @@ async fn the_offboard_cli_gets_through_a_bad_day_and_the_person_ends_offboarded(
     let statuses = |journal: Vec<Value>| journal.iter().map(|e| e["status"].as_u64().unwrap()).collect::<Vec<_>>();
     assert_eq!(statuses(requests(&app, &cf, "operation=cloudflare.access.users.list").await)[..2], [0, 200]);
     println!("{output}");
+}
+
+/// The other side of the agreement: a change refused with a plain reset (nothing applied,
+/// as the journal shows) is read back, found missing and sent again — and the report says
+/// exactly that, never "applied".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_change_that_was_not_applied_is_sent_again_and_reported_so() {
+    const LENA: &str = "lena@example.com";
+    let app = TestApp::spawn().await;
+    let zoom = unique("zm");
+    app.create_tenant(zoom_world(&zoom, "pro", "off")).await;
+    add_rule(
+        &app,
+        &zoom,
+        json!({"match": {"operation": "zoom.users.assistants.delete"}, "effect": {"reset": true}, "times": 1}),
+    )
+    .await;
+    let output = offboard(&app, &zoom, None, LENA).await;
+    assert_eq!(output.code, 0, "{output}");
+    let step = crate::offboard_harness::Output::json_step(&output.json(), LENA, "zoom-delete-assistants");
+    let journal = requests(&app, &zoom, "operation=zoom.users.assistants.delete").await;
+    let context = format!("{step:#}\njournal: {journal:#?}");
+    assert_eq!(
+        (&journal[0]["status"], &journal[0]["fault"]["effect"], &journal[0]["fault"]["applied_status"]),
+        (&json!(0), &json!("reset"), &Value::Null),
+        "{context}"
+    );
+    assert_eq!((&journal[1]["status"], &journal[1]["fault"]), (&json!(204), &Value::Null), "{context}");
+    assert_eq!(journal.len(), 2, "{context}");
+    assert_eq!((step["outcome"].as_str(), &step["retries"]), (Some("done"), &json!(1)), "{context}");
+    let message = step["message"].as_str().unwrap();
+    assert!(message.ends_with("(sent again: the connection was reset and the change was not there)"), "{context}");
+    assert!(!message.contains("applied"), "{context}");
+    let token = oauth_token(&app, &zoom, &format!("{zoom}-admin"), "admin-secret").await;
+    let assistants: Value = app
+        .http
+        .get(app.url(&format!("/v2/users/{LENA}/assistants")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(assistants["assistants"], json!([]), "{assistants}");
 }
