@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 
 use super::ControlError;
 use crate::api::body;
-use crate::domain::ops;
-use crate::harness::faults::RuleSpec;
 use crate::state::AppState;
+use crate::harness::faults::RuleSpec;
+use crate::domain::ops;
 
 type Result<T> = std::result::Result<T, ControlError>;
 

@@ -10,9 +10,9 @@ use axum::extract::{Path, Query, State};
 use serde_json::{Value, json};
 
 use super::ControlError;
+use crate::state::AppState;
 use crate::domain::ops;
 use crate::harness::requests::Filter;
-use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ControlError>;
 type Params = std::result::Result<Query<HashMap<String, String>>, QueryRejection>;

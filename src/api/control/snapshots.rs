@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 
 use super::ControlError;
 use crate::api::body;
+use crate::state::AppState;
 use crate::domain::clock::rfc3339;
 use crate::domain::ops;
 use crate::harness::snapshots;
-use crate::state::AppState;
 use crate::store::snapshots::SnapshotInfo;
 
 type Result<T> = std::result::Result<T, ControlError>;

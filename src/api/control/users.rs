@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::ControlError;
+use crate::state::AppState;
 use crate::domain::ops::{self, PageStart, RevokeAccess};
 use crate::domain::provider::ProviderSpec;
 use crate::domain::{Actor, InactiveReason, Principal, Status, Tenant};
-use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ControlError>;
 
