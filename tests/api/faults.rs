@@ -506,39 +506,9 @@ async fn a_rule_posted_to_one_node_applies_on_every_node() {
     assert_eq!(journal.len(), 6, "{journal:?}");
 }
 
-/// `userplane offboard` on a bad day: a 503, a reset, a hang, and two commit-then-fails.
-/// The client retries through all of it; the person ends fully offboarded, and the
-/// request journal shows which answers were injected and which changes were applied
-/// although the client was told otherwise. (What the client's report says of them is the
-/// client's business; this checks the end state and the journal.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_offboard_cli_gets_through_a_bad_day_and_the_person_ends_offboarded() {
-    const LENA: &str = "lena@example.com";
-    let app = TestApp::spawn().await;
-    let zoom = unique("zm");
-    app.create_tenant(zoom_world(&zoom, "pro", "off")).await;
-    let cf = crate::helpers::unique_hex32();
-    let mut cf_doc = crate::cloudflare::cloudflare_world_with(&cf, "off", &[(LENA.to_owned(), "Lena".to_owned())]);
-    cf_doc["api_tokens"].as_array_mut().unwrap().push(json!({"value": format!("{cf}-offboard"),
-        "permissions": [crate::cloudflare::ORG_WRITE, crate::cloudflare::AUDIT_READ]}));
-    app.create_tenant(cf_doc).await;
-    let sso = app.login(&zoom, json!({"user": LENA, "kind": "sso"})).await;
-    let wiki = app.login(&cf, json!({"user": LENA, "kind": "access", "app": "Wiki"})).await;
-    for (account, rule) in [
-        (&zoom, json!({"match": {"operation": "zoom.users.token.revoke"}, "effect": {"status": 503}, "times": 1})),
-        (&zoom, json!({"match": {"operation": "zoom.users.assistants.delete"}, "effect": {"reset": true}, "times": 1})),
-        (&zoom, json!({"match": {"operation": "zoom.users.assistants.list"}, "effect": {"hang_ms": 2500}, "times": 1})),
-        (
-            &zoom,
-            json!({"match": {"operation": "zoom.users.status.update"}, "effect": {"commit_then": {"status": 503}}, "times": 1}),
-        ),
-        (
-            &cf,
-            json!({"match": {"operation": "cloudflare.access.revoke_user"}, "effect": {"commit_then": {"reset": true}}, "times": 1}),
-        ),
-    ] {
-        add_rule(&app, account, rule).await;
-    }
+/// Runs the real `userplane offboard --json EMAIL` against `app`'s Zoom tenant (`zoom_world`'s
+/// admin app) and, if given, a Cloudflare tenant with a `{cf}-offboard` token.
+async fn offboard(app: &TestApp, zoom: &str, cf: Option<&str>, email: &str) -> crate::offboard_harness::Output {
     let base = &app.base;
     let defaults = [
         ("--zoom-api-url", format!("{base}/v2")),
@@ -547,20 +517,57 @@ async fn the_offboard_cli_gets_through_a_bad_day_and_the_person_ends_offboarded(
         ("--request-timeout", "1s".to_owned()),
         ("--max-retry-time", "20s".to_owned()),
     ];
-    let output =
+    let mut run =
         crate::offboard_harness::Run::new("offboard", defaults.into_iter().map(|(f, v)| (f.to_owned(), v)).collect())
-            .env("ZOOM_ACCOUNT_ID", &zoom)
+            .env("ZOOM_ACCOUNT_ID", zoom)
             .env("ZOOM_CLIENT_ID", &format!("{zoom}-admin"))
-            .env("ZOOM_CLIENT_SECRET", "admin-secret")
-            .env("CLOUDFLARE_API_TOKEN", &format!("{cf}-offboard"))
-            .env("CLOUDFLARE_ACCOUNT_ID", &cf)
-            .args([LENA])
-            .output()
-            .await;
-    for step in ["zoom-revoke-sso", "cloudflare-revoke", "zoom-delete-assistants", "zoom-deactivate"] {
-        assert_eq!(output.outcome(LENA, step), "done", "{step}\n{output}");
+            .env("ZOOM_CLIENT_SECRET", "admin-secret");
+    if let Some(cf) = cf {
+        run = run.env("CLOUDFLARE_API_TOKEN", &format!("{cf}-offboard")).env("CLOUDFLARE_ACCOUNT_ID", cf);
     }
-    assert_eq!(output.outcome(LENA, "zoom-remove-schedulers"), "already done", "lena assists nobody\n{output}");
+    run.args(["--json", email]).output().await
+}
+
+/// `userplane offboard` on a bad day, against userplane's own faults: a plain 503 and a plain
+/// reset (nothing applied), hangs (a timeout), and commit-then-fail with each failure (503,
+/// reset, hang) on the writes the client reads back, and a commit-then-503 on a revocation.
+/// The person ends fully offboarded (introspection and GETs), no change is sent twice, and
+/// the report agrees with the request journal: a step says "applied, but <failure>"
+/// exactly where the journal shows its change applied although the client was told
+/// otherwise, each such step counts one retry, and a revocation (which no read can show)
+/// says it was sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offboard_cli_gets_through_a_bad_day_and_the_person_ends_offboarded() {
+    const LENA: &str = "lena@example.com";
+    let app = TestApp::spawn().await;
+    let zoom = unique("zm");
+    let mut zoom_doc = zoom_world(&zoom, "pro", "off");
+    zoom_doc["users"][1]["assistants"] = json!([LENA]); // Lena assists Adam: a scheduler to leave
+    app.create_tenant(zoom_doc).await;
+    let cf = crate::helpers::unique_hex32();
+    let mut cf_doc = crate::cloudflare::cloudflare_world_with(&cf, "off", &[(LENA.to_owned(), "Lena".to_owned())]);
+    cf_doc["api_tokens"].as_array_mut().unwrap().push(json!({"value": format!("{cf}-offboard"),
+        "permissions": [crate::cloudflare::ORG_WRITE, crate::cloudflare::AUDIT_READ]}));
+    app.create_tenant(cf_doc).await;
+    let sso = app.login(&zoom, json!({"user": LENA, "kind": "sso"})).await;
+    let wiki = app.login(&cf, json!({"user": LENA, "kind": "access", "app": "Wiki"})).await;
+    let once =
+        |operation: &str, effect: Value| json!({"match": {"operation": operation}, "effect": effect, "times": 1});
+    for (account, rule) in [
+        (&zoom, once("zoom.users.get", json!({"hang_ms": 2500}))),
+        (&zoom, once("zoom.users.token.revoke", json!({"status": 503}))),
+        (&zoom, once("zoom.users.assistants.delete", json!({"commit_then": {"reset": true}}))),
+        (&zoom, once("zoom.users.schedulers.delete", json!({"commit_then": {"hang_ms": 2500}}))),
+        (&zoom, once("zoom.users.status.update", json!({"commit_then": {"status": 503}}))),
+        (&cf, once("cloudflare.access.users.list", json!({"reset": true}))),
+        (&cf, once("cloudflare.access.revoke_user", json!({"commit_then": {"status": 503}}))),
+    ] {
+        add_rule(&app, account, rule).await;
+    }
+    let output = offboard(&app, &zoom, Some(&cf), LENA).await;
+    assert_eq!(output.code, 0, "{output}");
+    let report = output.json();
+
     // The end state, whatever was said on the way.
     assert_eq!(app.introspect(&sso).await["active"], false);
     assert_eq!(app.introspect(&wiki).await["active"], false);
@@ -573,18 +580,99 @@ async fn the_offboard_cli_gets_through_a_bad_day_and_the_person_ends_offboarded(
     assert_eq!(lena["status"], "inactive", "{lena}");
     let assistants = get(format!("/v2/users/{LENA}/assistants")).await;
     assert_eq!(assistants["assistants"], json!([]), "{assistants}");
-    // Every rule fired once, and the journal says which answers were injected.
+    let adams = get("/v2/users/admin@example.com/assistants".to_owned()).await;
+    assert_eq!(adams["assistants"], json!([]), "{adams}");
     for account in [&zoom, &cf] {
         assert!(rules(&app, account).await.iter().all(|r| r["fired"] == 1), "{:?}", rules(&app, account).await);
     }
-    let deactivations = requests(&app, &zoom, "operation=zoom.users.status.update").await;
-    assert_eq!(deactivations[0]["fault"]["applied_status"], 204, "{deactivations:?}");
-    assert_eq!(deactivations[0]["status"], 503);
-    let revokes = requests(&app, &cf, "operation=cloudflare.access.revoke_user").await;
-    assert_eq!(
-        (&revokes[0]["status"], &revokes[0]["fault"]["applied_status"]),
-        (&json!(0), &json!(200)),
-        "{revokes:?}"
-    );
+
+    // The report and the journal agree, step by step.
+    let say = |failure: &str| match failure {
+        "status" => "the provider answered 503",
+        "reset" => "the connection was reset",
+        "hang" => "the request timed out",
+        other => panic!("no wording for {other}"),
+    };
+    for (step, account, operation, read_back) in [
+        ("zoom-revoke-sso", &zoom, "zoom.users.token.revoke", false),
+        ("cloudflare-revoke", &cf, "cloudflare.access.revoke_user", false),
+        ("zoom-delete-assistants", &zoom, "zoom.users.assistants.delete", true),
+        ("zoom-remove-schedulers", &zoom, "zoom.users.schedulers.delete", true),
+        ("zoom-deactivate", &zoom, "zoom.users.status.update", true),
+    ] {
+        let reported = crate::offboard_harness::Output::json_step(&report, LENA, step);
+        let message = reported["message"].as_str().unwrap();
+        let journal = requests(&app, account, &format!("operation={operation}")).await;
+        let first = &journal[0];
+        let told = say(first["fault"]["failure"].as_str().unwrap_or("status"));
+        let applied = first["fault"]["applied_status"].as_u64().is_some_and(|s| (200..300).contains(&s));
+        let context = format!("{step}: {reported:#}\njournal: {journal:#?}");
+        assert_eq!((reported["outcome"].as_str(), &reported["retries"]), (Some("done"), &json!(1)), "{context}");
+        assert_ne!(first["fault"], Value::Null, "the first {operation} was injected: {context}");
+        if read_back {
+            // Applied although told otherwise: said so, and not sent a second time.
+            assert!(applied, "{context}");
+            assert!(message.starts_with(&format!("applied, but {told} (read again: ")), "{context}");
+            assert_eq!(journal.len(), 1, "the change is sent once: {context}");
+        } else {
+            // No read shows a revocation: sent again, and said so, never "not applied".
+            assert!(message.ends_with(&format!("(sent again after {told}: harmless to repeat)")), "{context}");
+            assert_eq!(journal.len(), 2, "{context}");
+            let answered = if account == &zoom { 204 } else { 200 };
+            assert_eq!((&journal[1]["fault"], &journal[1]["status"]), (&Value::Null, &json!(answered)), "{context}");
+        }
+        assert_eq!(applied, operation != "zoom.users.token.revoke", "{context}");
+    }
+    // The reads that hung or were reset were retried and counted as attempts, not retries.
+    let lookups = report["people"][0]["lookups"].as_array().unwrap();
+    let retried = |l: &Value| l["calls"].as_array().unwrap().iter().any(|c| c["attempts"].as_u64() >= Some(2));
+    assert!(lookups.iter().all(|l| l["outcome"] == "found" && retried(l)), "{lookups:?}");
+    let statuses = |journal: Vec<Value>| journal.iter().map(|e| e["status"].as_u64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(statuses(requests(&app, &cf, "operation=cloudflare.access.users.list").await)[..2], [0, 200]);
     println!("{output}");
+}
+
+/// The other side of the agreement: a change refused with a plain reset (nothing applied,
+/// as the journal shows) is read back, found missing and sent again — and the report says
+/// exactly that, never "applied".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_change_that_was_not_applied_is_sent_again_and_reported_so() {
+    const LENA: &str = "lena@example.com";
+    let app = TestApp::spawn().await;
+    let zoom = unique("zm");
+    app.create_tenant(zoom_world(&zoom, "pro", "off")).await;
+    add_rule(
+        &app,
+        &zoom,
+        json!({"match": {"operation": "zoom.users.assistants.delete"}, "effect": {"reset": true}, "times": 1}),
+    )
+    .await;
+    let output = offboard(&app, &zoom, None, LENA).await;
+    assert_eq!(output.code, 0, "{output}");
+    let step = crate::offboard_harness::Output::json_step(&output.json(), LENA, "zoom-delete-assistants");
+    let journal = requests(&app, &zoom, "operation=zoom.users.assistants.delete").await;
+    let context = format!("{step:#}\njournal: {journal:#?}");
+    assert_eq!(
+        (&journal[0]["status"], &journal[0]["fault"]["effect"], &journal[0]["fault"]["applied_status"]),
+        (&json!(0), &json!("reset"), &Value::Null),
+        "{context}"
+    );
+    assert_eq!((&journal[1]["status"], &journal[1]["fault"]), (&json!(204), &Value::Null), "{context}");
+    assert_eq!(journal.len(), 2, "{context}");
+    assert_eq!((step["outcome"].as_str(), &step["retries"]), (Some("done"), &json!(1)), "{context}");
+    let message = step["message"].as_str().unwrap();
+    assert!(message.ends_with("(sent again: the connection was reset and the change was not there)"), "{context}");
+    assert!(!message.contains("applied"), "{context}");
+    let token = oauth_token(&app, &zoom, &format!("{zoom}-admin"), "admin-secret").await;
+    let assistants: Value = app
+        .http
+        .get(app.url(&format!("/v2/users/{LENA}/assistants")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(assistants["assistants"], json!([]), "{assistants}");
 }
