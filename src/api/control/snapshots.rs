@@ -15,12 +15,22 @@ use crate::domain::clock::rfc3339;
 use crate::domain::ops;
 use crate::harness::snapshots;
 use crate::store::snapshots::SnapshotInfo;
+#[allow(unused_imports)] // the OpenAPI annotations name them
+use super::openapi::{ErrorBody, ForkRequest, Forked, SnapshotList, SnapshotRequest, SnapshotRestored, SnapshotView};
 
 type Result<T> = std::result::Result<T, ControlError>;
 
 /// A JSON object body read as `T`, or the control plane's 400 saying what was expected.
+/// No body, an empty one and `null` are `{}`: the document's optional bodies allow null.
 pub(super) async fn parse<T: serde::de::DeserializeOwned>(body: Body, expected: &str) -> Result<T> {
-    let fields = body::lenient_object(body).await?;
+    let bytes = body::read(body).await?;
+    let fields = match body::json_value(&bytes) {
+        _ if bytes.trim_ascii().is_empty() => serde_json::Map::new(),
+        Ok(Value::Null) => serde_json::Map::new(),
+        Ok(Value::Object(fields)) => fields,
+        Ok(_) => return Err(body::BodyError::InvalidJson("expected a JSON object".into()).into()),
+        Err(e) => return Err(e.into()),
+    };
     serde_json::from_value(Value::Object(fields))
         .map_err(|e| ControlError::invalid(format!("expected {expected}: {e}")))
 }
@@ -35,6 +45,10 @@ struct NewSnapshot {
     name: String,
 }
 
+/// Captures the tenant's whole state (and its clock) under a name.
+#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/snapshots", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = SnapshotRequest,
+    responses((status = 201, description = "Taken", body = SnapshotView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "A snapshot of that name exists", body = ErrorBody)))]
 pub async fn create(State(state): State<AppState>, Path(tenant): Path<String>, body: Body) -> Result<Response> {
     let request: NewSnapshot = parse(body, "{\"name\": \"...\"}").await?;
     let windows = state.limits.local_windows(&tenant);
@@ -42,11 +56,18 @@ pub async fn create(State(state): State<AppState>, Path(tenant): Path<String>, b
     Ok((StatusCode::CREATED, Json(view(&info))).into_response())
 }
 
+/// The tenant's snapshots.
+#[utoipa::path(get, path = "/_userplane/tenants/{tenant}/snapshots", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")),
+    responses((status = 200, description = "The snapshots", body = SnapshotList), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     let list = snapshots::list(&state.store, &tenant).await?;
     Ok(Json(json!({"snapshots": list.iter().map(view).collect::<Vec<_>>()})))
 }
 
+/// Puts the tenant back as it was when the snapshot was taken.
+#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/snapshots/{name}/restore", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id"), ("name" = String, Path, description = "The snapshot's name")),
+    responses((status = 200, description = "Restored", body = SnapshotRestored), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 404, description = "No such tenant or snapshot", body = ErrorBody)))]
 pub async fn restore(
     State(state): State<AppState>,
     Path((tenant, name)): Path<(String, String)>,
@@ -58,6 +79,10 @@ pub async fn restore(
     Ok(Json(json!({"restored": name, "now": rfc3339(now), "frozen": tenant.clock_frozen_at.is_some()})))
 }
 
+/// Deletes a snapshot.
+#[utoipa::path(delete, path = "/_userplane/tenants/{tenant}/snapshots/{name}", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id"), ("name" = String, Path, description = "The snapshot's name")),
+    responses((status = 204, description = "Deleted"), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 404, description = "No such tenant or snapshot", body = ErrorBody)))]
 pub async fn delete(State(state): State<AppState>, Path((tenant, name)): Path<(String, String)>) -> Result<StatusCode> {
     snapshots::delete(&state.store, &tenant, &name).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -70,6 +95,10 @@ struct Fork {
 }
 
 /// Copies a tenant under a new account id; its new secrets are in the answer, once.
+#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/fork", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = ForkRequest,
+    responses((status = 201, description = "The new tenant, with its new secrets", body = Forked),
+        (status = 400, description = "Invalid request (an account id not in the provider's format)", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "The new account id is taken", body = ErrorBody)))]
 pub async fn fork(State(state): State<AppState>, Path(source): Path<String>, body: Body) -> Result<Response> {
     let request: Fork = parse(body, "{\"account_id\": \"...\"}").await?;
     let tenant = ops::get_tenant(&state.store, &source).await?;
