@@ -18,8 +18,8 @@ pub mod faults;
 mod migrate;
 mod postgres;
 pub mod queries;
-pub mod snapshots;
 pub mod requests;
+pub mod snapshots;
 mod sqlite;
 mod storage;
 

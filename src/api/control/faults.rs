@@ -9,17 +9,17 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::ControlError;
-use crate::api::body;
-use crate::state::AppState;
-use crate::harness::faults::RuleSpec;
-use crate::domain::ops;
 #[allow(unused_imports)] // the OpenAPI annotations name them
 use super::openapi::{Deleted, ErrorBody, FaultRule, FaultRuleList, FaultRuleRequest};
+use crate::api::body;
+use crate::domain::ops;
+use crate::harness::faults::RuleSpec;
+use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ControlError>;
 
 /// The tenant's fault rules, oldest first, with how often each matched and fired.
-#[utoipa::path(get, path = "/_userplane/tenants/{tenant}/faults", tag = "faults", params(("tenant" = String, Path, description = "The tenant's account id")),
+#[utoipa::path(get, operation_id = "list_faults", path = "/_userplane/tenants/{tenant}/faults", tag = "faults", params(("tenant" = String, Path, description = "The tenant's account id")),
     responses((status = 200, description = "The rules", body = FaultRuleList), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     let tenant = ops::get_tenant(&state.store, &tenant).await?;
@@ -28,8 +28,9 @@ pub async fn list(State(state): State<AppState>, Path(tenant): Path<String>) -> 
 }
 
 /// Adds a rule; it applies from the tenant's next request.
-#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/faults", tag = "faults", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = FaultRuleRequest,
-    responses((status = 201, description = "The rule, stored", body = FaultRule),
+#[utoipa::path(post, operation_id = "create_fault", path = "/_userplane/tenants/{tenant}/faults", tag = "faults", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = FaultRuleRequest,
+    responses((status = 201, description = "The rule, stored", body = FaultRule,
+            links(("delete" = (operation_id = "delete_fault", parameters(("tenant" = "$request.path.tenant"), ("id" = "$response.body#/id")))))),
         (status = 400, description = "Invalid rule (the message names the field), an operation the tenant's provider does not have, or 100 rules already", body = ErrorBody),
         (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn create(
@@ -46,7 +47,7 @@ pub async fn create(
 }
 
 /// Removes one rule.
-#[utoipa::path(delete, path = "/_userplane/tenants/{tenant}/faults/{id}", tag = "faults",
+#[utoipa::path(delete, operation_id = "delete_fault", path = "/_userplane/tenants/{tenant}/faults/{id}", tag = "faults",
     params(("tenant" = String, Path, description = "The tenant's account id"), ("id" = String, Path, description = "The rule's id")),
     responses((status = 204, description = "Removed"), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such tenant or rule", body = ErrorBody)))]
@@ -60,7 +61,7 @@ pub async fn delete_one(
 }
 
 /// Removes every rule of the tenant.
-#[utoipa::path(delete, path = "/_userplane/tenants/{tenant}/faults", tag = "faults", params(("tenant" = String, Path, description = "The tenant's account id")),
+#[utoipa::path(delete, operation_id = "delete_faults", path = "/_userplane/tenants/{tenant}/faults", tag = "faults", params(("tenant" = String, Path, description = "The tenant's account id")),
     responses((status = 200, description = "How many rules were removed", body = Deleted), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn delete_all(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     let tenant = ops::get_tenant(&state.store, &tenant).await?;

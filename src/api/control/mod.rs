@@ -6,10 +6,10 @@ mod console;
 mod error;
 mod faults;
 mod handlers;
-mod users;
-mod snapshots;
-mod requests;
 pub mod openapi;
+mod requests;
+mod snapshots;
+mod users;
 
 pub use error::ControlError;
 

@@ -315,7 +315,9 @@ pub struct FaultMatch {
     #[schema(min_length = 1, max_length = 256)]
     pub operation: Option<String>,
     /// GET, POST, PUT, PATCH or DELETE (any case).
-    #[schema(pattern = r"^\s*([Gg][Ee][Tt]|[Pp][Oo][Ss][Tt]|[Pp][Uu][Tt]|[Pp][Aa][Tt][Cc][Hh]|[Dd][Ee][Ll][Ee][Tt][Ee])\s*$")]
+    #[schema(
+        pattern = r"^\s*([Gg][Ee][Tt]|[Pp][Oo][Ss][Tt]|[Pp][Uu][Tt]|[Pp][Aa][Tt][Cc][Hh]|[Dd][Ee][Ll][Ee][Tt][Ee])\s*$"
+    )]
     pub method: Option<String>,
     /// A path starting with `/`, `*` for one segment, without a query.
     #[schema(pattern = r"^\s*/[^?# \x00]*\s*$", max_length = 256)]

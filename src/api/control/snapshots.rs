@@ -9,14 +9,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ControlError;
+#[allow(unused_imports)] // the OpenAPI annotations name them
+use super::openapi::{ErrorBody, ForkRequest, Forked, SnapshotList, SnapshotRequest, SnapshotRestored, SnapshotView};
 use crate::api::body;
-use crate::state::AppState;
 use crate::domain::clock::rfc3339;
 use crate::domain::ops;
 use crate::harness::snapshots;
+use crate::state::AppState;
 use crate::store::snapshots::SnapshotInfo;
-#[allow(unused_imports)] // the OpenAPI annotations name them
-use super::openapi::{ErrorBody, ForkRequest, Forked, SnapshotList, SnapshotRequest, SnapshotRestored, SnapshotView};
 
 type Result<T> = std::result::Result<T, ControlError>;
 
@@ -46,8 +46,10 @@ struct NewSnapshot {
 }
 
 /// Captures the tenant's whole state (and its clock) under a name.
-#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/snapshots", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = SnapshotRequest,
-    responses((status = 201, description = "Taken", body = SnapshotView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody),
+#[utoipa::path(post, operation_id = "create_snapshot", path = "/_userplane/tenants/{tenant}/snapshots", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = SnapshotRequest,
+    responses((status = 201, description = "Taken", body = SnapshotView,
+            links(("restore" = (operation_id = "restore_snapshot", parameters(("tenant" = "$request.path.tenant"), ("name" = "$response.body#/name")))),
+                ("delete" = (operation_id = "delete_snapshot", parameters(("tenant" = "$request.path.tenant"), ("name" = "$response.body#/name")))))), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "A snapshot of that name exists", body = ErrorBody)))]
 pub async fn create(State(state): State<AppState>, Path(tenant): Path<String>, body: Body) -> Result<Response> {
     let request: NewSnapshot = parse(body, "{\"name\": \"...\"}").await?;
@@ -57,7 +59,7 @@ pub async fn create(State(state): State<AppState>, Path(tenant): Path<String>, b
 }
 
 /// The tenant's snapshots.
-#[utoipa::path(get, path = "/_userplane/tenants/{tenant}/snapshots", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")),
+#[utoipa::path(get, operation_id = "list_snapshots", path = "/_userplane/tenants/{tenant}/snapshots", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")),
     responses((status = 200, description = "The snapshots", body = SnapshotList), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     let list = snapshots::list(&state.store, &tenant).await?;
@@ -65,7 +67,7 @@ pub async fn list(State(state): State<AppState>, Path(tenant): Path<String>) -> 
 }
 
 /// Puts the tenant back as it was when the snapshot was taken.
-#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/snapshots/{name}/restore", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id"), ("name" = String, Path, description = "The snapshot's name")),
+#[utoipa::path(post, operation_id = "restore_snapshot", path = "/_userplane/tenants/{tenant}/snapshots/{name}/restore", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id"), ("name" = String, Path, description = "The snapshot's name")),
     responses((status = 200, description = "Restored", body = SnapshotRestored), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such tenant or snapshot", body = ErrorBody)))]
 pub async fn restore(
@@ -80,7 +82,7 @@ pub async fn restore(
 }
 
 /// Deletes a snapshot.
-#[utoipa::path(delete, path = "/_userplane/tenants/{tenant}/snapshots/{name}", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id"), ("name" = String, Path, description = "The snapshot's name")),
+#[utoipa::path(delete, operation_id = "delete_snapshot", path = "/_userplane/tenants/{tenant}/snapshots/{name}", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id"), ("name" = String, Path, description = "The snapshot's name")),
     responses((status = 204, description = "Deleted"), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such tenant or snapshot", body = ErrorBody)))]
 pub async fn delete(State(state): State<AppState>, Path((tenant, name)): Path<(String, String)>) -> Result<StatusCode> {
@@ -95,7 +97,7 @@ struct Fork {
 }
 
 /// Copies a tenant under a new account id; its new secrets are in the answer, once.
-#[utoipa::path(post, path = "/_userplane/tenants/{tenant}/fork", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = ForkRequest,
+#[utoipa::path(post, operation_id = "fork_tenant", path = "/_userplane/tenants/{tenant}/fork", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = ForkRequest,
     responses((status = 201, description = "The new tenant, with its new secrets", body = Forked),
         (status = 400, description = "Invalid request (an account id not in the provider's format)", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The new account id is taken", body = ErrorBody)))]
