@@ -63,9 +63,7 @@ async fn run(backend: &str, url: &str) -> bool {
         async move {
             let admin = Actor::admin();
             let ctx = ops::Ctx::new(store, &clock, tenant, &admin);
-            ops::login(ctx, &format!("user{i}@bench.example"), ops::Login::user(&zoom::SSO, vec![]))
-                .await
-                .expect("login");
+            ops::login(ctx, &format!("user{i}@bench.example"), ops::Login::user(&zoom::SSO, vec![])).await.expect("login");
         }
     });
     futures::future::join_all(logins).await;

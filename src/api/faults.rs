@@ -25,11 +25,11 @@ use crate::api::Dialect;
 use crate::api::cloudflare::CfError;
 use crate::api::operation::OperationName;
 use crate::api::zoom::ZoomError;
-use crate::domain::{Actor, Provider, Tenant};
+use crate::state::AppState;
 use crate::harness::faults::{Effect, Failure, Fired, RequestFacts};
 use crate::harness::requests::{Entry, RequestJournal};
+use crate::domain::{Actor, Provider, Tenant};
 use crate::http::{ConnectionFault, RequestId};
-use crate::state::AppState;
 
 /// Error bodies larger than this are not read for their code.
 const MAX_ERROR_BODY: u64 = 64 * 1024;

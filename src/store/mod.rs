@@ -18,8 +18,8 @@ pub mod faults;
 mod migrate;
 mod postgres;
 pub mod queries;
-pub mod requests;
 pub mod snapshots;
+pub mod requests;
 mod sqlite;
 mod storage;
 

@@ -5,8 +5,8 @@
 //! whole suite on PostgreSQL); by default each test gets its own SQLite file.
 
 mod auth_throttle;
-mod boolean_env;
 mod clock;
+mod boolean_env;
 mod cloudflare;
 mod cloudflare_auth;
 mod cloudflare_devices;

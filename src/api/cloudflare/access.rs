@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, Schemes, authenticate, needs};
+use super::provider;
 use super::extract::{CfJson, CfQuery, FromParams};
 use super::params::{PageNumber, Params};
-use super::provider;
 use super::tenant::ACCESS_ORGANIZATION;
 use super::{CfError, Ctx, Ids, canonical_uuid, envelope};
 use crate::api::body::Field;

@@ -20,9 +20,9 @@ use super::provider;
 use super::{Ctx, RATE_LIMIT, RATE_WINDOW_SECONDS, RateState, Scope};
 use crate::api::cloudflare::CfError;
 use crate::api::cloudflare::error::code;
+use crate::harness::faults::Failure;
 use crate::domain::tenant::normalize_email;
 use crate::domain::{Actor, Credential, Tenant, ops};
-use crate::harness::faults::Failure;
 
 /// Which credentials an endpoint takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -167,8 +167,7 @@ pub fn with_new_secrets(document: &Value, fork_to: Option<&str>) -> Result<(Valu
     let mut api_tokens = Vec::new();
     for (i, token) in doc.api_tokens.iter_mut().enumerate() {
         let hash = token.value_hash.take().unwrap_or_default();
-        let id =
-            token.id.get_or_insert_with(|| super::ids::hex_id(&format!("{}:token:{i}:{hash}", doc.account_id))).clone();
+        let id = token.id.get_or_insert_with(|| super::ids::hex_id(&format!("{}:token:{i}:{hash}", doc.account_id))).clone();
         let value = crate::domain::ids::new_secret("");
         api_tokens.push(json!({"id": id, "value": value}));
         token.value = Some(value);

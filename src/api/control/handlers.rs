@@ -244,6 +244,7 @@ fn session_kind(tenant: &Tenant, request: SessionRequest) -> Result<(String, Log
     Ok((request.user, kind))
 }
 
+
 #[utoipa::path(post, path = "/_userplane/tenants/{tenant}/sessions", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = SessionRequest,
     responses((status = 201, description = "A simulated login's credential", body = SessionCreated), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such tenant, user, app or device", body = ErrorBody),

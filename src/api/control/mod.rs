@@ -6,10 +6,10 @@ mod console;
 mod error;
 mod faults;
 mod handlers;
-pub mod openapi;
-mod requests;
-mod snapshots;
 mod users;
+mod snapshots;
+mod requests;
+pub mod openapi;
 
 pub use error::ControlError;
 

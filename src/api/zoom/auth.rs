@@ -12,8 +12,8 @@ use crate::api::bearer;
 use crate::api::faults::Note;
 use crate::api::throttle::SourceAddress;
 use crate::domain::clock::{rfc3339, start_of_day};
-use crate::domain::{Actor, Error, InactiveReason, Principal, Tenant, TokenState, ops};
 use crate::harness::faults::Failure;
+use crate::domain::{Actor, Error, InactiveReason, Principal, Tenant, TokenState, ops};
 use crate::state::AppState;
 
 /// An authenticated Zoom API caller.

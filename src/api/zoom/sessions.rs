@@ -12,10 +12,10 @@ use super::auth::Caller;
 use super::extract::{FormsAccepted, ZoomJson, ZoomQuery};
 use super::operations as op;
 use super::provider;
-use crate::api::body::Field;
 use crate::domain::ops;
 use crate::domain::{InactiveReason, Status};
 use crate::state::AppState;
+use crate::api::body::Field;
 
 type Result<T> = std::result::Result<T, ZoomError>;
 
