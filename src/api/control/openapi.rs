@@ -686,7 +686,16 @@ mod tests {
         let document: Value = serde_json::from_str(&CONTROL_DOCUMENT).unwrap();
         assert!(document["openapi"].as_str().unwrap().starts_with("3."));
         let paths = document["paths"].as_object().unwrap();
-        for path in ["/_userplane/tenants", "/_userplane/tenants/{tenant}/journal", "/_userplane/introspect"] {
+        for path in [
+            "/_userplane/tenants",
+            "/_userplane/tenants/{tenant}/journal",
+            "/_userplane/introspect",
+            "/_userplane/tenants/{tenant}/faults",
+            "/_userplane/tenants/{tenant}/requests",
+            "/_userplane/tenants/{tenant}/snapshots",
+            "/_userplane/tenants/{tenant}/users",
+            "/_userplane/console",
+        ] {
             assert!(paths.contains_key(path), "{path}");
         }
         assert_eq!(document["security"][0]["admin_token"], serde_json::json!([]));
