@@ -246,6 +246,14 @@ async fn control_plane_harness_successes() {
     w.pin_steady("control_snapshots_list", w.admin(Method::GET, &tenant("/snapshots"))).await;
     w.pin("control_snapshot_restore", w.admin(Method::POST, &tenant("/snapshots/before/restore"))).await;
     w.pin("control_snapshot_delete", w.admin(Method::DELETE, &tenant("/snapshots/before"))).await;
+    // An optional body may be `null` (the document allows it): a reset without rotation.
+    let reset = w
+        .pin(
+            "control_tenant_reset_null_body",
+            w.admin(Method::POST, &tenant("/reset")).header("content-type", "application/json").body("null"),
+        )
+        .await;
+    assert_eq!(reset["status"], 200, "{reset}");
     w.pin_steady("control_fork", w.admin(Method::POST, &tenant("/fork")).json(&json!({"account_id": copy}))).await;
 
     // The console's page and assets: public, typed, with their security headers (the
@@ -323,6 +331,11 @@ async fn control_plane_harness_errors() {
 
     let snapshots = tenant("/snapshots");
     w.pin("control_error_400_snapshot_name", w.admin(Method::POST, &snapshots).json(&json!({"name": "../up"}))).await;
+    w.pin(
+        "control_error_400_snapshot_null_body",
+        w.admin(Method::POST, &snapshots).header("content-type", "application/json").body("null"),
+    )
+    .await;
     w.pin("control_error_400_snapshot_fields", w.admin(Method::POST, &snapshots).json(&json!({"label": "x"}))).await;
     assert_eq!(w.app.admin(Method::POST, &snapshots, Some(json!({"name": "once"}))).await.status(), 201);
     w.pin("control_error_409_snapshot_exists", w.admin(Method::POST, &snapshots).json(&json!({"name": "once"}))).await;
