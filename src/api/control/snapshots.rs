@@ -24,12 +24,11 @@ type Result<T> = std::result::Result<T, ControlError>;
 /// No body, an empty one and `null` are `{}`: the document's optional bodies allow null.
 pub(super) async fn parse<T: serde::de::DeserializeOwned>(body: Body, expected: &str) -> Result<T> {
     let bytes = body::read(body).await?;
-    let fields = match body::json_value(&bytes) {
-        _ if bytes.trim_ascii().is_empty() => serde_json::Map::new(),
-        Ok(Value::Null) => serde_json::Map::new(),
-        Ok(Value::Object(fields)) => fields,
-        Ok(_) => return Err(body::BodyError::InvalidJson("expected a JSON object".into()).into()),
-        Err(e) => return Err(e.into()),
+    let value = if bytes.trim_ascii().is_empty() { Value::Null } else { body::json_value(&bytes)? };
+    let fields = match value {
+        Value::Null => serde_json::Map::new(),
+        Value::Object(fields) => fields,
+        _ => return Err(body::BodyError::InvalidJson("expected a JSON object".into()).into()),
     };
     serde_json::from_value(Value::Object(fields))
         .map_err(|e| ControlError::invalid(format!("expected {expected}: {e}")))
