@@ -23,6 +23,41 @@ async fn the_openapi_documents_are_public_and_describe_what_is_served() {
     assert_eq!(control["paths"]["/_userplane/tenants/{tenant}/sessions"]["post"]["tags"][0], "control");
     assert_eq!(control["components"]["securitySchemes"]["admin_token"]["scheme"], "bearer");
     assert_eq!(control["paths"]["/_userplane/health"]["get"]["security"], serde_json::json!([{}]));
+    // The harness's and the console's routes are described too, each operation named once.
+    let paths = control["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/_userplane/tenants/{tenant}/faults", "post"),
+        ("/_userplane/tenants/{tenant}/faults/{id}", "delete"),
+        ("/_userplane/tenants/{tenant}/requests", "get"),
+        ("/_userplane/tenants/{tenant}/requests/count", "get"),
+        ("/_userplane/tenants/{tenant}/snapshots", "post"),
+        ("/_userplane/tenants/{tenant}/snapshots/{name}/restore", "post"),
+        ("/_userplane/tenants/{tenant}/fork", "post"),
+        ("/_userplane/tenants/{tenant}/users", "get"),
+        ("/_userplane/tenants/{tenant}/users/{user}/{action}", "post"),
+        ("/_userplane/console", "get"),
+        ("/_userplane/console/{name}", "get"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path}");
+    }
+    let limit = paths["/_userplane/tenants/{tenant}/requests"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .cloned()
+        .unwrap();
+    assert_eq!((limit["schema"]["minimum"].as_i64(), limit["schema"]["maximum"].as_i64()), (Some(1), Some(1000)));
+    assert_eq!(paths["/_userplane/console"]["get"]["security"], serde_json::json!([{}]));
+    let mut ids: Vec<&str> = paths
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|operation| operation["operationId"].as_str())
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operation ids are unique");
     let zoom = get("/_userplane/openapi/zoom.json").await;
     let revoke = &zoom["paths"]["/v2/users/{userId}/token"]["delete"];
     assert_eq!(revoke["x-userplane-implemented"], true, "{revoke}");

@@ -8,6 +8,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::ControlError;
+#[allow(unused_imports)] // the OpenAPI annotations name it
+use super::openapi::ErrorBody;
 
 const PAGE: &str = include_str!("console/index.html");
 const STYLE: &str = include_str!("console/console.css");
@@ -19,11 +21,18 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// `GET /_userplane/console`.
+#[utoipa::path(get, operation_id = "console_page", path = "/_userplane/console", tag = "console", security(()),
+    responses((status = 200, description = "The console's page (public: it asks for the admin token)", content_type = "text/html", body = String)))]
 pub async fn page() -> Response {
     asset("text/html; charset=utf-8", PAGE)
 }
 
 /// `GET /_userplane/console/{name}`: the page's stylesheet and script.
+#[utoipa::path(get, operation_id = "console_file", path = "/_userplane/console/{name}", tag = "console", security(()),
+    params(("name" = String, Path, description = "`console.css` or `console.js`")),
+    responses((status = 200, description = "The stylesheet (text/css) or the script (text/javascript)",
+            content((String = "text/css"), (String = "text/javascript"))),
+        (status = 404, description = "No such console file", body = ErrorBody)))]
 pub async fn file(Path(name): Path<String>) -> Response {
     match name.as_str() {
         "console.css" => asset("text/css; charset=utf-8", STYLE),

@@ -310,7 +310,8 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::resul
 }
 
 #[utoipa::path(post, path = "/_userplane/tenants/{tenant}/clock", tag = "control", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = ClockRequest,
-    responses((status = 200, description = "The clock, moved, set, frozen or unfrozen", body = ClockView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
+    responses((status = 200, description = "The clock, moved, set, frozen or unfrozen", body = ClockView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "Refused: the clock does not go backwards (restore a snapshot to go back)", body = ErrorBody)))]
 pub async fn change_clock(
     State(state): State<AppState>,
     Path(tenant): Path<String>,

@@ -22,8 +22,9 @@ use super::handlers;
     info(
         title = "userplane control plane",
         description = "userplane's own API under /_userplane: tenants, simulated logins, introspection, \
-                       the audit journal and the tenant clock. Every route but /health and the OpenAPI \
-                       documents takes the admin token as `Authorization: Bearer <token>`. Errors are \
+                       the audit journal, the tenant clock, fault rules, the request journal, snapshots \
+                       and forks, and the console's users. Every route but /health, the console's page \
+                       and the OpenAPI documents takes the admin token as `Authorization: Bearer <token>`. Errors are \
                        `{\"error\": {\"code\", \"message\"}}`."
     ),
     paths(
@@ -39,13 +40,31 @@ use super::handlers;
         handlers::reset_all,
         handlers::journal,
         handlers::introspect,
+        super::users::list,
+        super::users::act,
+        super::faults::list,
+        super::faults::create,
+        super::faults::delete_all,
+        super::faults::delete_one,
+        super::requests::list,
+        super::requests::count,
+        super::snapshots::list,
+        super::snapshots::create,
+        super::snapshots::delete,
+        super::snapshots::restore,
+        super::snapshots::fork,
+        super::console::page,
+        super::console::file,
         control_document,
         zoom_slice,
         cloudflare_slice,
     ),
     modifiers(&AdminToken),
     security(("admin_token" = [])),
-    tags((name = "control", description = "userplane's control plane"))
+    tags((name = "control", description = "userplane's control plane"), (name = "faults", description = "Fault rules: injected errors, resets, hangs and latency"),
+        (name = "requests", description = "The request journal"), (name = "snapshots", description = "Snapshots and forks of a tenant"),
+        (name = "users", description = "A tenant's users as the console shows them, and the admin's actions on one"),
+        (name = "console", description = "The web console's page and assets"))
 )]
 pub struct ControlApi;
 
@@ -260,6 +279,325 @@ pub struct IntrospectionView {
     pub revoked_at: Option<String>,
 }
 
+// ---------------------------------------------------------------- fault rules
+
+/// A new fault rule (see the README's "Faults"): which requests, what happens to them,
+/// how often. Checked strictly: an unknown field or a value out of range is a 400 naming it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRuleRequest {
+    /// Every field given must match; none given: every authenticated request.
+    #[serde(rename = "match")]
+    pub matcher: Option<FaultMatch>,
+    pub effect: FaultEffect,
+    /// Fires on this share of the matching requests (after `after`).
+    #[schema(minimum = 0, maximum = 1)]
+    pub probability: Option<f64>,
+    /// Makes the `probability` draws reproducible: any whole number from 0 to 2^64 - 1.
+    #[schema(schema_with = seed_schema)]
+    pub seed: Option<u64>,
+    /// Fires at most this many times.
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
+    pub times: Option<u64>,
+    /// The first `after` matching requests pass untouched.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub after: Option<u64>,
+    /// RFC 3339, on the tenant's clock: from then on the rule matches nothing.
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+}
+
+/// Which requests a rule applies to. Each text is 1 to 256 bytes, not only spaces.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultMatch {
+    /// A dialect operation name of the tenant's provider (`zoom.users.status.update`).
+    #[schema(min_length = 1, max_length = 256)]
+    pub operation: Option<String>,
+    /// GET, POST, PUT, PATCH or DELETE (any case).
+    #[schema(
+        pattern = r"^\s*([Gg][Ee][Tt]|[Pp][Oo][Ss][Tt]|[Pp][Uu][Tt]|[Pp][Aa][Tt][Cc][Hh]|[Dd][Ee][Ll][Ee][Tt][Ee])\s*$"
+    )]
+    pub method: Option<String>,
+    /// A path starting with `/`, `*` for one segment, without a query.
+    #[schema(pattern = r"^\s*/[^?# \x00]*\s*$", max_length = 256)]
+    pub path: Option<String>,
+    /// The target user: an id or an email.
+    #[schema(min_length = 1, max_length = 256)]
+    pub user: Option<String>,
+    /// The credential's id: a Zoom client id, a Cloudflare token or key id.
+    #[schema(min_length = 1, max_length = 256)]
+    pub credential: Option<String>,
+}
+
+/// What a rule does: fail at once, add latency, or commit and then fail.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FaultEffect {
+    Failure(FaultFailure),
+    Latency(LatencyEffect),
+    CommitThen(CommitThenEffect),
+}
+
+/// The client's answer instead of the real one.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FaultFailure {
+    Status(StatusFailure),
+    Reset(ResetFailure),
+    Empty(EmptyFailure),
+    Hang(HangFailure),
+}
+
+/// The provider's own error answer for this status.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusFailure {
+    #[schema(minimum = 400, maximum = 599)]
+    pub status: u16,
+    /// `Retry-After`, in seconds (up to a day).
+    #[schema(minimum = 0, maximum = 86_400)]
+    pub retry_after: Option<u64>,
+}
+
+/// The connection is reset, no byte of an answer.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetFailure {
+    #[schema(schema_with = only_true)]
+    pub reset: bool,
+}
+
+/// The connection is closed without a byte.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyFailure {
+    #[schema(schema_with = only_true)]
+    pub empty: bool,
+}
+
+/// Nothing for this long, then the connection closes.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HangFailure {
+    #[schema(minimum = 1, maximum = 300_000)]
+    pub hang_ms: u64,
+}
+
+/// Waits, then gives the real answer.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyEffect {
+    pub latency_ms: LatencyMs,
+}
+
+/// A fixed wait or a uniform draw between two bounds (min not above max), in milliseconds.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LatencyMs {
+    Fixed(DelayMs),
+    Uniform(LatencyBounds),
+}
+
+/// Milliseconds, up to 5 minutes.
+#[derive(Serialize, ToSchema)]
+#[schema(minimum = 0, maximum = 300_000)]
+pub struct DelayMs(u64);
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyBounds {
+    #[schema(minimum = 0, maximum = 300_000)]
+    pub min: u64,
+    #[schema(minimum = 0, maximum = 300_000)]
+    pub max: u64,
+}
+
+/// The request is handled and its change committed, then the client gets the failure.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommitThenEffect {
+    pub commit_then: FaultFailure,
+}
+
+/// A nullable whole number from 0 to `u64::MAX` (utoipa would say `int64`, which is narrower).
+fn seed_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Integer,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .minimum(Some(0))
+        .maximum(Some(u64::MAX))
+        .build()
+}
+
+/// `true`, the one value a flag effect takes.
+fn only_true() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Boolean)
+        .enum_values(Some([true]))
+        .build()
+}
+
+/// A stored rule: as posted (canonical), with its id and counts.
+#[derive(Serialize, ToSchema)]
+pub struct FaultRule {
+    pub id: String,
+    #[serde(rename = "match")]
+    #[schema(value_type = Object)]
+    pub matcher: Value,
+    #[schema(value_type = Object)]
+    pub effect: Value,
+    pub probability: Option<f64>,
+    pub seed: Option<u64>,
+    pub times: Option<u64>,
+    pub after: u64,
+    /// RFC 3339.
+    pub expires_at: Option<String>,
+    /// Matching requests counted so far.
+    pub seen: u64,
+    /// How many of them the rule answered.
+    pub fired: u64,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FaultRuleList {
+    pub rules: Vec<FaultRule>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Deleted {
+    pub deleted: u64,
+}
+
+// ---------------------------------------------------------------- the request journal
+
+/// One request a dialect answered for the tenant.
+#[derive(Serialize, ToSchema)]
+pub struct RequestEntry {
+    pub seq: i64,
+    /// RFC 3339 with milliseconds, the tenant's clock.
+    pub at: String,
+    /// RFC 3339 with milliseconds, the wall clock.
+    pub wall_at: String,
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// The credential's id, never its secret.
+    pub credential_id: Option<String>,
+    pub user: Option<String>,
+    pub operation: Option<String>,
+    pub status: u16,
+    pub duration_ms: f64,
+    pub error_code: Option<String>,
+    /// `{"rule", "effect", ...}` when a fault rule answered.
+    #[schema(value_type = Option<Object>)]
+    pub fault: Option<Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequestPage {
+    pub requests: Vec<RequestEntry>,
+    /// The `after` of the next page; null when this page is not full.
+    pub next_after: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequestCount {
+    pub count: u64,
+}
+
+// ---------------------------------------------------------------- snapshots and forks
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotRequest {
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SnapshotView {
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Bytes.
+    pub size: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SnapshotList {
+    pub snapshots: Vec<SnapshotView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SnapshotRestored {
+    pub restored: String,
+    /// The tenant's clock, RFC 3339, as it was when the snapshot was taken.
+    pub now: String,
+    pub frozen: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForkRequest {
+    /// The new tenant's account id, in the provider's format.
+    pub account_id: String,
+}
+
+/// A copy of a tenant under a new account id, with new secrets (shown once).
+#[derive(Serialize, ToSchema)]
+pub struct Forked {
+    pub account_id: String,
+    pub provider: ProviderName,
+    pub forked_from: String,
+    /// RFC 3339.
+    pub now: String,
+    #[schema(value_type = Object)]
+    pub secrets: Value,
+}
+
+// ---------------------------------------------------------------- the console's users
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    Active,
+    Inactive,
+    Pending,
+}
+
+/// A user with their live sessions per kind and live device registrations.
+#[derive(Serialize, ToSchema)]
+pub struct ConsoleUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub status: UserStatus,
+    /// Live sessions per session kind of the provider.
+    pub sessions: std::collections::BTreeMap<String, u64>,
+    pub devices: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConsoleUserPage {
+    pub users: Vec<ConsoleUser>,
+    /// The `after` of the next page; null on the last.
+    pub next_after: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserActionResult {
+    pub user: ConsoleUser,
+    /// False when the user was in that status already.
+    pub changed: bool,
+}
+
 fn json(text: &'static str) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], text).into_response()
 }
@@ -348,7 +686,16 @@ mod tests {
         let document: Value = serde_json::from_str(&CONTROL_DOCUMENT).unwrap();
         assert!(document["openapi"].as_str().unwrap().starts_with("3."));
         let paths = document["paths"].as_object().unwrap();
-        for path in ["/_userplane/tenants", "/_userplane/tenants/{tenant}/journal", "/_userplane/introspect"] {
+        for path in [
+            "/_userplane/tenants",
+            "/_userplane/tenants/{tenant}/journal",
+            "/_userplane/introspect",
+            "/_userplane/tenants/{tenant}/faults",
+            "/_userplane/tenants/{tenant}/requests",
+            "/_userplane/tenants/{tenant}/snapshots",
+            "/_userplane/tenants/{tenant}/users",
+            "/_userplane/console",
+        ] {
             assert!(paths.contains_key(path), "{path}");
         }
         assert_eq!(document["security"][0]["admin_token"], serde_json::json!([]));

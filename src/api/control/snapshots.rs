@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ControlError;
+#[allow(unused_imports)] // the OpenAPI annotations name them
+use super::openapi::{ErrorBody, ForkRequest, Forked, SnapshotList, SnapshotRequest, SnapshotRestored, SnapshotView};
 use crate::api::body;
 use crate::domain::clock::rfc3339;
 use crate::domain::ops;
@@ -19,8 +21,15 @@ use crate::store::snapshots::SnapshotInfo;
 type Result<T> = std::result::Result<T, ControlError>;
 
 /// A JSON object body read as `T`, or the control plane's 400 saying what was expected.
+/// No body, an empty one and `null` are `{}`: the document's optional bodies allow null.
 pub(super) async fn parse<T: serde::de::DeserializeOwned>(body: Body, expected: &str) -> Result<T> {
-    let fields = body::lenient_object(body).await?;
+    let bytes = body::read(body).await?;
+    let value = if bytes.trim_ascii().is_empty() { Value::Null } else { body::json_value(&bytes)? };
+    let fields = match value {
+        Value::Null => serde_json::Map::new(),
+        Value::Object(fields) => fields,
+        _ => return Err(body::BodyError::InvalidJson("expected a JSON object".into()).into()),
+    };
     serde_json::from_value(Value::Object(fields))
         .map_err(|e| ControlError::invalid(format!("expected {expected}: {e}")))
 }
@@ -35,6 +44,12 @@ struct NewSnapshot {
     name: String,
 }
 
+/// Captures the tenant's whole state (and its clock) under a name.
+#[utoipa::path(post, operation_id = "create_snapshot", path = "/_userplane/tenants/{tenant}/snapshots", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = SnapshotRequest,
+    responses((status = 201, description = "Taken", body = SnapshotView,
+            links(("restore" = (operation_id = "restore_snapshot", parameters(("tenant" = "$request.path.tenant"), ("name" = "$response.body#/name")))),
+                ("delete" = (operation_id = "delete_snapshot", parameters(("tenant" = "$request.path.tenant"), ("name" = "$response.body#/name")))))), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "A snapshot of that name exists", body = ErrorBody)))]
 pub async fn create(State(state): State<AppState>, Path(tenant): Path<String>, body: Body) -> Result<Response> {
     let request: NewSnapshot = parse(body, "{\"name\": \"...\"}").await?;
     let windows = state.limits.local_windows(&tenant);
@@ -42,11 +57,18 @@ pub async fn create(State(state): State<AppState>, Path(tenant): Path<String>, b
     Ok((StatusCode::CREATED, Json(view(&info))).into_response())
 }
 
+/// The tenant's snapshots.
+#[utoipa::path(get, operation_id = "list_snapshots", path = "/_userplane/tenants/{tenant}/snapshots", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")),
+    responses((status = 200, description = "The snapshots", body = SnapshotList), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Value>> {
     let list = snapshots::list(&state.store, &tenant).await?;
     Ok(Json(json!({"snapshots": list.iter().map(view).collect::<Vec<_>>()})))
 }
 
+/// Puts the tenant back as it was when the snapshot was taken.
+#[utoipa::path(post, operation_id = "restore_snapshot", path = "/_userplane/tenants/{tenant}/snapshots/{name}/restore", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id"), ("name" = String, Path, description = "The snapshot's name")),
+    responses((status = 200, description = "Restored", body = SnapshotRestored), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 404, description = "No such tenant or snapshot", body = ErrorBody)))]
 pub async fn restore(
     State(state): State<AppState>,
     Path((tenant, name)): Path<(String, String)>,
@@ -58,6 +80,10 @@ pub async fn restore(
     Ok(Json(json!({"restored": name, "now": rfc3339(now), "frozen": tenant.clock_frozen_at.is_some()})))
 }
 
+/// Deletes a snapshot.
+#[utoipa::path(delete, operation_id = "delete_snapshot", path = "/_userplane/tenants/{tenant}/snapshots/{name}", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id"), ("name" = String, Path, description = "The snapshot's name")),
+    responses((status = 204, description = "Deleted"), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 404, description = "No such tenant or snapshot", body = ErrorBody)))]
 pub async fn delete(State(state): State<AppState>, Path((tenant, name)): Path<(String, String)>) -> Result<StatusCode> {
     snapshots::delete(&state.store, &tenant, &name).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -70,6 +96,10 @@ struct Fork {
 }
 
 /// Copies a tenant under a new account id; its new secrets are in the answer, once.
+#[utoipa::path(post, operation_id = "fork_tenant", path = "/_userplane/tenants/{tenant}/fork", tag = "snapshots", params(("tenant" = String, Path, description = "The tenant's account id")), request_body = ForkRequest,
+    responses((status = 201, description = "The new tenant, with its new secrets", body = Forked),
+        (status = 400, description = "Invalid request (an account id not in the provider's format)", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "The new account id is taken", body = ErrorBody)))]
 pub async fn fork(State(state): State<AppState>, Path(source): Path<String>, body: Body) -> Result<Response> {
     let request: Fork = parse(body, "{\"account_id\": \"...\"}").await?;
     let tenant = ops::get_tenant(&state.store, &source).await?;

@@ -15,6 +15,9 @@ use crate::domain::provider::ProviderSpec;
 use crate::domain::{Actor, InactiveReason, Principal, Status, Tenant};
 use crate::state::AppState;
 
+#[allow(unused_imports)] // the OpenAPI annotations name them
+use super::openapi::{ConsoleUserPage, ErrorBody, UserActionResult};
+
 type Result<T> = std::result::Result<T, ControlError>;
 
 /// The order a page walks the statuses in; the cursor names a status and an email.
@@ -37,6 +40,11 @@ pub struct UsersQuery {
 /// index: that user's stored sessions of the kind, never another user's) and one of
 /// their device registrations.
 /// A user whose status changes between two pages may be seen twice or not at all.
+#[utoipa::path(get, operation_id = "list_users", path = "/_userplane/tenants/{tenant}/users", tag = "users",
+    params(("tenant" = String, Path, description = "The tenant's account id"),
+        ("after" = Option<String>, Query, pattern = "^((active|inactive|pending):.*)?$", description = "A `next_after` this endpoint returned"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "At most this many (default 50)")),
+    responses((status = 200, description = "A page of users", body = ConsoleUserPage), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody), (status = 404, description = "No such tenant", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
@@ -147,6 +155,12 @@ async fn user_view(state: &AppState, tenant: &Tenant, principal: &Principal) -> 
 ///   user already in that status is left alone (no journal record).
 ///
 /// Answers `{"user": <as listed>, "changed": bool}`.
+#[utoipa::path(post, operation_id = "act_on_user", path = "/_userplane/tenants/{tenant}/users/{user}/{action}", tag = "users",
+    params(("tenant" = String, Path, description = "The tenant's account id"), ("user" = String, Path, description = "The user's id or email"),
+        ("action" = String, Path, pattern = "^(revoke|deactivate|activate)$", description = "`revoke`, `deactivate` or `activate`")),
+    responses((status = 200, description = "The user after the action", body = UserActionResult), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 404, description = "No such tenant, user or action", body = ErrorBody),
+        (status = 409, description = "A pending user cannot be activated or deactivated", body = ErrorBody)))]
 pub async fn act(
     State(state): State<AppState>,
     Path((tenant, user, action)): Path<(String, String, String)>,

@@ -14,6 +14,7 @@
 
 mod cloudflare;
 mod control;
+mod faults;
 mod zoom;
 
 use std::collections::BTreeMap;
