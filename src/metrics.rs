@@ -30,6 +30,7 @@ struct Metrics {
     latency: HistogramVec,
     rate_limited: IntCounterVec,
     revocations: IntCounterVec,
+    faults_fired: IntCounterVec,
     revocation_to_refusal: Histogram,
     writer_queue: IntGauge,
     commit_batch: Histogram,
@@ -86,6 +87,14 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             IntCounterVec::new(
                 Opts::new("revocations_total", "Successful calls that kill credentials, by operation"),
                 &["operation"],
+            )
+            .expect("valid metric"),
+        ),
+        faults_fired: registered(
+            r,
+            IntCounterVec::new(
+                Opts::new("faults_fired_total", "Answers injected by fault rules, by operation and effect"),
+                &["operation", "effect"],
             )
             .expect("valid metric"),
         ),
@@ -179,6 +188,13 @@ fn dead_credential_refused(credential: &str, killed_at: i64, now: i64) {
     };
     if first && let Some(ms) = now.checked_sub(killed_at).filter(|ms| *ms >= 0) {
         metrics.revocation_to_refusal.observe(ms as f64 / 1000.0);
+    }
+}
+
+/// A fault rule fired for a request of `operation` with an effect of this kind.
+pub fn fault_fired(operation: Option<&str>, effect: &str) {
+    if ENABLED.load(Ordering::Relaxed) {
+        METRICS.faults_fired.with_label_values(&[operation.unwrap_or("none"), effect]).inc();
     }
 }
 

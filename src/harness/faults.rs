@@ -594,6 +594,9 @@ impl FaultBook {
                 Ok(None)
             })
             .await?;
+        if let Some(fired) = &fired {
+            crate::metrics::fault_fired(facts.operation, fired.effect.kind());
+        }
         Ok(fired)
     }
 }

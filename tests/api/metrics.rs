@@ -137,8 +137,9 @@ fn sample(page: &str, series: &str) -> f64 {
         .map_or(0.0, |value| value.trim().parse().unwrap())
 }
 
-/// After a login, a revocation, refused uses and throttled guesses, `/metrics` (no token)
-/// counts each by dialect, operation and status, and times the first refusal only.
+/// After a login, a revocation, refused uses, throttled guesses and an injected fault,
+/// `/metrics` (no token) counts each by dialect, operation and status, and times the first
+/// refusal only.
 #[tokio::test]
 async fn metrics_count_requests_revocations_and_refusals() {
     let account = "metricsAcct01";
@@ -162,6 +163,18 @@ async fn metrics_count_requests_revocations_and_refusals() {
     }
     assert_eq!(statuses, [401, 401, 429]);
     assert_eq!(http.get(server.url("/nowhere")).send().await.unwrap().status(), 404);
+    // A fault rule answers one status update with 503: counted by operation and effect.
+    let rule = json!({"match": {"operation": "zoom.users.status.update"}, "effect": {"status": 503}, "times": 1});
+    let created = server.admin_post(&format!("/_userplane/tenants/{account}/faults"), rule).await;
+    assert!(created["id"].is_string(), "{created}");
+    let status = http
+        .put(server.url("/v2/users/lena@example.com/status"))
+        .bearer_auth(&app_token)
+        .json(&json!({"action": "deactivate"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.status(), 503);
 
     let response = http.get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -177,6 +190,8 @@ async fn metrics_count_requests_revocations_and_refusals() {
         (r#"userplane_revocations_total{operation="zoom.users.token.revoke"}"#, 1.0),
         (r#"userplane_request_duration_seconds_count{dialect="zoom",operation="zoom.users.token.revoke"}"#, 1.0),
         ("userplane_revocation_to_first_refusal_seconds_count", 1.0),
+        (r#"userplane_faults_fired_total{effect="status",operation="zoom.users.status.update"}"#, 1.0),
+        (r#"userplane_requests_total{dialect="zoom",operation="zoom.users.status.update",status="503"}"#, 1.0),
         ("userplane_sqlite_writer_queue_depth", 0.0),
     ] {
         assert_eq!(sample(&page, series), expected, "{series} in:\n{page}");
