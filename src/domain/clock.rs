@@ -60,10 +60,12 @@ fn in_range(field: &str, at: Timestamp) -> Result<Timestamp> {
     }
 }
 
-/// The (offset, frozen instant) that put a tenant's clock at `at` now, running or frozen.
-pub fn settings_at(clock: &Clock, at: Timestamp, frozen: bool) -> Result<(i64, Option<Timestamp>)> {
+/// The (offset, frozen instant) that put a tenant's clock at `at` when the wall clock reads
+/// `wall`, running or frozen. (One reading of the wall clock for a whole change, so that
+/// advancing by a second moves the offset by exactly a second.)
+pub fn settings_at(wall: Timestamp, at: Timestamp, frozen: bool) -> Result<(i64, Option<Timestamp>)> {
     let at = in_range("clock", at)?;
-    let offset = at.checked_sub(clock.now(0)).ok_or_else(|| Error::invalid("clock", "clock out of range"))?;
+    let offset = at.checked_sub(wall).ok_or_else(|| Error::invalid("clock", "clock out of range"))?;
     Ok((offset, frozen.then_some(at)))
 }
 

@@ -108,7 +108,7 @@ pub async fn restore(store: &Store, clock: &Clock, account: &str, name: &str) ->
             let data =
                 snap::get_snapshot_data(c, &account, &name)?.ok_or_else(|| Error::not_found("snapshot", &name))?;
             let captured = snap::restore(c, &account, &data)?;
-            let (offset, frozen_at) = clock::settings_at(&clock, captured.now, captured.frozen)?;
+            let (offset, frozen_at) = clock::settings_at(clock.now(0), captured.now, captured.frozen)?;
             q::set_clock(c, &account, offset, frozen_at)?;
             q::insert_audit(c, &account, captured.now, "admin", "snapshot.restored", &name, &json!({}))?;
             let windows = serde_json::from_value(captured.local_windows).unwrap_or_default();

@@ -140,7 +140,8 @@ pub async fn change_clock(store: &dyn Storage, clock: &Clock, account_id: &str, 
         .write(move |c| {
             let tenant =
                 c.get_tenant_for_update(&account_id)?.ok_or_else(|| Error::not_found("tenant", &account_id))?;
-            let now = tenant.now(&clock);
+            let wall = clock.now(0);
+            let now = tenant.clock_frozen_at.unwrap_or_else(|| wall.saturating_add(tenant.clock_offset_ms));
             let frozen = tenant.clock_frozen_at.is_some();
             let (target, frozen, action, detail) = match change {
                 ClockChange::Advance { seconds } => {
@@ -158,7 +159,7 @@ pub async fn change_clock(store: &dyn Storage, clock: &Clock, account_id: &str, 
                 ClockChange::Freeze => (now, true, "clock.frozen", json!({})),
                 ClockChange::Unfreeze => (now, false, "clock.unfrozen", json!({})),
             };
-            let (offset, frozen_at) = clock::settings_at(&clock, target, frozen)?;
+            let (offset, frozen_at) = clock::settings_at(wall, target, frozen)?;
             c.set_clock(&account_id, offset, frozen_at)?;
             let tenant = Tenant { clock_offset_ms: offset, clock_frozen_at: frozen_at, ..tenant };
             audit(c, &account_id, tenant.now(&clock), &Actor::admin(), action, &account_id, detail)?;
