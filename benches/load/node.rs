@@ -46,7 +46,9 @@ pub async fn start(
 ) -> Result<(Node, Duration), StartError> {
     let port = free_port().map_err(StartError::Failed)?;
     let started = Instant::now();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_userplane"));
+    // Another build to compare against this one, e.g. main's: USERPLANE_BENCH_BINARY=path.
+    let binary = std::env::var_os("USERPLANE_BENCH_BINARY").unwrap_or_else(|| env!("CARGO_BIN_EXE_userplane").into());
+    let mut command = Command::new(binary);
     command
         .args(["serve", "--quiet", "--no-demo", "--admin-token", ADMIN, "--database-url", database_url])
         .args(["--listen", &format!("127.0.0.1:{port}")])

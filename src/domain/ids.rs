@@ -17,13 +17,16 @@ use subtle::ConstantTimeEq;
 /// has no key (see the 0005 migration) and keeps plain SHA-256, as its stored hashes are.
 #[derive(Clone)]
 pub struct SecretHasher {
-    key: Option<Arc<[u8]>>,
+    /// The HMAC with the key already absorbed: each hash clones it rather than hashing
+    /// the key again (two of a short secret's four SHA-256 blocks).
+    key: Option<Arc<Hmac<Sha256>>>,
 }
 
 impl SecretHasher {
     /// HMAC-SHA256 under `key`.
     pub fn keyed(key: &[u8]) -> Self {
-        SecretHasher { key: Some(key.into()) }
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+        SecretHasher { key: Some(Arc::new(mac)) }
     }
 
     /// Plain SHA-256, for a database whose hashes predate the installation key.
@@ -58,8 +61,8 @@ impl SecretHasher {
     /// The hex hash of a secret: what is stored and looked up.
     pub fn hash(&self, secret: &str) -> String {
         match &self.key {
-            Some(key) => {
-                let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+            Some(keyed) => {
+                let mut mac = Hmac::<Sha256>::clone(keyed);
                 mac.update(secret.as_bytes());
                 hex::encode(mac.finalize().into_bytes())
             }

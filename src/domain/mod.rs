@@ -5,6 +5,7 @@
 //! wire formats into the operations in [`ops`], and map [`Error`] onto their own
 //! status codes and bodies.
 
+pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod ids;

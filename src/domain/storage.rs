@@ -10,6 +10,7 @@ use std::pin::Pin;
 
 use serde_json::{Map, Value as Json};
 
+use super::cache::ReadCache;
 use super::ids::SecretHasher;
 use super::{
     App, AuditRecord, Credential, CredentialKind, Delegation, Device, Error, IssuedToken, NewPrincipal, Principal,
@@ -28,6 +29,10 @@ pub trait Storage: Send + Sync {
     fn write_tx(&self, work: TxFn) -> TxFuture<'_>;
     /// How secrets are hashed in this installation.
     fn secrets(&self) -> &SecretHasher;
+    /// This node's exact memory of hot lookups, where the backend can keep one.
+    fn cache(&self) -> Option<&ReadCache> {
+        None
+    }
 }
 
 impl dyn Storage + '_ {

@@ -515,7 +515,7 @@ impl FaultBook {
         let id = format!("flt_{:016x}", rand::random::<u64>());
         let rule = Rule { id: id.clone(), spec: spec.clone(), seen: 0, fired: 0, created_at: now };
         store
-            .write(move |c| {
+            .write_beside_state(move |c| {
                 if sq::count(c, &account)? >= MAX_RULES as u64 {
                     return Err(Error::Invalid {
                         field: None,
@@ -537,7 +537,7 @@ impl FaultBook {
         let account = tenant.account_id.clone();
         let now = clock.now(tenant.clock_offset_ms);
         let deleted = store
-            .write(move |c| {
+            .write_beside_state(move |c| {
                 let deleted = match &id {
                     Some(id) if sq::delete(c, &account, id)? => 1,
                     Some(id) => return Err(Error::not_found("fault rule", id)),
@@ -580,7 +580,7 @@ impl FaultBook {
         let account = tenant.account_id.clone();
         let (actor, request_id, operation) = (actor.0.clone(), request_id.to_owned(), facts.operation);
         let fired = store
-            .write(move |c| {
+            .write_beside_state(move |c| {
                 for rule in &candidates {
                     let Some((n, fired)) = sq::count_match(c, &account, &rule.id)? else { continue };
                     if let Decision::Fire(effect) = rule.decide(n, fired) {

@@ -225,7 +225,7 @@ async fn write_batches(store: Store, size: u64, mut commands: mpsc::Receiver<Com
             let count = entries.len();
             let trim = due_for_trim(&mut since_trim, &entries, size);
             let written = store
-                .write(move |c| {
+                .write_beside_state(move |c| {
                     q::append(c, &entries)?;
                     for tenant in &trim {
                         q::trim(c, tenant, size)?;

@@ -169,7 +169,7 @@ pub async fn reset_rotating(store: &Store, clock: &Clock, spec: TenantSpec) -> R
             q::set_clock_offset(c, &tenant.account_id, 0)?;
             (tenant.clock_offset_ms, tenant.clock_frozen_at) = (0, None);
             snap::set_document(c, &tenant.account_id, &spec.document)?;
-            ops::seed(&mut crate::store::SqlTx(c), &tenant.account_id, &spec.seed, now)?;
+            ops::seed(&mut crate::store::SqlTx::new(c), &tenant.account_id, &spec.seed, now)?;
             let detail = json!({"rotate_secrets": true});
             q::insert_audit(c, &tenant.account_id, now, "admin", "tenant.reset", &tenant.account_id, &detail)?;
             Ok(tenant)

@@ -28,6 +28,7 @@ pub use storage::SqlTx;
 use std::sync::Arc;
 
 use crate::domain::Error;
+use crate::domain::cache::ReadCache;
 use crate::domain::ids::SecretHasher;
 
 /// A value bound to, or read from, a query.
@@ -156,6 +157,8 @@ pub struct Store {
     db: Db,
     /// Hashes secrets under this installation's key (read from the database at open).
     secrets: SecretHasher,
+    /// The hottest lookups, remembered exactly (SQLite only: see [`ReadCache`]).
+    cache: Option<Arc<ReadCache>>,
 }
 
 #[derive(Clone)]
@@ -171,13 +174,14 @@ impl Store {
     /// `postgres://…` or `postgresql://…` select PostgreSQL (several nodes may share
     /// it); `sqlite://PATH`, `sqlite:PATH` or a bare path select SQLite.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Db::Postgres(self::postgres::PgStore::open(url).await?)
+        let (db, cache) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // Another node's write would not reach this node's cache: none.
+            (Db::Postgres(self::postgres::PgStore::open(url).await?), None)
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-            Db::Sqlite(Arc::new(sqlite::SqliteStore::open(path)?))
+            (Db::Sqlite(Arc::new(sqlite::SqliteStore::open(path)?)), Some(Arc::default()))
         };
-        let mut store = Store { db, secrets: SecretHasher::unkeyed() };
+        let mut store = Store { db, secrets: SecretHasher::unkeyed(), cache };
         store.secrets = store.installation_key().await?;
         Ok(store)
     }
@@ -221,7 +225,31 @@ impl Store {
     }
 
     /// Runs `f` in one transaction: committed if it returns `Ok`, rolled back otherwise.
+    /// What it changed is not known, so the read cache forgets everything after it.
     pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let result = self.write_untracked(f).await;
+        if let Some(cache) = &self.cache {
+            cache.forget_all();
+        }
+        result
+    }
+
+    /// [`Store::write`] for rows that no cached lookup reads (the request journal, fault
+    /// rules, rate windows): the read cache keeps what it holds.
+    pub async fn write_beside_state<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.write_untracked(f).await
+    }
+
+    /// [`Store::write`] without telling the cache: the caller does.
+    async fn write_untracked<T, F>(&self, f: F) -> Result<T, Error>
     where
         F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,

@@ -1,6 +1,8 @@
 //! The request journal: a ring of the newest entries per tenant, written in batches.
 
-use super::{Conn, Row, StoreError, Value};
+use std::sync::OnceLock;
+
+use super::{Backend, Conn, Row, StoreError, Value};
 use crate::domain::Timestamp;
 
 /// One request as the journal keeps it.
@@ -72,23 +74,20 @@ fn entry_from(row: &Row) -> Entry {
 /// prepared and cached.
 const ROWS_PER_INSERT: usize = 128;
 
-/// Appends entries: a few multi-row INSERTs, a round trip per up to 128 entries, not per entry.
+/// Appends entries: on PostgreSQL a few multi-row INSERTs, a round trip per up to 128
+/// entries, not per entry; on SQLite one prepared one-row INSERT per entry.
 pub fn append(c: &mut dyn Conn, entries: &[Entry]) -> Result<()> {
     let mut rest = entries;
     while !rest.is_empty() {
-        let rows = ROWS_PER_INSERT.min(1 << rest.len().ilog2());
+        // SQLite has no round trip to save, and parsing a statement of 128 rows costs more
+        // than running a one-row one 128 times.
+        let most = if c.backend() == Backend::Sqlite { 1 } else { ROWS_PER_INSERT };
+        let rows = most.min(1 << rest.len().ilog2());
         let (chunk, after) = rest.split_at(rows);
         rest = after;
-        let mut sql = String::from(
-            "INSERT INTO requests (tenant, at, wall_at, request_id, method, path, query, credential_id, user_ref, \
-             operation, status, duration_us, error_code, fault) VALUES ",
-        );
+        let sql = insert_statement(rows);
         let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * 14);
-        for (i, e) in chunk.iter().enumerate() {
-            let placeholders: Vec<String> = (1..=14).map(|k| format!("${}", i * 14 + k)).collect();
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            sql.push_str(&placeholders.join(", "));
-            sql.push(')');
+        for e in chunk {
             params.extend([
                 e.tenant.as_str().into(),
                 e.at.into(),
@@ -106,9 +105,32 @@ pub fn append(c: &mut dyn Conn, entries: &[Entry]) -> Result<()> {
                 e.fault.as_ref().map(|f| f.to_string()).into(),
             ]);
         }
-        c.execute(&sql, &params)?;
+        c.execute(sql, &params)?;
     }
     Ok(())
+}
+
+/// The INSERT of `rows` entries (a power of two up to [`ROWS_PER_INSERT`]), built once.
+fn insert_statement(rows: usize) -> &'static str {
+    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
+    let statements = STATEMENTS.get_or_init(|| {
+        (0..=ROWS_PER_INSERT.ilog2())
+            .map(|power| {
+                let values: Vec<String> = (0..1usize << power)
+                    .map(|i| {
+                        let placeholders: Vec<String> = (1..=14).map(|k| format!("${}", i * 14 + k)).collect();
+                        format!("({})", placeholders.join(", "))
+                    })
+                    .collect();
+                format!(
+                    "INSERT INTO requests (tenant, at, wall_at, request_id, method, path, query, credential_id, \
+                     user_ref, operation, status, duration_us, error_code, fault) VALUES {}",
+                    values.join(", ")
+                )
+            })
+            .collect()
+    });
+    &statements[rows.ilog2() as usize]
 }
 
 /// Trims a tenant's ring to its newest `keep` entries: everything at or below the

@@ -29,6 +29,7 @@ mod offboard_harness;
 mod offboard_userplane;
 mod openapi;
 mod pagination;
+mod read_cache;
 mod requests;
 mod retention;
 mod secrets;

@@ -5,6 +5,7 @@ use super::super::provider::{SESSIONS, TokenSpec};
 use super::super::{Credential, CredentialKind, Error, IssuedToken, Principal, Result, Status, Tenant};
 use super::{Ctx, audit};
 use crate::domain::Storage;
+use crate::domain::cache::{Key, Value};
 
 /// Finds an API credential by kind and lookup key.
 pub async fn find_credential(
@@ -12,15 +13,27 @@ pub async fn find_credential(
     kind: CredentialKind,
     lookup: &str,
 ) -> Result<Option<(Credential, Tenant)>> {
+    let key = Key::Credential(kind.clone(), lookup.to_owned());
+    let cache = store.cache();
+    if let Some(Value::Credential(found)) = cache.and_then(|cache| cache.get(&key)) {
+        return Ok(Some(*found));
+    }
+    let fill = cache.map(|cache| cache.begin());
     let lookup = lookup.to_owned();
-    store
+    let found = store
         .read(move |c| {
             let Some(cred) = c.find_credential(&kind, &lookup)? else { return Ok(None) };
             let tenant =
                 c.get_tenant(&cred.tenant)?.ok_or_else(|| Error::Internal("credential without tenant".into()))?;
             Ok(Some((cred, tenant)))
         })
-        .await
+        .await?;
+    // A credential row never changes; its tenant's clock or state may (a tenant write).
+    if let (Some(cache), Some(fill), Some(found)) = (cache, fill, &found) {
+        let tenant = found.1.account_id.clone();
+        cache.fill(fill, key, Value::Credential(Box::new(found.clone())), &tenant, None);
+    }
+    Ok(found)
 }
 
 /// Issues a new bearer token of a kind its dialect declares; returns it in clear (the

@@ -1,6 +1,7 @@
 use super::super::provider::SESSIONS;
 use super::super::{Clock, InactiveReason, IssuedToken, Principal, Result, Status, Tenant, Timestamp, TokenState};
 use super::last_revoked_at;
+use crate::domain::cache::{Key, Value};
 use crate::domain::{Storage, Tx};
 
 /// What introspection knows about a token.
@@ -16,8 +17,33 @@ pub struct Introspection {
 /// `None` means userplane never issued it.
 pub async fn introspect(store: &dyn Storage, clock: &Clock, secret: &str) -> Result<Option<Introspection>> {
     let hash = store.secrets().hash(secret);
-    let clock = *clock;
-    store.read(move |c| introspect_in(c, &clock, &hash)).await
+    let Some(cache) = store.cache() else {
+        let clock = *clock;
+        return store.read(move |c| introspect_in(c, &clock, &hash)).await;
+    };
+    let key = Key::Token(hash.clone());
+    // Only an active token is remembered; it stays active until it expires (or a write
+    // touches its tenant or principal, which ends the entry).
+    if let Some(Value::Token(found)) = cache.get(&key)
+        && found.token.expires_at > found.tenant.now(clock)
+    {
+        return Ok(Some(*found));
+    }
+    let (fill, clock) = (cache.begin(), *clock);
+    let found = store.read(move |c| introspect_in(c, &clock, &hash)).await?;
+    if let Some(found) = &found
+        && remembered(found)
+    {
+        let (tenant, principal) = (found.token.tenant.clone(), found.token.principal.clone());
+        cache.fill(fill, key, Value::Token(Box::new(found.clone())), &tenant, principal.as_deref());
+    }
+    Ok(found)
+}
+
+/// Whether an introspection may be remembered: an active token whose state follows only
+/// its tenant and its principal (a device session also follows its device: not kept).
+fn remembered(found: &Introspection) -> bool {
+    matches!(found.state, TokenState::Active) && found.token.device_generation.is_none()
 }
 
 fn introspect_in(c: &mut dyn Tx, clock: &Clock, hash: &str) -> Result<Option<Introspection>> {

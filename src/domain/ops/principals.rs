@@ -3,12 +3,24 @@ use serde_json::{Value as Json, json};
 use super::super::provider::{SESSIONS, TokenSpec};
 use super::super::{Error, InactiveReason, IssuedToken, NewPrincipal, Principal, Result, Status};
 use super::{Ctx, audit};
+use crate::domain::cache::{Key, Value};
 use crate::domain::{PrincipalFilter, StatusScope, Storage, Tx};
 
 /// Finds a user by id or email (case-insensitive).
 pub async fn resolve_principal(store: &dyn Storage, tenant: &str, key: &str) -> Result<Principal> {
-    let (tenant, key) = (tenant.to_owned(), key.to_owned());
-    store.read(move |c| resolve_in(c, &tenant, &key)).await
+    let Some(cache) = store.cache() else {
+        let (tenant, key) = (tenant.to_owned(), key.to_owned());
+        return store.read(move |c| resolve_in(c, &tenant, &key)).await;
+    };
+    let cache_key = Key::principal(tenant, key);
+    if let Some(Value::Principal(found)) = cache.get(&cache_key) {
+        return Ok(*found);
+    }
+    let fill = cache.begin();
+    let (owned_tenant, owned_key) = (tenant.to_owned(), key.to_owned());
+    let found = store.read(move |c| resolve_in(c, &owned_tenant, &owned_key)).await?;
+    cache.fill(fill, cache_key, Value::Principal(Box::new(found.clone())), tenant, Some(&found.id));
+    Ok(found)
 }
 
 pub(super) fn resolve_in(c: &mut dyn Tx, tenant: &str, key: &str) -> Result<Principal> {
