@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, daily_limit};
@@ -147,7 +147,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
     query: ZoomQuery<ListQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
     caller.allow(&state, &op::LIST_USERS).await?;
     let query = query.read()?;
     let now = caller.tenant.now(&state.clock);
@@ -176,14 +176,27 @@ pub async fn list_users(
         _ => String::new(),
     };
     let page_count = u64::try_from(total).unwrap_or(0).div_ceil(u64::from(page_size));
-    Ok(Json(json!({
-        "next_page_token": next_page_token,
-        "page_count": page_count,
-        "page_number": request.page_number,
-        "page_size": page_size,
-        "total_records": total,
-        "users": page.iter().map(|p| views::list_item(p, now)).collect::<Vec<_>>(),
-    })))
+    let users = page.iter().map(|p| views::list_item(p, now)).collect();
+    let page = UserPage {
+        next_page_token,
+        page_count,
+        page_number: request.page_number,
+        page_size,
+        total_records: total,
+        users,
+    };
+    Ok(Json(page).into_response())
+}
+
+/// A page of `GET /users`, its fields in the order Zoom's (sorted) body has them.
+#[derive(Serialize)]
+struct UserPage<'a> {
+    next_page_token: String,
+    page_count: u64,
+    page_number: u32,
+    page_size: u32,
+    total_records: i64,
+    users: Vec<views::Object<'a>>,
 }
 
 /// The body of `POST /users`.
@@ -313,14 +326,10 @@ pub async fn create_user(
 }
 
 /// `GET /users/{userId}`.
-pub async fn get_user(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
-) -> Result<Json<Value>> {
+pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> Result<Response> {
     let user = caller.target(&state, &op::GET_USER, &user_id).await?;
     let now = caller.tenant.now(&state.clock);
-    Ok(Json(views::user(&user, &caller.tenant, now)))
+    Ok(Json(views::user(&user, &caller.tenant, now)).into_response())
 }
 
 /// The profile's free-text fields and their longest values, in Zoom's order.
