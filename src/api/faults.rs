@@ -287,8 +287,8 @@ mod tests {
         let section = &section[..section.find("### The request journal").expect("its end")];
         let mut listed: Vec<&str> = section.split('`').skip(1).step_by(2).filter(|w| w.contains('.')).collect();
         listed.retain(|w| !w.ends_with(".rs"));
-        let mut known = operations(&crate::api::zoom::provider::PROVIDER);
-        known.extend(operations(&crate::api::cloudflare::provider::PROVIDER));
+        let mut known: Vec<&str> =
+            crate::api::providers::all().flat_map(|provider| operations(&provider.provider)).collect();
         listed.sort_unstable();
         known.sort_unstable();
         assert_eq!(listed, known);
