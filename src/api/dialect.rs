@@ -32,6 +32,9 @@ pub struct FaultWire {
     /// Where the provider's error code sits in its error body (a JSON pointer), for the
     /// request journal.
     pub error_code_at: &'static str,
+    /// Operations whose requests never consult the fault rules (they authenticate no
+    /// caller), so that no rule may name them.
+    pub never_consulted: &'static [&'static str],
 }
 
 /// A status a fault rule makes a request answer with.

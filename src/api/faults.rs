@@ -35,11 +35,12 @@ const MAX_ERROR_BODY: u64 = 64 * 1024;
 pub const DEFAULT_RETRY_AFTER: u64 = 1;
 
 /// The operation names a fault rule may match on a tenant of `provider`: every named
-/// route that authenticates (Zoom's `/oauth/token` does not go through a caller).
+/// route whose requests consult the rules (those that authenticate a caller).
 pub fn operations(provider: &Provider) -> Vec<&'static str> {
-    let table = crate::api::providers::named(provider.as_str()).map_or(&[][..], |spec| spec.operations);
+    let Some(dialect) = crate::api::providers::dialect_of(provider.as_str()) else { return Vec::new() };
+    let (Some(spec), Some(wire)) = (dialect.provider, &dialect.faults) else { return Vec::new() };
     let mut names: Vec<&'static str> =
-        table.iter().map(|(_, _, name)| *name).filter(|name| *name != "zoom.oauth.token").collect();
+        spec.operations.iter().map(|(_, _, name)| *name).filter(|name| !wire.never_consulted.contains(name)).collect();
     names.sort_unstable();
     names.dedup();
     names

@@ -35,6 +35,11 @@ pub fn named(name: &str) -> Option<&'static ProviderSpec> {
     all().find(|spec| spec.provider.as_str() == name)
 }
 
+/// The dialect of the provider of this name.
+pub fn dialect_of(name: &str) -> Option<&'static DialectSpec> {
+    PROVIDERS.iter().copied().find(|dialect| dialect.provider.is_some_and(|spec| spec.provider.as_str() == name))
+}
+
 /// The names of every provider, for messages: `"zoom" or "cloudflare"`.
 pub fn names() -> String {
     let quoted: Vec<String> = all().map(|spec| format!("\"{}\"", spec.provider.as_str())).collect();

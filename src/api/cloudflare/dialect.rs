@@ -29,6 +29,7 @@ pub static SPEC: DialectSpec = DialectSpec {
     faults: Some(FaultWire {
         answer: |injected| fault_answer(injected.status, injected.retry_after).into_response(),
         error_code_at: "/errors/0/code",
+        never_consulted: &[],
     }),
 };
 

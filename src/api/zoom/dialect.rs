@@ -28,6 +28,7 @@ pub static SPEC: DialectSpec = DialectSpec {
     faults: Some(FaultWire {
         answer: |injected| fault_answer(injected.status, injected.retry_after, injected.rate_label).into_response(),
         error_code_at: "/code",
+        never_consulted: &["zoom.oauth.token"],
     }),
 };
 
