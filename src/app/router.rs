@@ -35,15 +35,13 @@ async fn metrics() -> Response {
     }
 }
 
-/// Routes that panic, one per dialect, for the test of the panic catcher only
-/// (`ServeConfig::panic_routes`, which no flag sets).
+/// Routes that panic, one per dialect (`<its first prefix>/__panic`), for the test of the
+/// panic catcher only (`ServeConfig::panic_routes`, which no flag sets).
 pub(super) fn panic_routes() -> Router {
     async fn panic() {
         panic!("the test-only panic route");
     }
-    let route = axum::routing::get(panic);
-    Router::new()
-        .route("/v2/__panic", route.clone())
-        .route("/client/v4/__panic", route.clone())
-        .route("/_userplane/__panic", route)
+    providers::served()
+        .filter_map(|dialect| dialect.http.prefixes.first())
+        .fold(Router::new(), |router, prefix| router.route(&format!("{prefix}/__panic"), axum::routing::get(panic)))
 }
