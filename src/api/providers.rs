@@ -79,6 +79,20 @@ mod tests {
         }
     }
 
+    /// What a dialect counts as a revocation, or no rule may match, is one of its operations.
+    #[test]
+    fn declared_operations_are_the_dialects_own() {
+        for dialect in PROVIDERS {
+            let spec = dialect.provider.expect("a provider's dialect names its provider");
+            let own = |name: &&str| spec.operations.iter().any(|(_, _, op)| op == name);
+            let faults = dialect.faults.as_ref().map_or(&[][..], |wire| wire.never_consulted);
+            for name in dialect.http.revoking.iter().chain(faults) {
+                assert!(own(name), "{name} is not an operation of {}", dialect.http.name);
+            }
+        }
+        assert!(CONTROL.http.revoking.is_empty());
+    }
+
     #[test]
     fn each_provider_is_named_once() {
         let names: Vec<&str> = all().map(|spec| spec.provider.as_str()).collect();

@@ -19,6 +19,9 @@ pub struct Dialect {
     pub failure: fn(Failure) -> Response,
     /// The header that carries the request id on its answers.
     pub request_id: IdHeader,
+    /// Its operations whose success kills credentials (the metrics count them as
+    /// revocations).
+    pub revoking: &'static [&'static str],
 }
 
 impl Dialect {
@@ -65,7 +68,7 @@ mod tests {
     const fn dialect(name: &'static str, prefixes: &'static [&'static str]) -> Dialect {
         let request_id =
             IdHeader { name: HeaderName::from_static("x-request-id"), before: "", after: "", honours: GivenId::Token };
-        Dialect { name, prefixes, failure: answer, request_id }
+        Dialect { name, prefixes, failure: answer, request_id, revoking: &[] }
     }
 
     static API: Dialect = dialect("api", &["/v2", "/oauth"]);

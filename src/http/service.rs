@@ -119,7 +119,7 @@ impl Future for EdgeFuture {
         }
         let took = this.started.elapsed();
         let operation = response.extensions().get::<OperationName>().map(|name| name.0);
-        crate::metrics::request_answered(this.dialect.name, operation, response.status(), took);
+        crate::metrics::request_answered(this.dialect.name, operation, response.status(), took, this.dialect.revoking);
         if let Some(line) = &this.line {
             tracing::debug!(
                 target: "userplane::http",

@@ -22,6 +22,12 @@ pub static SPEC: DialectSpec = DialectSpec {
             after: "-UPL",
             honours: GivenId::RayId,
         },
+        revoking: &[
+            "cloudflare.access.revoke_user",
+            "cloudflare.devices.revoke",
+            "cloudflare.devices.physical.revoke",
+            "cloudflare.devices.registrations.revoke",
+        ],
     },
     provider: Some(&super::provider::SPEC),
     routes: |_| super::router(),

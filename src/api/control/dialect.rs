@@ -19,6 +19,7 @@ pub static SPEC: DialectSpec = DialectSpec {
             after: "",
             honours: GivenId::Token,
         },
+        revoking: &[],
     },
     provider: None,
     routes: |state| super::router(state.clone()),

@@ -21,6 +21,8 @@ pub static SPEC: DialectSpec = DialectSpec {
             after: "",
             honours: GivenId::Token,
         },
+        // A status update may activate as well as deactivate: not counted.
+        revoking: &["zoom.users.token.revoke", "zoom.users.delete"],
     },
     provider: Some(&super::provider::SPEC),
     routes: |_| super::router(),
