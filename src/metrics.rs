@@ -10,17 +10,6 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
-/// Operations whose success kills credentials: counted as revocations. (A Zoom status
-/// update may activate as well as deactivate, so it is not counted.)
-const REVOKING_OPERATIONS: &[&str] = &[
-    "zoom.users.token.revoke",
-    "zoom.users.delete",
-    "cloudflare.access.revoke_user",
-    "cloudflare.devices.revoke",
-    "cloudflare.devices.physical.revoke",
-    "cloudflare.devices.registrations.revoke",
-];
-
 /// How many dead credentials are remembered as "already refused once" (then the oldest go).
 const REMEMBERED_REFUSALS: usize = 10_000;
 
@@ -150,8 +139,15 @@ pub fn set_enabled(enabled: bool) {
 }
 
 /// Counts an answered request (the HTTP service calls it once per answer). A request no
-/// route matched is counted under the operation `none`.
-pub fn request_answered(dialect: &'static str, operation: Option<&'static str>, status: StatusCode, took: Duration) {
+/// route matched is counted under the operation `none`; a success of one of the dialect's
+/// `revoking` operations (those that kill credentials) is also a revocation.
+pub fn request_answered(
+    dialect: &'static str,
+    operation: Option<&'static str>,
+    status: StatusCode,
+    took: Duration,
+    revoking: &[&str],
+) {
     if !ENABLED.load(Ordering::Relaxed) {
         return;
     }
@@ -162,7 +158,7 @@ pub fn request_answered(dialect: &'static str, operation: Option<&'static str>, 
     if status == StatusCode::TOO_MANY_REQUESTS {
         metrics.rate_limited.with_label_values(&[dialect, operation]).inc();
     }
-    if status.is_success() && REVOKING_OPERATIONS.contains(&operation) {
+    if status.is_success() && revoking.contains(&operation) {
         metrics.revocations.with_label_values(&[operation]).inc();
     }
 }

@@ -21,27 +21,26 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
-use crate::api::Dialect;
-use crate::api::cloudflare::CfError;
-use crate::api::operation::OperationName;
-use crate::api::zoom::ZoomError;
+use crate::api::dialect::{DialectSpec, FaultWire, InjectedStatus};
 use crate::domain::{Actor, Provider, Tenant};
 use crate::harness::faults::{Effect, Failure, Fired, RequestFacts};
 use crate::harness::requests::{Entry, RequestJournal};
-use crate::http::{ConnectionFault, RequestId};
+use crate::http::{ConnectionFault, OperationName, RequestId};
 use crate::state::AppState;
 
 /// Error bodies larger than this are not read for their code.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
-/// `Retry-After` of an injected 429 or 503 when the rule gives none.
-const DEFAULT_RETRY_AFTER: u64 = 1;
+/// `Retry-After` of an injected 429 or 503 when the rule gives none (each dialect's
+/// answer puts it on).
+pub const DEFAULT_RETRY_AFTER: u64 = 1;
 
 /// The operation names a fault rule may match on a tenant of `provider`: every named
-/// route that authenticates (Zoom's `/oauth/token` does not go through a caller).
+/// route whose requests consult the rules (those that authenticate a caller).
 pub fn operations(provider: &Provider) -> Vec<&'static str> {
-    let table = crate::api::providers::named(provider.as_str()).map_or(&[][..], |spec| spec.operations);
+    let Some(dialect) = crate::api::providers::dialect_of(provider.as_str()) else { return Vec::new() };
+    let (Some(spec), Some(wire)) = (dialect.provider, &dialect.faults) else { return Vec::new() };
     let mut names: Vec<&'static str> =
-        table.iter().map(|(_, _, name)| *name).filter(|name| *name != "zoom.oauth.token").collect();
+        spec.operations.iter().map(|(_, _, name)| *name).filter(|name| !wire.never_consulted.contains(name)).collect();
     names.sort_unstable();
     names.dedup();
     names
@@ -63,8 +62,9 @@ struct NoteData {
     owner: Option<Owner>,
     user: Option<String>,
     fired: Option<Fired>,
-    /// Zoom's rate-limit label of the operation (for an injected 429's headers).
-    zoom_label: Option<&'static str>,
+    /// The operation's rate-limit label, in dialects that have one (for an injected
+    /// 429's headers).
+    rate_label: Option<&'static str>,
 }
 
 /// Whose request it is, and where its journal entry goes.
@@ -96,8 +96,8 @@ impl Note {
         self.with(|n| n.path_user.clone())
     }
 
-    pub fn set_zoom_label(&self, label: &'static str) {
-        self.with(|n| n.zoom_label = Some(label));
+    pub fn set_rate_label(&self, label: &'static str) {
+        self.with(|n| n.rate_label = Some(label));
     }
 }
 
@@ -163,56 +163,10 @@ where
     })
 }
 
-/// Zoom's answer for an injected status: Zoom's code and message for it, and the headers
-/// Zoom sends (a 429 as a per-second limit of the operation's label, a 503 with
-/// `Retry-After`).
-pub fn zoom_answer(status: u16, retry_after: Option<u64>, label: Option<&str>) -> ZoomError {
-    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    let (zoom_code, message) = match status {
-        400 => (300, "Validation Failed.".to_owned()),
-        401 => (124, "Invalid access token.".to_owned()),
-        403 => (200, "No permission.".to_owned()),
-        404 => (2300, "This API endpoint is not recognized.".to_owned()),
-        429 => (429, "You have reached the maximum per-second rate limit for this API. Try again later.".to_owned()),
-        500 => (500, "Internal server error.".to_owned()),
-        503 => (503, "The service is temporarily unavailable. Try again later.".to_owned()),
-        other => (i64::from(other), code.canonical_reason().unwrap_or("Error").to_owned() + "."),
-    };
-    let mut error = ZoomError::new(code, zoom_code, message);
-    if status == 429 {
-        error = error
-            .with_header("x-ratelimit-category", label.unwrap_or("Light"))
-            .with_header("x-ratelimit-type", "QPS")
-            .with_header("x-ratelimit-limit", "30")
-            .with_header("x-ratelimit-remaining", "0");
-    }
-    match retry_after.or(matches!(status, 429 | 503).then_some(DEFAULT_RETRY_AFTER)) {
-        Some(seconds) => error.with_header("retry-after", seconds.to_string()),
-        None => error,
-    }
-}
-
-/// Cloudflare's answer for an injected status: the v4 envelope with Cloudflare's code for
-/// it (971 for a 429, whose rate-limit headers the wire layer writes).
-pub fn cloudflare_answer(status: u16, retry_after: Option<u64>) -> CfError {
-    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    let error = match status {
-        429 => CfError::rate_limited(),
-        400 => CfError::invalid("invalid request"),
-        401 | 403 => CfError::new(code, 10000, "Authentication error"),
-        404 => CfError::not_found(),
-        s if s >= 500 => CfError::internal(),
-        _ => CfError::new(code, 10000, code.canonical_reason().unwrap_or("Error")),
-    };
-    CfError {
-        status: code,
-        retry_after: retry_after.or(matches!(status, 429 | 503).then_some(DEFAULT_RETRY_AFTER)),
-        ..error
-    }
-}
-
 /// The dialect layer: notes the request, runs it, applies the fault, journals the answer.
-pub async fn layer(dialect: Dialect, mut request: Request, next: Next) -> Response {
+/// (A dialect without fault injection has no use for it, and is passed through.)
+pub async fn layer(dialect: &'static DialectSpec, mut request: Request, next: Next) -> Response {
+    let Some(wire) = &dialect.faults else { return next.run(request).await };
     let started = Instant::now();
     let uri = request.extensions().get::<OriginalUri>().map_or_else(|| request.uri().clone(), |u| u.0.clone());
     let path_user = request.extensions().get::<MatchedPath>().and_then(|route| {
@@ -241,10 +195,7 @@ pub async fn layer(dialect: Dialect, mut request: Request, next: Next) -> Respon
                 fault["applied_status"] = json!(handled);
                 fault["failure"] = json!(failure.kind());
                 if let Failure::Status { status, retry_after } = failure {
-                    response = match dialect {
-                        Dialect::Cloudflare => cloudflare_answer(status, retry_after).into_response(),
-                        _ => zoom_answer(status, retry_after, data.zoom_label).into_response(),
-                    };
+                    response = (wire.answer)(InjectedStatus { status, retry_after, rate_label: data.rate_label });
                 }
                 Some(failure)
             }
@@ -267,7 +218,7 @@ pub async fn layer(dialect: Dialect, mut request: Request, next: Next) -> Respon
         fault
     });
     let answered = response.extensions().get::<ConnectionFault>().is_none();
-    let (response, error_code) = if answered { error_code(dialect, response).await } else { (response, None) };
+    let (response, error_code) = if answered { error_code(wire, response).await } else { (response, None) };
     let duration = started.elapsed() + hang.unwrap_or_default();
     let wall = crate::domain::Clock.now(0);
     owner.journal.record(Entry {
@@ -303,9 +254,9 @@ fn no_answer(fault: ConnectionFault) -> Response {
     response
 }
 
-/// The provider's error code in a (small, JSON) error answer: Zoom's `code`, the first
-/// of Cloudflare's `errors`. The body is read and put back.
-async fn error_code(dialect: Dialect, response: Response) -> (Response, Option<String>) {
+/// The provider's error code in a (small, JSON) error answer, where its wire puts it
+/// (Zoom's `code`, the first of Cloudflare's `errors`). The body is read and put back.
+async fn error_code(wire: &FaultWire, response: Response) -> (Response, Option<String>) {
     let small = axum::body::HttpBody::size_hint(response.body()).exact().is_some_and(|n| n <= MAX_ERROR_BODY);
     if response.status().as_u16() < 400 || !small {
         return (response, None);
@@ -316,10 +267,7 @@ async fn error_code(dialect: Dialect, response: Response) -> (Response, Option<S
     };
     let bytes = collected.to_bytes();
     let code = serde_json::from_slice::<Value>(&bytes).ok().and_then(|body| {
-        let code = match dialect {
-            Dialect::Cloudflare => body.pointer("/errors/0/code").cloned(),
-            _ => body.get("code").cloned(),
-        }?;
+        let code = body.pointer(wire.error_code_at).cloned()?;
         Some(match code {
             Value::String(s) => s,
             other => other.to_string(),
@@ -340,20 +288,10 @@ mod tests {
         let section = &section[..section.find("### The request journal").expect("its end")];
         let mut listed: Vec<&str> = section.split('`').skip(1).step_by(2).filter(|w| w.contains('.')).collect();
         listed.retain(|w| !w.ends_with(".rs"));
-        let mut known = operations(&crate::api::zoom::provider::PROVIDER);
-        known.extend(operations(&crate::api::cloudflare::provider::PROVIDER));
+        let mut known: Vec<&str> =
+            crate::api::providers::all().flat_map(|provider| operations(&provider.provider)).collect();
         listed.sort_unstable();
         known.sort_unstable();
         assert_eq!(listed, known);
-    }
-
-    #[test]
-    fn injected_statuses_use_the_providers_codes() {
-        let zoom = zoom_answer(503, None, None);
-        assert_eq!((zoom.status.as_u16(), zoom.code), (503, 503));
-        assert!(zoom.headers.iter().any(|(name, value)| name == "retry-after" && value == "1"));
-        let cf = cloudflare_answer(429, Some(7));
-        assert_eq!((cf.status.as_u16(), cf.errors[0].code, cf.retry_after), (429, 971, Some(7)));
-        assert_eq!(cloudflare_answer(502, None).errors[0].code, 10013);
     }
 }

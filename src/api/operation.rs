@@ -8,9 +8,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 
-/// The operation a request was routed to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OperationName(pub &'static str);
+use crate::http::OperationName;
 
 /// A dialect's operations: method, the route as axum's `MatchedPath` reports it, the name.
 pub type OperationTable = &'static [(&'static str, &'static str, &'static str)];

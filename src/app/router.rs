@@ -5,17 +5,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::api::control::ControlError;
-
+use crate::api::providers;
 use crate::state::AppState;
 
-/// Every route of the server.
+/// Every route of the server: each registered dialect's, `/metrics`, and for any other
+/// path the answer of the dialect that owns it.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .nest("/_userplane", crate::api::control::router(state.clone()))
-        .route("/_userplane/", crate::api::control::root_route())
-        .nest("/client/v4", crate::api::cloudflare::router())
-        .route("/client/v4/", crate::api::cloudflare::root_route())
-        .merge(crate::api::zoom::router())
+    providers::served()
+        .fold(Router::new(), |router, dialect| router.merge((dialect.routes)(&state)))
         .route("/metrics", axum::routing::get(metrics))
         .fallback(crate::api::unknown_path)
         .with_state(state)
@@ -38,15 +35,13 @@ async fn metrics() -> Response {
     }
 }
 
-/// Routes that panic, one per dialect, for the test of the panic catcher only
-/// (`ServeConfig::panic_routes`, which no flag sets).
+/// Routes that panic, one per dialect (`<its first prefix>/__panic`), for the test of the
+/// panic catcher only (`ServeConfig::panic_routes`, which no flag sets).
 pub(super) fn panic_routes() -> Router {
     async fn panic() {
         panic!("the test-only panic route");
     }
-    let route = axum::routing::get(panic);
-    Router::new()
-        .route("/v2/__panic", route.clone())
-        .route("/client/v4/__panic", route.clone())
-        .route("/_userplane/__panic", route)
+    providers::served()
+        .filter_map(|dialect| dialect.http.prefixes.first())
+        .fold(Router::new(), |router, prefix| router.route(&format!("{prefix}/__panic"), axum::routing::get(panic)))
 }

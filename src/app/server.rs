@@ -57,7 +57,8 @@ impl Server {
         let journal = state.journal.clone();
         let (shutdown, signal) = oneshot::channel::<()>();
         let app = if config.panic_routes { panic_routes().merge(router(state)) } else { router(state) };
-        let task = tokio::spawn(crate::http::serve(listener, app, config.connections.clone(), signal));
+        let dialects = crate::api::providers::edge();
+        let task = tokio::spawn(crate::http::serve(listener, app, dialects, config.connections.clone(), signal));
         Ok(Server { addr, admin_token, shutdown: Some(shutdown), task, pruner, journal })
     }
 

@@ -15,7 +15,7 @@ use serde::{Serialize, Serializer};
 
 use super::config::{ConfigError, Shared};
 use super::failure::ProviderError;
-use super::http::CallLog;
+use super::http::{CallLog, HttpCaller};
 use super::redact::Redactor;
 use super::report::{ProviderNote, Success};
 
@@ -203,7 +203,8 @@ pub struct ProviderInfo {
     pub unknown_person: &'static str,
 }
 
-/// A provider, as listed in [`PROVIDERS`].
+/// A provider, as listed in [`PROVIDERS`] (a provider implements [`ProviderSetup`],
+/// which gives it this).
 pub trait ProviderKind: Sync {
     /// Its declaration.
     fn info(&self) -> &'static ProviderInfo;
@@ -221,6 +222,58 @@ pub trait ProviderKind: Sync {
         shared: &Shared,
         redactor: &Arc<Redactor>,
     ) -> Result<Option<Box<dyn ProviderClient>>, ConfigError>;
+}
+
+/// What a provider module supplies to be set up from the command line: its flags, how
+/// its settings are resolved from them, and its client over an HTTP caller.
+pub trait ProviderSetup: Sync {
+    /// Its flags.
+    type Args: clap::Args + clap::FromArgMatches;
+    /// Its resolved settings.
+    type Config;
+
+    /// Its declaration.
+    fn info(&self) -> &'static ProviderInfo;
+
+    /// Its settings, from its flags and, for secrets, `secret_env`; `None` when none is given.
+    fn resolve(
+        args: &Self::Args,
+        secret_env: &dyn Fn(&str) -> Option<String>,
+        allow_http: bool,
+    ) -> Result<Option<Self::Config>, ConfigError>;
+
+    /// Its client over `http` (an access token it obtains goes to `redactor`).
+    fn client(
+        config: Self::Config,
+        http: HttpCaller,
+        redactor: &Arc<Redactor>,
+    ) -> Result<Box<dyn ProviderClient>, ConfigError>;
+}
+
+impl<P: ProviderSetup> ProviderKind for P {
+    fn info(&self) -> &'static ProviderInfo {
+        ProviderSetup::info(self)
+    }
+
+    fn flags(&self, command: clap::Command) -> clap::Command {
+        <P::Args as clap::Args>::augment_args(command)
+    }
+
+    fn configure(
+        &self,
+        flags: &clap::ArgMatches,
+        secret_env: &dyn Fn(&str) -> Option<String>,
+        shared: &Shared,
+        redactor: &Arc<Redactor>,
+    ) -> Result<Option<Box<dyn ProviderClient>>, ConfigError> {
+        let args =
+            <P::Args as clap::FromArgMatches>::from_arg_matches(flags).map_err(|e| ConfigError(e.to_string()))?;
+        let Some(config) = P::resolve(&args, secret_env, shared.allow_http)? else {
+            return Ok(None);
+        };
+        let http = shared.http(ProviderSetup::info(self).provider.name())?;
+        P::client(config, http, redactor).map(Some)
+    }
 }
 
 /// A person as a provider knows them.

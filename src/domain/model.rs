@@ -152,27 +152,38 @@ pub struct IssuedToken {
 }
 
 /// Why a token is no longer good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InactiveReason {
     Expired,
-    /// Zoom "revoke SSO token" ended every session of the user.
+    /// Every session of the user was revoked.
     SessionsRevoked,
     /// The user was deactivated.
     UserDeactivated,
     UserDeleted,
-    /// Cloudflare revoke_user ended every Access session of the user.
+    /// Revoking the user's access (`ops::revoke_user_access`) ended every session.
     AccessRevoked,
-    /// The WARP device registration was revoked.
+    /// The device registration it was issued on was revoked.
     DeviceRevoked,
-    /// `warp_session_reauth`: the user must log in to WARP again.
-    WarpReauthRequired,
+    /// A revocation scope a dialect names was ended, for the reason the dialect declares
+    /// with it (`ops::ScopeRevocation`).
+    Scope(ScopeReason),
     /// The app or API credential that issued it is gone or disabled.
     CredentialRevoked,
 }
 
 impl InactiveReason {
-    pub fn as_str(self) -> &'static str {
+    /// Every reason but a dialect's own.
+    const NEUTRAL: [InactiveReason; 7] = [
+        InactiveReason::Expired,
+        InactiveReason::SessionsRevoked,
+        InactiveReason::UserDeactivated,
+        InactiveReason::UserDeleted,
+        InactiveReason::AccessRevoked,
+        InactiveReason::DeviceRevoked,
+        InactiveReason::CredentialRevoked,
+    ];
+
+    pub fn as_str(&self) -> &str {
         match self {
             InactiveReason::Expired => "expired",
             InactiveReason::SessionsRevoked => "sessions_revoked",
@@ -180,24 +191,65 @@ impl InactiveReason {
             InactiveReason::UserDeleted => "user_deleted",
             InactiveReason::AccessRevoked => "access_revoked",
             InactiveReason::DeviceRevoked => "device_revoked",
-            InactiveReason::WarpReauthRequired => "warp_reauth_required",
+            InactiveReason::Scope(reason) => reason.as_str(),
             InactiveReason::CredentialRevoked => "credential_revoked",
         }
     }
 
+    /// A reason as recorded: one of the core's, else a scope's (as its dialect declared it).
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            InactiveReason::Expired,
-            InactiveReason::SessionsRevoked,
-            InactiveReason::UserDeactivated,
-            InactiveReason::UserDeleted,
-            InactiveReason::AccessRevoked,
-            InactiveReason::DeviceRevoked,
-            InactiveReason::WarpReauthRequired,
-            InactiveReason::CredentialRevoked,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+        Self::NEUTRAL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .or_else(|| ScopeReason::parse(s.as_bytes()).map(InactiveReason::Scope))
+    }
+}
+
+/// The reason a dialect declares for ending one of its revocation scopes: 1 to 32 of
+/// `a-z 0-9 _`. Held inline, so that a reason read back from a revocation row is as
+/// cheap to pass around as the core's own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ScopeReason {
+    bytes: [u8; ScopeReason::MAX_LEN],
+    len: u8,
+}
+
+impl ScopeReason {
+    const MAX_LEN: usize = 32;
+
+    /// A reason a dialect declares, in a `static`: a malformed name fails the build.
+    pub const fn declared(name: &'static str) -> ScopeReason {
+        match ScopeReason::parse(name.as_bytes()) {
+            Some(reason) => reason,
+            None => panic!("a scope reason is 1 to 32 of a-z 0-9 _"),
+        }
+    }
+
+    const fn parse(name: &[u8]) -> Option<ScopeReason> {
+        if name.is_empty() || name.len() > ScopeReason::MAX_LEN {
+            return None;
+        }
+        let mut bytes = [0u8; ScopeReason::MAX_LEN];
+        let mut i = 0;
+        while i < name.len() {
+            if !matches!(name[i], b'a'..=b'z' | b'0'..=b'9' | b'_') {
+                return None;
+            }
+            bytes[i] = name[i];
+            i += 1;
+        }
+        Some(ScopeReason { bytes, len: name.len() as u8 })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII bytes are ever stored.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Debug for ScopeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ScopeReason({})", self.as_str())
     }
 }
 
@@ -269,5 +321,22 @@ pub struct Actor(pub String);
 impl Actor {
     pub fn admin() -> Self {
         Actor("admin".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_reads_back_as_it_was_recorded() {
+        const WARP: InactiveReason = InactiveReason::Scope(ScopeReason::declared("warp_reauth_required"));
+        for reason in InactiveReason::NEUTRAL.into_iter().chain([WARP]) {
+            assert_eq!(InactiveReason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(WARP.as_str(), "warp_reauth_required");
+        for not_a_reason in ["", "Upper", "has space", &"x".repeat(33)] {
+            assert_eq!(InactiveReason::parse(not_a_reason), None, "{not_a_reason:?}");
+        }
     }
 }

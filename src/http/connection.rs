@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use super::io::{Activity, EdgeIo, Expired};
 use super::request_id::RequestId;
 use super::service::EdgeService;
-use crate::api::{Dialect, Failure};
+use super::{Dialect, Dialects, Failure};
 use crate::config::ConnectionLimits;
 
 /// hyper's default number of header fields (a different one moves them to the heap).
@@ -34,12 +34,19 @@ pub(super) async fn serve(
     stream: TcpStream,
     remote: SocketAddr,
     router: Router,
+    dialects: Arc<Dialects>,
     limits: Arc<ConnectionLimits>,
     mut closing: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(Activity::new());
     let io = EdgeIo::new(stream, activity.clone(), limits.header_read_timeout, limits.idle_timeout);
-    let service = EdgeService { router, activity, remote, body_read_timeout: limits.body_read_timeout };
+    let service = EdgeService {
+        router,
+        dialects: dialects.clone(),
+        activity,
+        remote,
+        body_read_timeout: limits.body_read_timeout,
+    };
     let mut builder = http1::Builder::new();
     let head_bytes = limits.max_header_bytes as usize;
     // Flattened writes hand `EdgeIo` whole heads; the buffer bound is the head bound.
@@ -70,7 +77,7 @@ pub(super) async fn serve(
         return;
     }
     if let Some(failure) = failure {
-        let dialect = Dialect::of_path(request_target(&parts.read_buf));
+        let dialect = dialects.of_path(request_target(&parts.read_buf));
         answer(&mut stream, dialect, failure).await;
     } else {
         let _ = stream.shutdown().await;
@@ -111,9 +118,9 @@ fn request_target(head: &[u8]) -> &[u8] {
 
 /// Writes the dialect's answer for `failure` on a connection hyper no longer serves, then
 /// closes it.
-pub(super) async fn answer(stream: &mut TcpStream, dialect: Dialect, failure: Failure) {
-    let mut response = dialect.failure(failure);
-    let (name, value) = RequestId::generate().header(dialect);
+pub(super) async fn answer(stream: &mut TcpStream, dialect: &Dialect, failure: Failure) {
+    let mut response = (dialect.failure)(failure);
+    let (name, value) = RequestId::generate().header(&dialect.request_id);
     response.headers_mut().insert(name, value);
     if failure == Failure::Overloaded {
         response.headers_mut().insert("retry-after", HeaderValue::from_static("1"));

@@ -31,9 +31,14 @@
 //!
 //! Shutdown stops accepting, lets hyper finish the requests in flight (idle connections
 //! close at once), and returns when every connection has ended.
+//!
+//! The layer names no dialect: each is a [`Dialect`] value (its paths, its error body for
+//! a [`Failure`], its request-id header) that `api` declares and [`serve`] is handed.
 
 pub mod body_deadline;
 mod connection;
+mod dialect;
+mod failure;
 mod io;
 pub mod request_id;
 mod service;
@@ -47,6 +52,11 @@ pub enum ConnectionFault {
     Close,
 }
 
+/// The operation an answer was routed to (a response extension the dialects set), for
+/// the metrics' label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OperationName(pub &'static str);
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,9 +65,10 @@ use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot, watch};
 
-pub use request_id::RequestId;
+pub use dialect::{Dialect, Dialects};
+pub use failure::Failure;
+pub use request_id::{GivenId, IdHeader, RequestId};
 
-use crate::api::{Dialect, Failure};
 use crate::config::ConnectionLimits;
 
 /// Refusals (503) being written at once; more connections over the cap are closed unanswered.
@@ -65,8 +76,16 @@ const MAX_REFUSALS: usize = 64;
 /// How long a refused connection is given to send its request line.
 const REFUSAL_READ_TIME: Duration = Duration::from_millis(500);
 
-/// Serves `router` on `listener` until `stop` fires, then shuts down gracefully.
-pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimits, stop: oneshot::Receiver<()>) {
+/// Serves `router` on `listener` until `stop` fires, then shuts down gracefully; answers
+/// of its own are in the dialect of their path among `dialects`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    dialects: Dialects,
+    limits: ConnectionLimits,
+    stop: oneshot::Receiver<()>,
+) {
+    let dialects = Arc::new(dialects);
     let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let (closing, closing_seen) = watch::channel(false);
@@ -85,13 +104,15 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimi
         };
         if let Ok(slot) = slots.clone().try_acquire_owned() {
             let (router, limits, closing) = (router.clone(), limits.clone(), closing_seen.clone());
+            let dialects = dialects.clone();
             tokio::spawn(async move {
-                connection::serve(stream, remote, router, limits, closing).await;
+                connection::serve(stream, remote, router, dialects, limits, closing).await;
                 drop(slot);
             });
         } else if let Ok(refusal) = refusals.clone().try_acquire_owned() {
+            let dialects = dialects.clone();
             tokio::spawn(async move {
-                refuse(stream).await;
+                refuse(stream, &dialects).await;
                 drop(refusal);
             });
         }
@@ -103,7 +124,7 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimi
 }
 
 /// A connection over the cap: 503 in the dialect of its request line, then close.
-async fn refuse(mut stream: TcpStream) {
+async fn refuse(mut stream: TcpStream, dialects: &Dialects) {
     let mut head = [0u8; 1024];
     let read = tokio::time::timeout(REFUSAL_READ_TIME, stream.read(&mut head)).await;
     let head = match read {
@@ -111,7 +132,7 @@ async fn refuse(mut stream: TcpStream) {
         _ => &head[..0],
     };
     let target = head.split(|b| *b == b' ').nth(1).unwrap_or_default();
-    connection::answer(&mut stream, Dialect::of_path(target), Failure::Overloaded).await;
+    connection::answer(&mut stream, dialects.of_path(target), Failure::Overloaded).await;
 }
 
 /// A failed accept: a connection that died in the backlog is skipped; anything else (out

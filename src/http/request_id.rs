@@ -1,19 +1,32 @@
 //! Request ids: one per request, in the log (the request's span) and on the answer, in
-//! the shape of the dialect's own header: Zoom's `x-zm-trackingid: v=2.0;clid=<cluster>;rid=<id>`,
-//! Cloudflare's `cf-ray: <16 hex>-<colo>`, the control plane's `x-request-id`.
+//! the shape of the dialect's own header ([`IdHeader`]: Zoom's `x-zm-trackingid`,
+//! Cloudflare's `cf-ray`, the control plane's `x-request-id`, each declared by its dialect).
 
 use std::fmt;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::api::Dialect;
-
 /// The longest incoming `x-request-id` that is honoured.
 const MAX_LEN: usize = 64;
-/// The colo in `cf-ray` (Cloudflare's is the data centre's IATA code).
-const CF_COLO: &str = "UPL";
-/// The cluster in `x-zm-trackingid`.
-const ZOOM_CLUSTER: &str = "userplane";
+
+/// Which client-given `x-request-id` a dialect honours (any other gets a fresh id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GivenId {
+    /// 1 to 64 of `A-Z a-z 0-9 . _ -`.
+    Token,
+    /// Exactly 16 hex digits, a ray id, kept in lower case.
+    RayId,
+}
+
+/// How a dialect carries the request id on its answers, `<name>: <before><id><after>`,
+/// and which id given by the client it keeps.
+#[derive(Debug)]
+pub struct IdHeader {
+    pub name: HeaderName,
+    pub before: &'static str,
+    pub after: &'static str,
+    pub honours: GivenId,
+}
 
 /// A request's id; a request extension, so handlers and error renderers can name it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -33,15 +46,15 @@ impl RequestId {
         RequestId { bytes, len: 16 }
     }
 
-    /// The client's `x-request-id` when well-formed (1 to 64 of `A-Z a-z 0-9 . _ -`; on
-    /// Cloudflare paths exactly 16 hex digits, a ray id), else a fresh id.
-    pub fn for_request(headers: &HeaderMap, dialect: Dialect) -> RequestId {
+    /// The client's `x-request-id` when it is of the form the dialect honours, else a
+    /// fresh id.
+    pub fn for_request(headers: &HeaderMap, form: &IdHeader) -> RequestId {
         let Some(given) = headers.get("x-request-id").map(HeaderValue::as_bytes) else {
             return RequestId::generate();
         };
-        let well_formed = match dialect {
-            Dialect::Cloudflare => given.len() == 16 && given.iter().all(u8::is_ascii_hexdigit),
-            _ => {
+        let well_formed = match form.honours {
+            GivenId::RayId => given.len() == 16 && given.iter().all(u8::is_ascii_hexdigit),
+            GivenId::Token => {
                 (1..=MAX_LEN).contains(&given.len())
                     && given.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
             }
@@ -51,7 +64,7 @@ impl RequestId {
         }
         let mut bytes = [0u8; MAX_LEN];
         bytes[..given.len()].copy_from_slice(given);
-        if dialect == Dialect::Cloudflare {
+        if form.honours == GivenId::RayId {
             bytes[..16].make_ascii_lowercase();
         }
         RequestId { bytes, len: given.len() as u8 }
@@ -63,14 +76,10 @@ impl RequestId {
     }
 
     /// The answer's header carrying this id, in the dialect's shape.
-    pub fn header(&self, dialect: Dialect) -> (HeaderName, HeaderValue) {
-        let (name, value) = match dialect {
-            Dialect::Zoom => ("x-zm-trackingid", format!("v=2.0;clid={ZOOM_CLUSTER};rid={self}")),
-            Dialect::Cloudflare => ("cf-ray", format!("{self}-{CF_COLO}")),
-            Dialect::Control => ("x-request-id", self.to_string()),
-        };
+    pub fn header(&self, form: &IdHeader) -> (HeaderName, HeaderValue) {
+        let value = format!("{}{self}{}", form.before, form.after);
         let value = HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("-"));
-        (HeaderName::from_static(name), value)
+        (form.name.clone(), value)
     }
 }
 
@@ -90,6 +99,11 @@ impl fmt::Debug for RequestId {
 mod tests {
     use super::*;
 
+    const TOKEN: IdHeader =
+        IdHeader { name: HeaderName::from_static("x-request-id"), before: "", after: "", honours: GivenId::Token };
+    const RAY: IdHeader =
+        IdHeader { name: HeaderName::from_static("x-ray"), before: "v=1;", after: "-XYZ", honours: GivenId::RayId };
+
     #[test]
     fn generated_ids_are_ray_ids() {
         let id = RequestId::generate();
@@ -102,26 +116,23 @@ mod tests {
     fn incoming_ids_are_honoured_only_when_well_formed() {
         let mut headers = HeaderMap::new();
         headers.insert("x-request-id", HeaderValue::from_static("job-42.step_7"));
-        assert_eq!(RequestId::for_request(&headers, Dialect::Control).as_str(), "job-42.step_7");
-        assert_ne!(RequestId::for_request(&headers, Dialect::Cloudflare).as_str(), "job-42.step_7");
+        assert_eq!(RequestId::for_request(&headers, &TOKEN).as_str(), "job-42.step_7");
+        assert_ne!(RequestId::for_request(&headers, &RAY).as_str(), "job-42.step_7");
         headers.insert("x-request-id", HeaderValue::from_static("ABCDEF0123456789"));
-        assert_eq!(RequestId::for_request(&headers, Dialect::Cloudflare).as_str(), "abcdef0123456789");
+        assert_eq!(RequestId::for_request(&headers, &RAY).as_str(), "abcdef0123456789");
+        assert_eq!(RequestId::for_request(&headers, &TOKEN).as_str(), "ABCDEF0123456789");
         for bad in ["has space", "semi;colon", "", &"x".repeat(65)] {
             headers.insert("x-request-id", HeaderValue::from_str(bad).unwrap());
-            assert_eq!(RequestId::for_request(&headers, Dialect::Zoom).as_str().len(), 16, "{bad:?}");
+            assert_eq!(RequestId::for_request(&headers, &TOKEN).as_str().len(), 16, "{bad:?}");
         }
     }
 
     #[test]
-    fn headers_take_each_dialects_shape() {
+    fn headers_take_the_declared_shape() {
         let mut headers = HeaderMap::new();
         headers.insert("x-request-id", HeaderValue::from_static("0123456789abcdef"));
-        let id = RequestId::for_request(&headers, Dialect::Cloudflare);
-        assert_eq!(id.header(Dialect::Cloudflare).1, "0123456789abcdef-UPL");
-        assert_eq!(id.header(Dialect::Zoom).1, "v=2.0;clid=userplane;rid=0123456789abcdef");
-        assert_eq!(
-            id.header(Dialect::Control),
-            (HeaderName::from_static("x-request-id"), "0123456789abcdef".parse().unwrap())
-        );
+        let id = RequestId::for_request(&headers, &RAY);
+        assert_eq!(id.header(&RAY), (HeaderName::from_static("x-ray"), "v=1;0123456789abcdef-XYZ".parse().unwrap()));
+        assert_eq!(id.header(&TOKEN), (HeaderName::from_static("x-request-id"), "0123456789abcdef".parse().unwrap()));
     }
 }

@@ -23,12 +23,12 @@ use tracing::Level;
 use super::body_deadline::DeadlineBody;
 use super::io::Activity;
 use super::request_id::RequestId;
-use crate::api::operation::OperationName;
-use crate::api::{Dialect, Failure};
+use super::{Dialect, Dialects, Failure, OperationName};
 
 #[derive(Clone)]
 pub(super) struct EdgeService {
     pub(super) router: Router,
+    pub(super) dialects: Arc<Dialects>,
     pub(super) activity: Arc<Activity>,
     pub(super) remote: SocketAddr,
     /// How long a request's body may take to arrive (from its head).
@@ -53,8 +53,8 @@ impl hyper::service::Service<Request<Incoming>> for EdgeService {
                 Body::new(body)
             }
         });
-        let dialect = Dialect::of_path(request.uri().path().as_bytes());
-        let id = RequestId::for_request(request.headers(), dialect);
+        let dialect = self.dialects.of_path(request.uri().path().as_bytes());
+        let id = RequestId::for_request(request.headers(), &dialect.request_id);
         let started = Instant::now();
         let line = tracing::enabled!(target: "userplane::http", Level::DEBUG)
             .then(|| RequestLine { method: request.method().clone(), path: request.uri().path().to_owned() });
@@ -77,7 +77,7 @@ pub(super) struct EdgeFuture {
     inner: axum::routing::future::RouteFuture<Infallible>,
     span: tracing::Span,
     id: RequestId,
-    dialect: Dialect,
+    dialect: &'static Dialect,
     started: Instant,
     line: Option<RequestLine>,
     /// Whether the request's body was read to its end (`None`: it had none).
@@ -102,13 +102,13 @@ impl Future for EdgeFuture {
                     .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
                     .unwrap_or("(no message)");
                 tracing::error!(request_id = %this.id, panic = message, "a handler panicked; answered 500");
-                this.dialect.failure(Failure::Internal)
+                (this.dialect.failure)(Failure::Internal)
             }
         };
         if let Some(fault) = response.extensions().get::<super::ConnectionFault>() {
             this.activity.abort(*fault);
         }
-        let (name, value) = this.id.header(this.dialect);
+        let (name, value) = this.id.header(&this.dialect.request_id);
         response.headers_mut().insert(name, value);
         // Answered before its body was read (a refusal): hyper cannot reuse the connection,
         // so say so, rather than let the client send its next request into a closing socket.
@@ -119,7 +119,7 @@ impl Future for EdgeFuture {
         }
         let took = this.started.elapsed();
         let operation = response.extensions().get::<OperationName>().map(|name| name.0);
-        crate::metrics::request_answered(this.dialect.as_str(), operation, response.status(), took);
+        crate::metrics::request_answered(this.dialect.name, operation, response.status(), took, this.dialect.revoking);
         if let Some(line) = &this.line {
             tracing::debug!(
                 target: "userplane::http",

@@ -185,7 +185,7 @@ async fn inject(ctx: &Ctx, caller: &Caller) -> Result<(), CfError> {
                 let reset_seconds = i64::try_from(retry_after.unwrap_or(1)).unwrap_or(i64::MAX);
                 ctx.slot.set(RateState { remaining: 0, reset_seconds, limited: true });
             }
-            Err(crate::api::faults::cloudflare_answer(status, retry_after))
+            Err(super::dialect::fault_answer(status, retry_after))
         }
         // The fault layer ends the connection instead of writing this.
         Some(_) => Err(CfError::internal()),

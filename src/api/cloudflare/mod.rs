@@ -14,6 +14,7 @@
 mod access;
 mod auth;
 mod devices;
+pub mod dialect;
 mod envelope;
 mod error;
 mod extract;
@@ -105,8 +106,14 @@ pub const OPERATIONS: OperationTable = &[
     ("GET", "/client/v4/accounts/{account_id}/tokens/verify", "cloudflare.accounts.tokens.verify"),
 ];
 
-/// The Cloudflare routes, to be nested under `/client/v4`.
+/// The Cloudflare routes: under `/client/v4`, and `/client/v4/` itself, which a nested
+/// router does not see.
 pub fn router() -> Router<AppState> {
+    Router::new().nest("/client/v4", routes()).route("/client/v4/", root_route())
+}
+
+/// The routes below `/client/v4`.
+fn routes() -> Router<AppState> {
     const ACCOUNT: &str = "/accounts/{account_id}";
     const ZONE: &str = "/zones/{zone_id}";
     const USER: &str = "/accounts/{account_id}/access/users/{user_id}";
@@ -139,14 +146,14 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{ACCOUNT}/tokens/verify"), get(tokens::verify_account_token))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn(|r, n| crate::api::faults::layer(crate::api::Dialect::Cloudflare, r, n)))
+        .layer(axum::middleware::from_fn(|r, n| crate::api::faults::layer(&dialect::SPEC, r, n)))
         .layer(axum::middleware::from_fn(|request, next| crate::api::operation::tag(OPERATIONS, request, next)))
         .layer(axum::middleware::from_fn(wire))
         .layer(axum::middleware::from_fn(crate::api::log_failures))
 }
 
-/// `/client/v4/` itself, which a nested router does not see: for `.route` next to the nest.
-pub fn root_route() -> axum::routing::MethodRouter<AppState> {
+/// `/client/v4/` itself: for `.route` next to the nest.
+fn root_route() -> axum::routing::MethodRouter<AppState> {
     axum::routing::any(unknown_route).layer(axum::middleware::from_fn(wire))
 }
 

@@ -4,7 +4,7 @@
 
 use crate::domain::ops::ScopeRevocation;
 use crate::domain::provider::{self, LoginSpec, LoginTarget, ProviderSpec, SESSIONS, TokenSpec};
-use crate::domain::{CredentialKind, InactiveReason, Provider, TokenKind};
+use crate::domain::{CredentialKind, InactiveReason, Provider, ScopeReason, TokenKind};
 
 pub const PROVIDER: Provider = Provider::new("cloudflare");
 
@@ -19,7 +19,7 @@ pub const WARP_SCOPE: &str = "warp";
 /// `warp_session_reauth` on revoke_user: every WARP session of the user ends.
 pub static WARP_REAUTH: ScopeRevocation = ScopeRevocation {
     scope: WARP_SCOPE,
-    reason: InactiveReason::WarpReauthRequired,
+    reason: InactiveReason::Scope(ScopeReason::declared("warp_reauth_required")),
     journal_field: "warp_session_reauth",
 };
 

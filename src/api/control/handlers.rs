@@ -206,8 +206,7 @@ fn session_kind(tenant: &Tenant, request: SessionRequest) -> Result<(String, Log
     let provider = providers::named(tenant.provider.as_str())
         .ok_or_else(|| ControlError::from(crate::domain::Error::Internal("a tenant of no known provider".into())))?;
     let Some(login) = provider.login(&request.kind) else {
-        let known: Vec<String> = providers::ALL
-            .iter()
+        let known: Vec<String> = providers::all()
             .map(|p| {
                 format!("{}: {}", p.provider.as_str(), p.logins.iter().map(|l| l.name).collect::<Vec<_>>().join(", "))
             })

@@ -3,6 +3,7 @@
 //! errors are `{"error": {"code", "message"}}`.
 
 mod console;
+pub mod dialect;
 mod error;
 mod faults;
 mod handlers;
@@ -18,14 +19,14 @@ use axum::routing::{get, post};
 
 use crate::state::AppState;
 
-/// `/_userplane/` itself, which a nested router does not see: for `.route` next to the
-/// nest, so that it answers in the control plane's shape, not Zoom's.
-pub fn root_route() -> axum::routing::MethodRouter<AppState> {
-    axum::routing::any(handlers::not_found)
+/// The control plane's routes: under `/_userplane`, and `/_userplane/` itself, which a
+/// nested router does not see (answered in the control plane's shape, not as an unknown path).
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new().nest("/_userplane", routes(state)).route("/_userplane/", axum::routing::any(handlers::not_found))
 }
 
-/// The control plane's routes, to be nested under `/_userplane`.
-pub fn router(state: AppState) -> Router<AppState> {
+/// The routes below `/_userplane`.
+fn routes(state: AppState) -> Router<AppState> {
     let guarded = Router::new()
         .route("/tenants", get(handlers::list_tenants).post(handlers::create_tenant))
         .route("/tenants/{tenant}", get(handlers::get_tenant).delete(handlers::delete_tenant))

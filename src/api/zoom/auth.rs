@@ -84,7 +84,7 @@ impl Caller {
     /// waited out, a failure answered at once (as Zoom would answer that status), a
     /// commit-then-fail left for the dialect's fault layer.
     async fn inject(&self, state: &AppState, op: &Operation, target: Option<&Principal>) -> Result<(), ZoomError> {
-        self.note.set_zoom_label(op.label.as_str());
+        self.note.set_rate_label(op.label.as_str());
         let users = target.map(|p| vec![p.email.clone(), p.id.clone()]).unwrap_or_default();
         let failure =
             crate::api::faults::consult(state, &self.note, &self.tenant, &self.actor, users, |_| async { Vec::new() })
@@ -92,10 +92,10 @@ impl Caller {
         match failure {
             None => Ok(()),
             Some(Failure::Status { status, retry_after }) => {
-                Err(crate::api::faults::zoom_answer(status, retry_after, Some(op.label.as_str())))
+                Err(super::dialect::fault_answer(status, retry_after, Some(op.label.as_str())))
             }
             // The fault layer ends the connection instead of writing this.
-            Some(_) => Err(crate::api::faults::zoom_answer(503, None, None)),
+            Some(_) => Err(super::dialect::fault_answer(503, None, None)),
         }
     }
 

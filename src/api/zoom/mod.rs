@@ -4,6 +4,7 @@
 
 mod auth;
 mod delegates;
+pub mod dialect;
 mod error;
 mod extract;
 mod ids;
@@ -71,7 +72,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/oauth/token", post(oauth::token))
         .nest("/v2", v2)
-        .layer(axum::middleware::from_fn(|r, n| crate::api::faults::layer(crate::api::Dialect::Zoom, r, n)))
+        .layer(axum::middleware::from_fn(|r, n| crate::api::faults::layer(&dialect::SPEC, r, n)))
         .layer(axum::middleware::from_fn(|request, next| crate::api::operation::tag(OPERATIONS, request, next)))
         .layer(axum::middleware::map_response(error::render_framework_errors))
         .layer(axum::middleware::from_fn(crate::api::log_failures))

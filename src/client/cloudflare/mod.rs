@@ -10,11 +10,11 @@ use async_trait::async_trait;
 
 use self::api::CloudflareClient;
 use self::config::{CloudflareArgs, CloudflareAuth, CloudflareConfig};
-use crate::client::config::{ConfigError, Shared};
+use crate::client::config::ConfigError;
 use crate::client::failure::{FailureKind, ProviderError};
-use crate::client::http::CallLog;
+use crate::client::http::{CallLog, HttpCaller};
 use crate::client::provider::{
-    Phase, Provider, ProviderClient, ProviderInfo, ProviderKind, RemoteUser, RunMode, StepName, StepSpec, Target,
+    Phase, Provider, ProviderClient, ProviderInfo, ProviderSetup, RemoteUser, RunMode, StepName, StepSpec, Target,
 };
 use crate::client::redact::Redactor;
 use crate::client::report::{ProviderNote, Success};
@@ -49,31 +49,30 @@ static INFO: ProviderInfo = ProviderInfo {
 #[derive(Debug)]
 pub struct Cloudflare;
 
-impl ProviderKind for Cloudflare {
+impl ProviderSetup for Cloudflare {
+    type Args = CloudflareArgs;
+    type Config = CloudflareConfig;
+
     fn info(&self) -> &'static ProviderInfo {
         &INFO
     }
 
-    fn flags(&self, command: clap::Command) -> clap::Command {
-        <CloudflareArgs as clap::Args>::augment_args(command)
+    fn resolve(
+        args: &CloudflareArgs,
+        secret_env: &dyn Fn(&str) -> Option<String>,
+        allow_http: bool,
+    ) -> Result<Option<CloudflareConfig>, ConfigError> {
+        CloudflareConfig::resolve(args, secret_env, allow_http)
     }
 
-    fn configure(
-        &self,
-        flags: &clap::ArgMatches,
-        secret_env: &dyn Fn(&str) -> Option<String>,
-        shared: &Shared,
+    fn client(
+        config: CloudflareConfig,
+        http: HttpCaller,
         _redactor: &Arc<Redactor>,
-    ) -> Result<Option<Box<dyn ProviderClient>>, ConfigError> {
-        let args = <CloudflareArgs as clap::FromArgMatches>::from_arg_matches(flags)
-            .map_err(|e| ConfigError(e.to_string()))?;
-        let Some(config) = CloudflareConfig::resolve(&args, secret_env, shared.allow_http)? else {
-            return Ok(None);
-        };
-        let http = shared.http(CLOUDFLARE.name())?;
+    ) -> Result<Box<dyn ProviderClient>, ConfigError> {
         let client =
             CloudflareClient::new(http, config).map_err(|why| ConfigError(format!("Cloudflare credentials: {why}")))?;
-        Ok(Some(Box::new(CloudflareSteps { client })))
+        Ok(Box::new(CloudflareSteps { client }))
     }
 }
 

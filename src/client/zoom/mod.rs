@@ -10,11 +10,11 @@ use async_trait::async_trait;
 
 use self::api::{StatusAction, ZoomClient, ZoomUser};
 use self::config::{ZoomArgs, ZoomConfig};
-use crate::client::config::{ConfigError, Shared};
+use crate::client::config::ConfigError;
 use crate::client::failure::{FailureKind, ProviderError};
-use crate::client::http::CallLog;
+use crate::client::http::{CallLog, HttpCaller};
 use crate::client::provider::{
-    Phase, Provider, ProviderClient, ProviderInfo, ProviderKind, RemoteUser, RunMode, StepName, StepSpec, Target,
+    Phase, Provider, ProviderClient, ProviderInfo, ProviderSetup, RemoteUser, RunMode, StepName, StepSpec, Target,
 };
 use crate::client::redact::Redactor;
 use crate::client::report::{ProviderNote, Success};
@@ -63,29 +63,28 @@ const NAMES_SHOWN: usize = 5;
 #[derive(Debug)]
 pub struct Zoom;
 
-impl ProviderKind for Zoom {
+impl ProviderSetup for Zoom {
+    type Args = ZoomArgs;
+    type Config = ZoomConfig;
+
     fn info(&self) -> &'static ProviderInfo {
         &INFO
     }
 
-    fn flags(&self, command: clap::Command) -> clap::Command {
-        <ZoomArgs as clap::Args>::augment_args(command)
+    fn resolve(
+        args: &ZoomArgs,
+        secret_env: &dyn Fn(&str) -> Option<String>,
+        allow_http: bool,
+    ) -> Result<Option<ZoomConfig>, ConfigError> {
+        ZoomConfig::resolve(args, secret_env, allow_http)
     }
 
-    fn configure(
-        &self,
-        flags: &clap::ArgMatches,
-        secret_env: &dyn Fn(&str) -> Option<String>,
-        shared: &Shared,
+    fn client(
+        config: ZoomConfig,
+        http: HttpCaller,
         redactor: &Arc<Redactor>,
-    ) -> Result<Option<Box<dyn ProviderClient>>, ConfigError> {
-        let args =
-            <ZoomArgs as clap::FromArgMatches>::from_arg_matches(flags).map_err(|e| ConfigError(e.to_string()))?;
-        let Some(config) = ZoomConfig::resolve(&args, secret_env, shared.allow_http)? else {
-            return Ok(None);
-        };
-        let http = shared.http(ZOOM.name())?;
-        Ok(Some(Box::new(ZoomSteps { client: ZoomClient::new(http, config, Arc::clone(redactor)) })))
+    ) -> Result<Box<dyn ProviderClient>, ConfigError> {
+        Ok(Box::new(ZoomSteps { client: ZoomClient::new(http, config, Arc::clone(redactor)) }))
     }
 }
 
