@@ -5,7 +5,8 @@
 //! Read the modules in this order:
 
 /// The provider-neutral core: tenants, principals, sessions, devices, delegations,
-/// credentials, audit; and the operations every dialect calls. Start here: no HTTP, no SQL.
+/// credentials, audit; the operations every dialect calls, and the read cache of hot
+/// lookups. Start here: no HTTP, no SQL.
 pub mod domain;
 
 /// Persistence: one store over SQLite (embedded) and PostgreSQL, one function per query.
@@ -23,15 +24,20 @@ pub mod limits;
 /// What every handler shares (store, clock, limits): the one value the dialects receive.
 pub mod state;
 
-/// The HTTP dialects over the core: Zoom, Cloudflare, and userplane's own control plane.
-pub mod api;
-
-/// The HTTP server layer under the router: connection limits and timeouts, request ids,
-/// the panic catcher, and dialect-shaped answers for requests hyper rejects.
-pub mod http;
-
 /// Prometheus metrics (`GET /metrics`) and their hooks.
 pub mod metrics;
+
+/// Server configuration (flags that also read the environment).
+pub mod config;
+
+/// The HTTP server layer under the router: connection limits and timeouts, request ids,
+/// the panic catcher, and answers for requests hyper rejects, in the shape of the dialect
+/// a path belongs to. It names no dialect: it is handed their list at start-up.
+pub mod http;
+
+/// The HTTP dialects over the core: Zoom, Cloudflare, and userplane's own control plane,
+/// each declared by its folder and registered in `api/providers.rs`.
+pub mod api;
 
 /// Logging: the format (text or JSON lines), colours, and what is never logged.
 pub mod logging;
@@ -41,9 +47,6 @@ pub mod retention;
 
 /// The demo world loaded into an empty database, and its part of the banner.
 pub mod demo;
-
-/// Server configuration (flags that also read the environment).
-pub mod config;
 
 /// The server around the dialects: router, start-up, world loading, banner, shutdown.
 pub mod app;

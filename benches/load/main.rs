@@ -31,7 +31,7 @@ const HELP: &str = "cargo bench --bench load -- [flags]
   --threads N          wrk threads (2)
   --stall-seconds N    length of the second-by-second write run (60; --quick: 10; 0 skips it)
   --database-url URL   sqlite://PATH or postgres://user@host:port/db (default: a temporary SQLite file)
-  --nodes N            spread the load over N nodes on the same database (1)
+  --nodes N            spread the load over N nodes on the same PostgreSQL database (1)
   --only TEXT          main table: only the routes whose name contains TEXT
   --quick              short runs, no growth matrix (unless --matrix)
   --matrix             only the growth matrix (with --quick: without the largest size)
@@ -115,6 +115,9 @@ fn options() -> Result<Options, String> {
     }
     if quick && matrix_only {
         opts.sizes.retain(|n| *n <= 10_000);
+    }
+    if opts.nodes > 1 && !opts.database_url.as_deref().is_some_and(|url| url.starts_with("postgres")) {
+        return Err("--nodes N > 1 needs --database-url postgres://…: one process serves an SQLite file".into());
     }
     Ok(opts)
 }

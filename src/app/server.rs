@@ -25,6 +25,8 @@ pub struct Server {
     task: tokio::task::JoinHandle<()>,
     pruner: retention::Pruner,
     journal: Arc<crate::harness::requests::RequestJournal>,
+    /// The SQLite file this server owns while it runs (see `store::claim`).
+    _claim: Option<std::fs::File>,
 }
 
 impl Server {
@@ -37,6 +39,7 @@ impl Server {
         let listener =
             TcpListener::bind(&config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let claim = crate::store::claim(&config.database_url).map_err(|e| format!("database: {e}"))?;
         let store = Store::open(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
         let clock = Clock;
         let admin_token = config.admin_token.clone().unwrap_or_else(|| ids::new_secret("upa_"));
@@ -59,7 +62,7 @@ impl Server {
         let app = if config.panic_routes { panic_routes().merge(router(state)) } else { router(state) };
         let dialects = crate::api::providers::edge();
         let task = tokio::spawn(crate::http::serve(listener, app, dialects, config.connections.clone(), signal));
-        Ok(Server { addr, admin_token, shutdown: Some(shutdown), task, pruner, journal })
+        Ok(Server { addr, admin_token, shutdown: Some(shutdown), task, pruner, journal, _claim: claim })
     }
 
     /// Runs a retention pass now (the background one runs every `--prune-every`).
@@ -74,6 +77,7 @@ impl Server {
         }
         let _ = (&mut self.task).await;
         self.journal.flush().await;
+        // The claim on the file ends with `self`.
     }
 }
 

@@ -151,6 +151,38 @@ pub trait Conn {
     fn backend(&self) -> Backend;
 }
 
+/// The file of an SQLite URL (`sqlite://PATH`, `sqlite:PATH` or a bare path); `None` for
+/// PostgreSQL.
+fn sqlite_path(url: &str) -> Option<&str> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    Some(url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url))
+}
+
+/// Claims an SQLite file for one serving process, until the returned handle is dropped:
+/// its read cache is exact only if it sees every write, so a second server on the same
+/// file is refused (several nodes share PostgreSQL instead). `None` for PostgreSQL.
+pub fn claim(url: &str) -> Result<Option<std::fs::File>, StoreError> {
+    let Some(path) = sqlite_path(url) else { return Ok(None) };
+    // An advisory lock on the file itself: independent of SQLite's own (fcntl) locks.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| StoreError::other(format!("open {path}: {e}")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::other(format!(
+            "{path} is served by another userplane process; one process serves an SQLite file \
+             (several nodes share a PostgreSQL database)"
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::other(format!("lock {path}: {e}"))),
+    }
+}
+
 /// The store: cheap to clone, shared by every request.
 #[derive(Clone)]
 pub struct Store {
@@ -174,12 +206,12 @@ impl Store {
     /// `postgres://…` or `postgresql://…` select PostgreSQL (several nodes may share
     /// it); `sqlite://PATH`, `sqlite:PATH` or a bare path select SQLite.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let (db, cache) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            // Another node's write would not reach this node's cache: none.
-            (Db::Postgres(self::postgres::PgStore::open(url).await?), None)
-        } else {
-            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-            (Db::Sqlite(Arc::new(sqlite::SqliteStore::open(path)?)), Some(Arc::default()))
+        let (db, cache) = match sqlite_path(url) {
+            None => {
+                // Another node's write would not reach this node's cache: none.
+                (Db::Postgres(self::postgres::PgStore::open(url).await?), None)
+            }
+            Some(path) => (Db::Sqlite(Arc::new(sqlite::SqliteStore::open(path)?)), Some(Arc::default())),
         };
         let mut store = Store { db, secrets: SecretHasher::unkeyed(), cache };
         store.secrets = store.installation_key().await?;

@@ -131,3 +131,23 @@ async fn a_cloudflare_token_used_a_moment_ago_dies_with_its_tenant() {
     revoke(cf.admin()).await.assert_error(403, &[9109]);
     revoke(cf.key()).await.assert_error(403, &[9103]);
 }
+
+/// The cache is exact because one process serves the file and so sees every write: a
+/// second server on the same SQLite file is refused, with the reason; once the first has
+/// stopped, the file is free again.
+#[tokio::test]
+async fn one_server_serves_an_sqlite_file() {
+    use userplane::app::Server;
+    use userplane::config::ServeConfig;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("owned.db").display());
+    let config = ServeConfig::for_tests(&url, "cache-admin");
+    let first = Server::start(&config).await.expect("the first server starts");
+    let refused = Server::start(&config).await.err().expect("a second server on the file is refused");
+    assert!(refused.contains("served by another userplane process"), "{refused}");
+    assert!(refused.contains("PostgreSQL"), "it says what to do instead: {refused}");
+    first.stop().await;
+    let again = Server::start(&config).await.expect("the file is free once the first has stopped");
+    again.stop().await;
+}
