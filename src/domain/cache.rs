@@ -6,6 +6,7 @@
 //! which tenants and principals it touched ([`Touched`]); once it has committed, and
 //! before it is answered, their revisions move on, and an entry is used only while the
 //! revisions it was read under stand. So a revoked token fails on the very next request.
+//! (On SQLite the writer thread does this for each committed batch.)
 //! Revisions are kept in stripes (a principal shares its counter with others whose key
 //! hashes alike): a false share costs a miss, never a stale answer.
 //!
@@ -77,14 +78,21 @@ struct Entry {
 #[derive(Debug, Clone, Copy)]
 pub struct Fill(u64);
 
-/// The stripes a write touched, to move on once it has committed.
+/// What a write touched: the stripes to move on once it has committed.
 #[derive(Debug, Default)]
 pub struct Touched {
     tenants: Vec<usize>,
     principals: Vec<usize>,
+    /// Unknown: a raw write of the harness (a restore, a fork). Everything goes stale.
+    everything: bool,
 }
 
 impl Touched {
+    /// A write whose effects are not known.
+    pub fn everything() -> Touched {
+        Touched { everything: true, ..Touched::default() }
+    }
+
     /// A change to the tenant itself (its clock, its whole state, its credentials).
     pub fn tenant(&mut self, tenant: &str) {
         self.tenants.push(tenant_stripe(tenant));
@@ -169,21 +177,18 @@ impl ReadCache {
         }
     }
 
-    /// After a write through the storage port committed (or failed): what it touched goes stale.
+    /// After a write committed, before anyone is answered: what it touched goes stale.
     pub fn written(&self, touched: &Touched) {
         self.sequence.fetch_add(1, SeqCst);
+        if touched.everything {
+            self.all.fetch_add(1, SeqCst);
+        }
         for &i in &touched.tenants {
             self.tenants[i].fetch_add(1, SeqCst);
         }
         for &i in &touched.principals {
             self.principals[i].fetch_add(1, SeqCst);
         }
-    }
-
-    /// After a write whose effects are not known (a raw write of the harness): all goes stale.
-    pub fn forget_all(&self) {
-        self.sequence.fetch_add(1, SeqCst);
-        self.all.fetch_add(1, SeqCst);
     }
 
     fn read_stripe(&self, stripes: &[AtomicU64], i: usize) -> (usize, u64) {
@@ -256,7 +261,7 @@ mod tests {
         assert!(!cached(&cache, &key), "its tenant's write ends it");
 
         cache.fill(cache.begin(), key.clone(), principal("u1"), "t", Some("u1"));
-        cache.forget_all();
+        cache.written(&Touched::everything());
         assert!(!cached(&cache, &key), "a raw write ends everything");
     }
 

@@ -28,7 +28,7 @@ pub use storage::SqlTx;
 use std::sync::Arc;
 
 use crate::domain::Error;
-use crate::domain::cache::ReadCache;
+use crate::domain::cache::{ReadCache, Touched};
 use crate::domain::ids::SecretHasher;
 
 /// A value bound to, or read from, a query.
@@ -211,7 +211,10 @@ impl Store {
                 // Another node's write would not reach this node's cache: none.
                 (Db::Postgres(self::postgres::PgStore::open(url).await?), None)
             }
-            Some(path) => (Db::Sqlite(Arc::new(sqlite::SqliteStore::open(path)?)), Some(Arc::default())),
+            Some(path) => {
+                let cache = Arc::new(ReadCache::default());
+                (Db::Sqlite(Arc::new(sqlite::SqliteStore::open(path, Some(cache.clone()))?)), Some(cache))
+            }
         };
         let mut store = Store { db, secrets: SecretHasher::unkeyed(), cache };
         store.secrets = store.installation_key().await?;
@@ -263,11 +266,7 @@ impl Store {
         F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        let result = self.write_untracked(f).await;
-        if let Some(cache) = &self.cache {
-            cache.forget_all();
-        }
-        result
+        self.write_touching(move |c| Ok((f(c)?, Touched::everything()))).await
     }
 
     /// [`Store::write`] for rows that no cached lookup reads (the request journal, fault
@@ -277,18 +276,19 @@ impl Store {
         F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        self.write_untracked(f).await
+        self.write_touching(move |c| Ok((f(c)?, Touched::default()))).await
     }
 
-    /// [`Store::write`] without telling the cache: the caller does.
-    async fn write_untracked<T, F>(&self, f: F) -> Result<T, Error>
+    /// [`Store::write`] of a unit of work that says what it touched: on SQLite the writer
+    /// tells the read cache once the batch has committed, before anyone is answered.
+    async fn write_touching<T, F>(&self, f: F) -> Result<T, Error>
     where
-        F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<(T, Touched), Error> + Send + 'static,
         T: Send + 'static,
     {
         match &self.db {
             Db::Sqlite(db) => db.write(f).await,
-            Db::Postgres(db) => db.write(f).await,
+            Db::Postgres(db) => db.write(move |c| f(c).map(|(value, _)| value)).await,
         }
     }
 

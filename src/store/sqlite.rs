@@ -28,6 +28,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::{Backend, Conn, Row, StoreError, Value, migrate};
 use crate::domain::Error;
+use crate::domain::cache::{ReadCache, Touched};
 
 const READ_POOL_SIZE: usize = 8;
 /// The most writes committed together.
@@ -62,6 +63,8 @@ type Job = Box<dyn FnOnce(&mut dyn Conn) -> Completion + Send>;
 
 struct Completion {
     ok: bool,
+    /// What the write touched, for the read cache (nothing if it failed).
+    touched: Touched,
     finish: Box<dyn FnOnce(Option<Error>) + Send>,
 }
 
@@ -104,11 +107,12 @@ fn connect(path: &str) -> Result<Connection, StoreError> {
 }
 
 impl SqliteStore {
-    pub fn open(path: &str) -> Result<Self, StoreError> {
-        Self::open_with(path, WalPolicy::default())
+    /// Opens the file; the writer tells `cache` what each committed batch touched.
+    pub fn open(path: &str, cache: Option<Arc<ReadCache>>) -> Result<Self, StoreError> {
+        Self::open_with(path, WalPolicy::default(), cache)
     }
 
-    fn open_with(path: &str, policy: WalPolicy) -> Result<Self, StoreError> {
+    fn open_with(path: &str, policy: WalPolicy, cache: Option<Arc<ReadCache>>) -> Result<Self, StoreError> {
         let mut writer = connect(path)?;
         {
             let tx = writer.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(store_err)?;
@@ -131,7 +135,7 @@ impl SqliteStore {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("userplane-sqlite-writer".into())
-            .spawn(move || run_writer(writer, policy, wal, queue, nudge, rewind))
+            .spawn(move || run_writer(Writer { conn: writer, cache }, policy, wal, queue, nudge, rewind))
             .map_err(|e| StoreError::other(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore { path: path.to_owned(), writer: Mutex::new(jobs), readers: Mutex::new(Vec::new()) })
     }
@@ -151,15 +155,20 @@ impl SqliteStore {
         result
     }
 
+    /// Runs `f` in the writer's next batch; it says what it touched, for the read cache.
     pub async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
+        f: impl FnOnce(&mut dyn Conn) -> Result<(T, Touched), Error> + Send + 'static,
     ) -> Result<T, Error> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let result = f(conn);
+            let (result, touched) = match f(conn) {
+                Ok((value, touched)) => (Ok(value), touched),
+                Err(err) => (Err(err), Touched::default()),
+            };
             Completion {
                 ok: result.is_ok(),
+                touched,
                 finish: Box::new(move |commit_error| {
                     let _ = reply.send(match commit_error {
                         Some(err) => Err(err),
@@ -222,14 +231,21 @@ fn run_checkpointer(conn: Connection, policy: WalPolicy, nudged: mpsc::Receiver<
 /// in a savepoint of one transaction, commits once, then answers them all. Between
 /// batches it finishes a checkpoint when asked to (so that its next transaction rewinds
 /// the WAL), and it truncates the WAL file once idle.
-fn run_writer(
+/// The writer thread's connection, and the read cache it tells what each batch touched.
+struct Writer {
     conn: Connection,
+    cache: Option<Arc<ReadCache>>,
+}
+
+fn run_writer(
+    writer: Writer,
     policy: WalPolicy,
     wal: WalFile,
     queue: mpsc::Receiver<Job>,
     nudge: mpsc::SyncSender<()>,
     rewind: Arc<AtomicBool>,
 ) {
+    let conn = &writer.conn;
     let mut wal_to_shrink = false;
     let mut wal_bytes = wal.bytes();
     loop {
@@ -237,7 +253,7 @@ fn run_writer(
             match queue.recv_timeout(policy.shrink_when_idle) {
                 Ok(job) => job,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if shrink_wal(&conn) {
+                    if shrink_wal(conn) {
                         wal_to_shrink = false;
                         rewind.store(false, Ordering::Relaxed);
                     }
@@ -259,7 +275,7 @@ fn run_writer(
             }
         }
         crate::metrics::writer_batch(batch.len());
-        commit_batch(&conn, batch);
+        commit_batch(&writer, batch);
         wal_to_shrink = true;
         let _ = nudge.try_send(());
         let grown = std::mem::replace(&mut wal_bytes, wal.bytes()) < wal_bytes;
@@ -268,13 +284,13 @@ fn run_writer(
             // The checkpointer has not kept up (a slow disk): rather than let the WAL grow,
             // writes wait while the writer copies it back.
             tracing::warn!(bytes = wal_bytes, "sqlite: the WAL outgrew its bound; writes wait for a checkpoint");
-            copy_back_everything(&conn);
+            copy_back_everything(conn);
             rewind.store(false, Ordering::Relaxed);
         } else if rewind.load(Ordering::Relaxed) {
             // Only the commits since the checkpointer's last pass are left to copy. RESTART
             // also waits (microseconds) for readers of older snapshots, which would
             // otherwise keep the next transaction from rewinding the WAL.
-            if let Err(err) = checkpoint(&conn, "RESTART") {
+            if let Err(err) = checkpoint(conn, "RESTART") {
                 tracing::warn!(cause = %err, "sqlite: checkpoint failed; will retry");
             }
             rewind.store(false, Ordering::Relaxed);
@@ -336,7 +352,8 @@ fn shrink_wal(conn: &Connection) -> bool {
 
 /// Runs a batch of writes in one transaction, one savepoint each, and answers them all
 /// after the commit.
-fn commit_batch(conn: &Connection, batch: Vec<Job>) {
+fn commit_batch(writer: &Writer, batch: Vec<Job>) {
+    let conn = &writer.conn;
     let begun = run(conn, "BEGIN IMMEDIATE").map_err(|e| Error::from(store_err(e)));
     if let Err(err) = begun {
         // Each job is still answered: dropped, its caller gets an error.
@@ -374,6 +391,13 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
             Some(err)
         }
     };
+    // Before anyone is answered, what the batch touched goes stale in the read cache (only
+    // this thread moves its revisions on: see `domain::cache`).
+    if let (None, Some(cache)) = (&commit_error, &writer.cache) {
+        for completion in completions.iter().filter(|c| c.ok) {
+            cache.written(&completion.touched);
+        }
+    }
     for completion in completions {
         (completion.finish)(commit_error.clone());
     }
@@ -431,13 +455,14 @@ mod tests {
 
     use super::{SqliteStore, Value, WalPolicy};
     use crate::domain::Error;
+    use crate::domain::cache::Touched;
 
     #[test]
     fn opens_and_migrates() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        SqliteStore::open(path.to_str().unwrap()).unwrap();
-        SqliteStore::open(path.to_str().unwrap()).unwrap();
+        SqliteStore::open(path.to_str().unwrap(), None).unwrap();
+        SqliteStore::open(path.to_str().unwrap(), None).unwrap();
     }
 
     /// A 1 MiB rewind point, so that a test writes many times it in little time.
@@ -466,7 +491,7 @@ mod tests {
                                 "INSERT INTO scratch (n, body) VALUES ($1, $2)",
                                 &[Value::Int(id), Value::Text(body)],
                             )?;
-                            Ok::<_, Error>(())
+                            Ok::<_, Error>(((), Touched::default()))
                         })
                         .await
                         .unwrap();
@@ -480,11 +505,11 @@ mod tests {
 
     async fn scratch_store(dir: &tempfile::TempDir) -> (SqliteStore, String) {
         let db = dir.path().join("t.db").to_str().unwrap().to_owned();
-        let store = SqliteStore::open_with(&db, POLICY).unwrap();
+        let store = SqliteStore::open_with(&db, POLICY, None).unwrap();
         store
             .write(|c| {
                 c.execute("CREATE TABLE scratch (n INTEGER PRIMARY KEY, body TEXT NOT NULL)", &[])?;
-                Ok::<_, Error>(())
+                Ok::<_, Error>(((), Touched::default()))
             })
             .await
             .unwrap();

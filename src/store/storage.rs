@@ -18,20 +18,11 @@ impl Storage for Store {
     }
 
     fn write_tx(&self, work: TxFn) -> TxFuture<'_> {
-        Box::pin(async move {
-            let result = self
-                .write_untracked(move |c| {
-                    let mut tx = SqlTx::new(c);
-                    let value = work(&mut tx)?;
-                    Ok((value, tx.touched))
-                })
-                .await;
-            // Before anyone is answered (see `domain::cache`); a failed write changed nothing.
-            if let Some(cache) = &self.cache {
-                cache.written(result.as_ref().map_or(&Touched::default(), |(_, touched)| touched));
-            }
-            result.map(|(value, _)| value)
-        })
+        Box::pin(self.write_touching(move |c| {
+            let mut tx = SqlTx::new(c);
+            let value = work(&mut tx)?;
+            Ok((value, tx.touched))
+        }))
     }
 
     fn secrets(&self) -> &SecretHasher {
