@@ -53,35 +53,48 @@ pub const TENANT_TABLES: &[TenantTable] = &[
 /// (table, key column, primary key).
 pub const KEYED_TABLES: &[(&str, &str, &str)] = &[("rate_windows", "key", "key")];
 
+/// A column of a table: its name and its declared type (which a restore on PostgreSQL
+/// casts the captured JSON value to).
+#[derive(Clone)]
+struct Column {
+    name: String,
+    sql_type: String,
+}
+
 /// A table's columns, in order: read from the catalog once per backend and table (the
 /// schema changes only by migrations, which run when a store opens), then remembered,
 /// since on PostgreSQL each catalog read is a round trip.
-fn columns(c: &mut dyn Conn, table: &str) -> Result<Vec<String>> {
-    type Known = std::sync::Mutex<std::collections::HashMap<(bool, String), Vec<String>>>;
+fn columns(c: &mut dyn Conn, table: &str) -> Result<Vec<Column>> {
+    type Known = std::sync::Mutex<std::collections::HashMap<(bool, String), Vec<Column>>>;
     static KNOWN: std::sync::OnceLock<Known> = std::sync::OnceLock::new();
     let key = (c.backend() == Backend::Postgres, table.to_owned());
     let known = KNOWN.get_or_init(Known::default);
-    if let Some(names) = known.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return Ok(names.clone());
+    if let Some(columns) = known.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(columns.clone());
     }
-    let names = catalog_columns(c, table)?;
-    known.lock().unwrap_or_else(|p| p.into_inner()).insert(key, names.clone());
-    Ok(names)
+    let columns = catalog_columns(c, table)?;
+    known.lock().unwrap_or_else(|p| p.into_inner()).insert(key, columns.clone());
+    Ok(columns)
 }
 
-fn catalog_columns(c: &mut dyn Conn, table: &str) -> Result<Vec<String>> {
+fn catalog_columns(c: &mut dyn Conn, table: &str) -> Result<Vec<Column>> {
     let sql = match c.backend() {
-        Backend::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+        Backend::Sqlite => "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
         Backend::Postgres => {
-            "SELECT attname::text FROM pg_attribute
+            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
              WHERE attrelid = CAST(CAST($1 AS TEXT) AS regclass) AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
         }
     };
-    let names: Vec<String> = c.query(sql, &[table.into()])?.iter().map(|r| r.text(0)).collect();
-    if names.is_empty() {
+    let rows = c.query(sql, &[table.into()])?;
+    let columns: Vec<Column> = rows.iter().map(|r| Column { name: r.text(0), sql_type: r.text(1) }).collect();
+    if columns.is_empty() {
         return Err(StoreError::other(format!("snapshot: table {table} has no columns")));
     }
-    Ok(names)
+    Ok(columns)
+}
+
+fn column_names(c: &mut dyn Conn, table: &str) -> Result<Vec<String>> {
+    Ok(columns(c, table)?.into_iter().map(|column| column.name).collect())
 }
 
 fn to_json(value: &Value) -> Json {
@@ -116,7 +129,7 @@ fn prefixes(account: &str) -> Vec<Value> {
 }
 
 fn capture_where(c: &mut dyn Conn, table: &str, condition: &str, params: &[Value]) -> Result<Json> {
-    let columns = columns(c, table)?;
+    let columns = column_names(c, table)?;
     let rows = c.query(&format!("SELECT {} FROM {table} WHERE {condition}", columns.join(", ")), params)?;
     let rows: Vec<Json> = rows.iter().map(|Row(values)| Json::Array(values.iter().map(to_json).collect())).collect();
     Ok(json!({"columns": columns, "rows": rows}))
@@ -179,22 +192,68 @@ pub fn restore(c: &mut dyn Conn, account: &str, data: &Json) -> Result<Captured>
 }
 
 /// The captured columns that the table still has, with their positions in a row.
-fn known_columns(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<Vec<(usize, String)>> {
+fn known_columns(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<Vec<(usize, Column)>> {
     let current = columns(c, table)?;
     let captured = captured["columns"].as_array().ok_or_else(|| StoreError::other("snapshot: no columns"))?;
     Ok(captured
         .iter()
         .enumerate()
-        .filter_map(|(i, name)| name.as_str().filter(|n| current.iter().any(|c| c == n)).map(|n| (i, n.to_owned())))
+        .filter_map(|(i, name)| {
+            let column = current.iter().find(|c| name.as_str() == Some(c.name.as_str()))?;
+            Some((i, column.clone()))
+        })
         .collect())
+}
+
+/// The captured rows as a subquery over one JSON parameter, `$param`: an array of rows,
+/// each an array of the values of `columns` in that order. The database unpacks it
+/// (SQLite's `json_each`; PostgreSQL's `jsonb_array_elements`, each value cast to its
+/// column's type), so a table's rows go in with one statement.
+fn captured_rows(backend: Backend, columns: &[Column], param: usize) -> String {
+    let values: Vec<String> = match backend {
+        Backend::Sqlite => columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| format!("json_extract(value, '$[{i}]') AS {}", column.name))
+            .collect(),
+        Backend::Postgres => columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| format!("CAST(value ->> {i} AS {}) AS {}", column.sql_type, column.name))
+            .collect(),
+    };
+    let rows = match backend {
+        Backend::Sqlite => format!("json_each(${param})"),
+        Backend::Postgres => format!("jsonb_array_elements(CAST(${param} AS TEXT)::jsonb) AS captured(value)"),
+    };
+    format!("SELECT {} FROM {rows}", values.join(", "))
+}
+
+/// The condition on a table's rows (named by `names`) that they are not among the
+/// captured rows in `$param`. SQLite compares each row as a JSON array with the captured
+/// ones (`json_each` hands each back as such), which costs one pass over the parameter;
+/// PostgreSQL finds them with EXCEPT over typed rows (NULLs compare equal there), by key.
+fn not_captured(
+    backend: Backend,
+    table: &str,
+    key: &str,
+    names: &str,
+    rows: &str,
+    scope: &str,
+    param: usize,
+) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_array({names}) NOT IN (SELECT value FROM json_each(${param}))"),
+        Backend::Postgres => {
+            format!("({key}) IN (SELECT {key} FROM (SELECT {names} FROM {table} WHERE {scope} EXCEPT {rows}) AS gone)")
+        }
+    }
 }
 
 /// Makes the tenant's rows of `table` (those `scope(n)` selects, its parameters bound
 /// from `$n`) the captured ones, rewriting only the rows that differ: the rows that are
 /// not exactly a captured one are deleted, then the captured rows whose key is missing
-/// inserted. The captured rows go in as one JSON parameter that the database unpacks
-/// (SQLite's `json_each`, PostgreSQL's `json_populate_recordset` with the table's own
-/// column types). A table the snapshot does not know (added since) was empty then.
+/// inserted. A table the snapshot does not know (added since) was empty then.
 fn restore_table(
     c: &mut dyn Conn,
     table: &str,
@@ -203,54 +262,37 @@ fn restore_table(
     scope_params: &[Value],
     captured: Option<&Json>,
 ) -> Result<()> {
-    let Some(captured) = captured else {
+    let rows = match captured {
+        Some(captured) => captured["rows"].as_array().ok_or_else(|| StoreError::other("snapshot: no rows"))?,
+        None => &Vec::new(),
+    };
+    if rows.is_empty() {
         c.execute(&format!("DELETE FROM {table} WHERE {}", scope(1)), scope_params)?;
         return Ok(());
-    };
-    let columns = known_columns(c, table, captured)?;
-    let rows = captured["rows"].as_array().ok_or_else(|| StoreError::other("snapshot: no rows"))?;
-    let names = columns.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ");
-    // The captured rows as a subquery reading the JSON bound as `$JSON` (numbered below).
-    let (captured_rows, json) = match c.backend() {
-        Backend::Sqlite => {
-            let extracted: Vec<String> =
-                columns.iter().map(|(i, name)| format!("json_extract(value, '$[{i}]') AS {name}")).collect();
-            (format!("SELECT {} FROM json_each($JSON)", extracted.join(", ")), Json::Array(rows.clone()).to_string())
-        }
-        Backend::Postgres => {
-            let objects: Vec<Json> = rows
-                .iter()
-                .map(|row| {
-                    let fields =
-                        columns.iter().map(|(i, name)| (name.clone(), row.get(*i).cloned().unwrap_or(Json::Null)));
-                    Json::Object(fields.collect())
-                })
-                .collect();
-            let sql = format!("SELECT {names} FROM json_populate_recordset(NULL::{table}, CAST($JSON AS TEXT)::json)");
-            (sql, Json::Array(objects).to_string())
-        }
-    };
-    let captured_rows = |n: usize| captured_rows.replace("$JSON", &format!("${n}"));
+    }
+    let known = known_columns(c, table, captured.unwrap_or(&Json::Null))?;
+    let json = Json::Array(
+        rows.iter()
+            .map(|row| Json::Array(known.iter().map(|(i, _)| row.get(*i).cloned().unwrap_or(Json::Null)).collect()))
+            .collect(),
+    )
+    .to_string();
+    let columns: Vec<Column> = known.into_iter().map(|(_, column)| column).collect();
+    let names = columns.iter().map(|column| column.name.as_str()).collect::<Vec<_>>().join(", ");
+    let backend = c.backend();
     // SQLite numbers `$N` in the order they first appear: each statement binds in that order.
     let k = scope_params.len();
     let mut params = scope_params.to_vec();
     params.push(Value::Text(json.clone()));
-    c.execute(
-        &format!(
-            "DELETE FROM {table} WHERE {scope} AND ({key}) IN \
-             (SELECT {key} FROM (SELECT {names} FROM {table} WHERE {scope} EXCEPT {captured}) AS gone)",
-            scope = scope(1),
-            captured = captured_rows(k + 1),
-        ),
-        &params,
-    )?;
+    let gone = not_captured(backend, table, key, &names, &captured_rows(backend, &columns, k + 1), &scope(1), k + 1);
+    c.execute(&format!("DELETE FROM {table} WHERE {} AND {gone}", scope(1)), &params)?;
     let mut params = vec![Value::Text(json)];
     params.extend_from_slice(scope_params);
     c.execute(
         &format!(
             "INSERT INTO {table} ({names}) SELECT {names} FROM ({captured}) AS kept \
              WHERE ({key}) NOT IN (SELECT {key} FROM {table} WHERE {scope})",
-            captured = captured_rows(1),
+            captured = captured_rows(backend, &columns, 1),
             scope = scope(2),
         ),
         &params,
@@ -266,9 +308,9 @@ fn restore_tenant_row(c: &mut dyn Conn, account: &str, captured: &Json) -> Resul
     // SQLite numbers `$N` in the order they appear: the account goes last.
     let mut params = Vec::new();
     let mut sets = Vec::new();
-    for (i, name) in columns.iter().filter(|(_, n)| n != "account_id") {
+    for (i, column) in columns.iter().filter(|(_, column)| column.name != "account_id") {
         params.push(from_json(row.get(*i).unwrap_or(&Json::Null))?);
-        sets.push(format!("{name} = ${}", params.len()));
+        sets.push(format!("{} = ${}", column.name, params.len()));
     }
     params.push(Value::from(account));
     let sql = format!("UPDATE tenants SET {} WHERE account_id = ${}", sets.join(", "), params.len());
@@ -281,7 +323,7 @@ fn restore_tenant_row(c: &mut dyn Conn, account: &str, captured: &Json) -> Resul
 /// so the new account, which comes first, is `$1`.)
 pub fn copy_forked(c: &mut dyn Conn, from: &str, to: &str) -> Result<()> {
     for t in TENANT_TABLES.iter().filter(|t| t.forked) {
-        let columns = columns(c, t.name)?;
+        let columns = column_names(c, t.name)?;
         let selected: Vec<String> = columns
             .iter()
             .map(|name| if name == t.tenant_column { "CAST($1 AS TEXT)".to_owned() } else { name.clone() })
