@@ -424,3 +424,33 @@ async fn a_restore_puts_the_rate_limit_windows_back() {
     restore(app, account, "two-spent").await;
     assert_eq!([light().await, light().await, light().await], [200, 200, 429], "two of four were left at the snapshot");
 }
+
+#[tokio::test]
+async fn a_restore_on_one_node_reopens_a_window_another_node_saw_full() {
+    let Some(db) = FreshPostgres::create("a_restore_on_one_node_reopens_a_window_another_node_saw_full").await else {
+        return;
+    };
+    let nodes = futures::future::join_all((0..2).map(|_| TestApp::spawn_on(&db.url))).await;
+    // Free: Light is 4 requests per second. A frozen clock holds the second still.
+    let account = unique("zm");
+    nodes[0].create_tenant(zoom_world(&account, "free", "on")).await;
+    let token = oauth_token(&nodes[0], &account, &format!("{account}-admin"), "admin-secret").await;
+    let (status, _) =
+        admin_json(&nodes[0], Method::POST, &format!("/tenants/{account}/clock"), Some(json!({"freeze": true}))).await;
+    assert_eq!(status, 200);
+    let light = |node: usize| {
+        let (app, token) = (&nodes[node], token.clone());
+        async move { zoom_as(app, &token, Method::GET, "/users/ben@example.com", None).await.0 }
+    };
+    assert_eq!([light(1).await, light(1).await], [200, 200]);
+    snapshot(&nodes[0], &account, "two-spent").await;
+    assert_eq!([light(1).await, light(1).await, light(1).await], [200, 200, 429], "node 1 now holds the window full");
+    restore(&nodes[0], &account, "two-spent").await;
+    // Node 1 checks what it holds against the restored window within a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(
+        [light(1).await, light(1).await, light(1).await],
+        [200, 200, 429],
+        "two of four were left at the snapshot"
+    );
+}
