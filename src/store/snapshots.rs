@@ -253,24 +253,23 @@ fn not_captured(
 /// Makes the tenant's rows of `table` (those `scope(n)` selects, its parameters bound
 /// from `$n`) the captured ones, rewriting only the rows that differ: the rows that are
 /// not exactly a captured one are deleted, then the captured rows whose key is missing
-/// inserted. A table the snapshot does not know (added since) was empty then.
-fn restore_table(
+/// inserted. A table empty in the snapshot, or one it does not know (added since, so
+/// empty then), is emptied with one statement.
+fn restore_table<'a>(
     c: &mut dyn Conn,
     table: &str,
     key: &str,
     scope: &dyn Fn(usize) -> String,
     scope_params: &[Value],
-    captured: Option<&Json>,
+    captured: Option<&'a Json>,
 ) -> Result<()> {
-    let rows = match captured {
-        Some(captured) => captured["rows"].as_array().ok_or_else(|| StoreError::other("snapshot: no rows"))?,
-        None => &Vec::new(),
-    };
-    if rows.is_empty() {
+    let with_rows =
+        |t: &'a Json| t["rows"].as_array().map(|rows| (t, rows)).ok_or_else(|| StoreError::other("snapshot: no rows"));
+    let Some((captured, rows)) = captured.map(with_rows).transpose()?.filter(|(_, rows)| !rows.is_empty()) else {
         c.execute(&format!("DELETE FROM {table} WHERE {}", scope(1)), scope_params)?;
         return Ok(());
-    }
-    let known = known_columns(c, table, captured.unwrap_or(&Json::Null))?;
+    };
+    let known = known_columns(c, table, captured)?;
     let json = Json::Array(
         rows.iter()
             .map(|row| Json::Array(known.iter().map(|(i, _)| row.get(*i).cloned().unwrap_or(Json::Null)).collect()))
