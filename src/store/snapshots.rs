@@ -119,9 +119,9 @@ fn capture_rows(c: &mut dyn Conn, table: &str, tenant_column: &str, account: &st
     capture_where(c, table, &format!("{tenant_column} = $1"), &[account.into()])
 }
 
-/// The rows of a keyed table whose key starts with the tenant's prefix (bound as `$first`).
-fn keyed_where(column: &str, first: usize) -> String {
-    format!("substr({column}, 1, length(${first})) = ${first}")
+/// The rows of a keyed table whose key starts with the tenant's prefix (bound as `prefix`).
+fn keyed_where(column: &str, prefix: &str) -> String {
+    format!("substr({column}, 1, length({prefix})) = {prefix}")
 }
 
 fn prefixes(account: &str) -> Vec<Value> {
@@ -143,7 +143,7 @@ pub fn capture(c: &mut dyn Conn, account: &str, now: Timestamp, frozen: bool, lo
         tables.insert(t.name.to_owned(), capture_rows(c, t.name, t.tenant_column, account)?);
     }
     for (table, column, _) in KEYED_TABLES {
-        tables.insert((*table).to_owned(), capture_where(c, table, &keyed_where(column, 1), &prefixes(account))?);
+        tables.insert((*table).to_owned(), capture_where(c, table, &keyed_where(column, "$1"), &prefixes(account))?);
     }
     let audit_seq = c
         .query("SELECT COALESCE(MAX(seq), 0) FROM audit WHERE tenant = $1", &[account.into()])?
@@ -175,14 +175,16 @@ pub fn restore(c: &mut dyn Conn, account: &str, data: &Json) -> Result<Captured>
     if data["version"] != json!(1) {
         return Err(StoreError::other("snapshot: unknown version"));
     }
+    let mut tables = Vec::new();
     for t in TENANT_TABLES {
-        let scope = |first: usize| format!("{} = ${first}", t.tenant_column);
-        restore_table(c, t.name, t.key, &scope, &[account.into()], data["tables"].get(t.name))?;
+        let scope = Scope::Tenant(t.tenant_column, Value::from(account));
+        tables.push(TableRestore::new(c, t.name, t.key, scope, data["tables"].get(t.name))?);
     }
     for (table, column, key) in KEYED_TABLES {
-        let scope = |first: usize| keyed_where(column, first);
-        restore_table(c, table, key, &scope, &prefixes(account), data["tables"].get(*table))?;
+        let scope = Scope::Keyed(column, Value::Text(super::queries::tenant_key_prefix(account)));
+        tables.push(TableRestore::new(c, table, key, scope, data["tables"].get(*table))?);
     }
+    restore_tables(c, &tables)?;
     restore_tenant_row(c, account, &data["tenant"])?;
     let audit_seq = data["audit_seq"].as_i64().unwrap_or(0);
     c.execute("DELETE FROM audit WHERE tenant = $1 AND seq > $2", &[account.into(), audit_seq.into()])?;
@@ -205,11 +207,11 @@ fn known_columns(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<Vec<(
         .collect())
 }
 
-/// The captured rows as a subquery over one JSON parameter, `$param`: an array of rows,
+/// The captured rows as a subquery over one JSON parameter, bound as `json`: an array of rows,
 /// each an array of the values of `columns` in that order. The database unpacks it
 /// (SQLite's `json_each`; PostgreSQL's `jsonb_array_elements`, each value cast to its
 /// column's type), so a table's rows go in with one statement.
-fn captured_rows(backend: Backend, columns: &[Column], param: usize) -> String {
+fn captured_rows(backend: Backend, columns: &[Column], json: &str) -> String {
     let values: Vec<String> = match backend {
         Backend::Sqlite => columns
             .iter()
@@ -223,80 +225,182 @@ fn captured_rows(backend: Backend, columns: &[Column], param: usize) -> String {
             .collect(),
     };
     let rows = match backend {
-        Backend::Sqlite => format!("json_each(${param})"),
-        Backend::Postgres => format!("jsonb_array_elements(CAST(${param} AS TEXT)::jsonb) AS captured(value)"),
+        Backend::Sqlite => format!("json_each({json})"),
+        Backend::Postgres => format!("jsonb_array_elements(CAST({json} AS TEXT)::jsonb) AS captured(value)"),
     };
     format!("SELECT {} FROM {rows}", values.join(", "))
 }
 
-/// The condition on a table's rows (named by `names`) that they are not among the
-/// captured rows in `$param`. SQLite compares each row as a JSON array with the captured
-/// ones (`json_each` hands each back as such), which costs one pass over the parameter;
-/// PostgreSQL finds them with EXCEPT over typed rows (NULLs compare equal there), by key.
-fn not_captured(
-    backend: Backend,
-    table: &str,
-    key: &str,
-    names: &str,
-    rows: &str,
-    scope: &str,
-    param: usize,
-) -> String {
-    match backend {
-        Backend::Sqlite => format!("json_array({names}) NOT IN (SELECT value FROM json_each(${param}))"),
-        Backend::Postgres => {
-            format!("({key}) IN (SELECT {key} FROM (SELECT {names} FROM {table} WHERE {scope} EXCEPT {rows}) AS gone)")
+/// Which rows of a table are the tenant's, and the value that says so.
+enum Scope {
+    /// Those whose column is the account id.
+    Tenant(&'static str, Value),
+    /// Those whose key column starts with the tenant's prefix.
+    Keyed(&'static str, Value),
+}
+
+impl Scope {
+    /// The condition, with its value bound as `placeholder`.
+    fn condition(&self, placeholder: &str) -> String {
+        match self {
+            Scope::Tenant(column, _) => format!("{column} = {placeholder}"),
+            Scope::Keyed(column, _) => keyed_where(column, placeholder),
+        }
+    }
+
+    fn value(&self) -> Value {
+        match self {
+            Scope::Tenant(_, value) | Scope::Keyed(_, value) => value.clone(),
         }
     }
 }
 
-/// Makes the tenant's rows of `table` (those `scope(n)` selects, its parameters bound
-/// from `$n`) the captured ones, rewriting only the rows that differ: the rows that are
-/// not exactly a captured one are deleted, then the captured rows whose key is missing
-/// inserted. A table empty in the snapshot, or one it does not know (added since, so
-/// empty then), is emptied with one statement.
-fn restore_table<'a>(
-    c: &mut dyn Conn,
-    table: &str,
-    key: &str,
-    scope: &dyn Fn(usize) -> String,
-    scope_params: &[Value],
-    captured: Option<&'a Json>,
-) -> Result<()> {
-    let with_rows =
-        |t: &'a Json| t["rows"].as_array().map(|rows| (t, rows)).ok_or_else(|| StoreError::other("snapshot: no rows"));
-    let Some((captured, rows)) = captured.map(with_rows).transpose()?.filter(|(_, rows)| !rows.is_empty()) else {
-        c.execute(&format!("DELETE FROM {table} WHERE {}", scope(1)), scope_params)?;
-        return Ok(());
-    };
-    let known = known_columns(c, table, captured)?;
-    let json = Json::Array(
-        rows.iter()
-            .map(|row| Json::Array(known.iter().map(|(i, _)| row.get(*i).cloned().unwrap_or(Json::Null)).collect()))
-            .collect(),
-    )
-    .to_string();
-    let columns: Vec<Column> = known.into_iter().map(|(_, column)| column).collect();
-    let names = columns.iter().map(|column| column.name.as_str()).collect::<Vec<_>>().join(", ");
-    let backend = c.backend();
-    // SQLite numbers `$N` in the order they first appear: each statement binds in that order.
-    let k = scope_params.len();
-    let mut params = scope_params.to_vec();
-    params.push(Value::Text(json.clone()));
-    let gone = not_captured(backend, table, key, &names, &captured_rows(backend, &columns, k + 1), &scope(1), k + 1);
-    c.execute(&format!("DELETE FROM {table} WHERE {} AND {gone}", scope(1)), &params)?;
-    let mut params = vec![Value::Text(json)];
-    params.extend_from_slice(scope_params);
-    c.execute(
-        &format!(
+/// Parameters of a statement being written: each bound value gets the next `$N`.
+/// (SQLite numbers `$N` in the order they first appear in the text, so a statement for
+/// both backends binds in text order.)
+#[derive(Default)]
+struct Params(Vec<Value>);
+
+impl Params {
+    fn bind(&mut self, value: Value) -> String {
+        self.0.push(value);
+        format!("${}", self.0.len())
+    }
+
+    /// [`Self::bind`], or the `$N` of an equal value bound before (PostgreSQL only: on
+    /// SQLite that could break the text order).
+    fn bind_once(&mut self, value: Value) -> String {
+        match self.0.iter().position(|bound| *bound == value) {
+            Some(i) => format!("${}", i + 1),
+            None => self.bind(value),
+        }
+    }
+}
+
+/// One table's part of a restore: the tenant's rows are made the captured ones,
+/// rewriting only the rows that differ (the rows that are not exactly a captured one are
+/// deleted, then the captured rows whose key is missing inserted).
+struct TableRestore {
+    table: &'static str,
+    key: &'static str,
+    scope: Scope,
+    /// The captured columns the table still has, and the captured rows as one JSON
+    /// array of arrays of their values; none when the snapshot had no rows (or did not
+    /// know the table, added since: it was empty then).
+    captured: Option<(Vec<Column>, String)>,
+}
+
+impl TableRestore {
+    fn new(
+        c: &mut dyn Conn,
+        table: &'static str,
+        key: &'static str,
+        scope: Scope,
+        captured: Option<&Json>,
+    ) -> Result<TableRestore> {
+        let mut restore = TableRestore { table, key, scope, captured: None };
+        let Some(captured) = captured else { return Ok(restore) };
+        let rows = captured["rows"].as_array().ok_or_else(|| StoreError::other("snapshot: no rows"))?;
+        if rows.is_empty() {
+            return Ok(restore);
+        }
+        let known = known_columns(c, table, captured)?;
+        let values = |row: &Json| known.iter().map(|(i, _)| row.get(*i).cloned().unwrap_or(Json::Null)).collect();
+        let json = Json::Array(rows.iter().map(|row| Json::Array(values(row))).collect()).to_string();
+        restore.captured = Some((known.into_iter().map(|(_, column)| column).collect(), json));
+        Ok(restore)
+    }
+
+    /// Deletes the tenant's rows that are not captured ones (all of them, when none was).
+    fn delete(&self, backend: Backend, params: &mut Params, scope: &str) -> String {
+        let (table, key) = (self.table, self.key);
+        let scope = self.scope.condition(scope);
+        let Some((columns, json)) = &self.captured else { return format!("DELETE FROM {table} WHERE {scope}") };
+        let names = names(columns);
+        let gone = match backend {
+            // Each row as a JSON array against the captured ones (which `json_each` hands
+            // back as such): one pass over the parameter, no per-column extraction.
+            Backend::Sqlite => {
+                format!("json_array({names}) NOT IN (SELECT value FROM json_each({}))", params.bind(json.into()))
+            }
+            // EXCEPT over typed rows (NULLs compare equal there), then by key.
+            Backend::Postgres => {
+                let captured = captured_rows(backend, columns, &params.bind(json.into()));
+                format!(
+                    "({key}) IN (SELECT {key} FROM (SELECT {names} FROM {table} WHERE {scope} EXCEPT {captured}) AS gone)"
+                )
+            }
+        };
+        format!("DELETE FROM {table} WHERE {scope} AND {gone}")
+    }
+
+    /// Inserts the captured rows whose key is missing (after [`Self::delete`]).
+    fn insert(
+        &self,
+        backend: Backend,
+        params: &mut Params,
+        scope: impl FnOnce(&mut Params) -> String,
+    ) -> Option<String> {
+        let (table, key) = (self.table, self.key);
+        let (columns, json) = self.captured.as_ref()?;
+        let names = names(columns);
+        let captured = captured_rows(backend, columns, &params.bind(json.into()));
+        let scope = self.scope.condition(&scope(params));
+        Some(format!(
             "INSERT INTO {table} ({names}) SELECT {names} FROM ({captured}) AS kept \
-             WHERE ({key}) NOT IN (SELECT {key} FROM {table} WHERE {scope})",
-            captured = captured_rows(backend, &columns, 1),
-            scope = scope(2),
-        ),
-        &params,
-    )?;
+             WHERE ({key}) NOT IN (SELECT {key} FROM {table} WHERE {scope})"
+        ))
+    }
+}
+
+fn names(columns: &[Column]) -> String {
+    columns.iter().map(|column| column.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Runs the tables' deletes, then their inserts. SQLite runs them one by one (it is in
+/// process); PostgreSQL runs every delete in one statement and every insert in another
+/// (data-modifying WITH queries, one per table: the tables do not refer to each other),
+/// two round trips instead of two per table.
+fn restore_tables(c: &mut dyn Conn, tables: &[TableRestore]) -> Result<()> {
+    let backend = c.backend();
+    match backend {
+        Backend::Sqlite => {
+            for t in tables {
+                let mut params = Params::default();
+                let scope = params.bind(t.scope.value());
+                c.execute(&t.delete(backend, &mut params, &scope), &params.0)?;
+                let mut params = Params::default();
+                if let Some(sql) = t.insert(backend, &mut params, |p| p.bind(t.scope.value())) {
+                    c.execute(&sql, &params.0)?;
+                }
+            }
+        }
+        Backend::Postgres => {
+            let mut params = Params::default();
+            let mut deletes = Vec::new();
+            for t in tables {
+                let scope = params.bind_once(t.scope.value());
+                deletes.push(t.delete(backend, &mut params, &scope));
+            }
+            c.execute(&with_queries(&deletes), &params.0)?;
+            let mut params = Params::default();
+            let inserts: Vec<String> = tables
+                .iter()
+                .filter_map(|t| t.insert(backend, &mut params, |p| p.bind_once(t.scope.value())))
+                .collect();
+            if !inserts.is_empty() {
+                c.execute(&with_queries(&inserts), &params.0)?;
+            }
+        }
+    }
     Ok(())
+}
+
+/// Statements run as one: `WITH q0 AS (...), q1 AS (...) SELECT 1` (PostgreSQL runs each
+/// data-modifying WITH query once, to completion, whether or not it is read).
+fn with_queries(statements: &[String]) -> String {
+    let queries: Vec<String> = statements.iter().enumerate().map(|(i, sql)| format!("q{i} AS ({sql})")).collect();
+    format!("WITH {} SELECT 1", queries.join(", "))
 }
 
 /// Puts back the tenant row's settings (plan, rate limits, ...); the clock is set by
