@@ -422,25 +422,35 @@ fn restore_tenant_row(c: &mut dyn Conn, account: &str, captured: &Json) -> Resul
 }
 
 /// Copies the forked tables' rows of `from` to `to` (whose tenant row exists), in the
-/// database, one statement per table. (SQLite numbers `$N` in the order they appear,
-/// so the new account, which comes first, is `$1`.)
+/// database, one statement per table; on PostgreSQL one statement for all of them (one
+/// round trip), as a restore does. (SQLite numbers `$N` in the order they appear, so
+/// the new account, which comes first, is `$1`.)
 pub fn copy_forked(c: &mut dyn Conn, from: &str, to: &str) -> Result<()> {
+    let mut copies = Vec::new();
     for t in TENANT_TABLES.iter().filter(|t| t.forked) {
         let columns = column_names(c, t.name)?;
         let selected: Vec<String> = columns
             .iter()
             .map(|name| if name == t.tenant_column { "CAST($1 AS TEXT)".to_owned() } else { name.clone() })
             .collect();
-        c.execute(
-            &format!(
-                "INSERT INTO {table} ({columns}) SELECT {selected} FROM {table} WHERE {tenant} = $2",
-                table = t.name,
-                columns = columns.join(", "),
-                selected = selected.join(", "),
-                tenant = t.tenant_column,
-            ),
-            &[to.into(), from.into()],
-        )?;
+        copies.push(format!(
+            "INSERT INTO {table} ({columns}) SELECT {selected} FROM {table} WHERE {tenant} = $2",
+            table = t.name,
+            columns = columns.join(", "),
+            selected = selected.join(", "),
+            tenant = t.tenant_column,
+        ));
+    }
+    let params = [Value::from(to), Value::from(from)];
+    match c.backend() {
+        Backend::Sqlite => {
+            for copy in &copies {
+                c.execute(copy, &params)?;
+            }
+        }
+        Backend::Postgres => {
+            c.execute(&with_queries(&copies), &params)?;
+        }
     }
     Ok(())
 }
