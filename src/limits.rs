@@ -16,6 +16,12 @@
 //! left unspent (a node that stops seeing a key's traffic) holds back at most a
 //! sixteenth of what was left when it was taken. Near the limit leases shrink to one
 //! hit, and a full window is refused in memory until it ends.
+//!
+//! A restore of a snapshot puts a tenant's shared windows back (fewer hits, or an
+//! earlier window with the clock): the node that restores drops its leases at once, and
+//! every node checks a lease it holds against the shared row at most
+//! [`LEASE_CHECK_MS`] after it last saw it, dropping it when the row went back. So a
+//! window a restore emptied is open again on every node within that time.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,6 +41,9 @@ pub struct Decision {
     pub reset_at: Timestamp,
 }
 
+/// A lease is checked against its shared row at most this long (wall clock) after the
+/// node last saw the row: one read per key and node per second of traffic at most.
+const LEASE_CHECK_MS: i64 = 1_000;
 /// How often a node sweeps ended windows out of the shared table.
 const SWEEP_EVERY_MS: i64 = 10 * 60_000;
 /// Windows are swept only this long after they ended (tenant clocks never run behind
@@ -64,6 +73,8 @@ struct Lease {
     shared_hits: u64,
     /// The shared window had nothing left to lease when last seen.
     full: bool,
+    /// When (wall clock) the node last saw the shared row.
+    seen_at: i64,
 }
 
 /// A lease is this share of what is left in the window.
@@ -185,7 +196,7 @@ impl Shared {
             return refused(start);
         }
         // From this node's lease, without a round trip, while it lasts.
-        let known = self.lease(key, start);
+        let known = self.checked_lease(key, start).await;
         if let Some(lease) = known {
             if lease.left > 0 {
                 return self.spend(key, lease, limit, window_ms);
@@ -210,8 +221,9 @@ impl Shared {
                 let mut lease = match self.lease(key, window) {
                     // Another request of this node leased meanwhile: both leases are ours.
                     Some(l) if l.window_start == window => l,
-                    _ => Lease { window_start: window, left: 0, shared_hits: 0, full: false },
+                    _ => Lease { window_start: window, left: 0, shared_hits: 0, full: false, seen_at: 0 },
                 };
+                lease.seen_at = wall_clock_ms();
                 lease.left += (granted.granted.max(1) as u64) - 1;
                 lease.shared_hits = lease.shared_hits.max(shared_hits);
                 lease.full = lease.shared_hits >= limit;
@@ -224,7 +236,9 @@ impl Shared {
                     left: 0,
                     shared_hits: limit,
                     full: true,
+                    seen_at: 0,
                 });
+                lease.seen_at = wall_clock_ms();
                 if lease.left > 0 {
                     // A lease of this node's arrived meanwhile: spend it.
                     return self.spend(key, lease, limit, window_ms);
@@ -252,22 +266,23 @@ impl Shared {
 
     async fn peek(&self, key: &str, window_ms: i64, limit: u64, now: Timestamp) -> Decision {
         let start = window_start(now, window_ms);
-        let lease = match self.lease(key, start) {
+        let lease = match self.checked_lease(key, start).await {
             Some(lease) => lease,
             None => {
                 let owned_key = key.to_owned();
                 match self.store.read(move |c| Ok(q::get_rate_window(c, &owned_key)?)).await {
                     Ok(Some((stored_start, hits))) if stored_start >= start => {
                         let shared_hits = hits.max(0) as u64;
+                        let full = shared_hits >= limit;
                         let lease =
-                            Lease { window_start: stored_start, left: 0, shared_hits, full: shared_hits >= limit };
+                            Lease { window_start: stored_start, left: 0, shared_hits, full, seen_at: wall_clock_ms() };
                         self.store_lease(key, lease);
                         lease
                     }
-                    Ok(_) => Lease { window_start: start, left: 0, shared_hits: 0, full: false },
+                    Ok(_) => Lease { window_start: start, left: 0, shared_hits: 0, full: false, seen_at: 0 },
                     Err(err) => {
                         tracing::warn!(error = %err, "rate limiter: shared counter unavailable; allowing");
-                        Lease { window_start: start, left: 0, shared_hits: 0, full: false }
+                        Lease { window_start: start, left: 0, shared_hits: 0, full: false, seen_at: 0 }
                     }
                 }
             }
@@ -285,6 +300,41 @@ impl Shared {
     fn lease(&self, key: &str, start: Timestamp) -> Option<Lease> {
         let leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
         leases.get(key).copied().filter(|l| l.window_start >= start)
+    }
+
+    /// [`Self::lease`], checked against the shared row when it was last seen more than
+    /// [`LEASE_CHECK_MS`] ago: a row that went back (a restore on some node: another
+    /// window, or fewer hits than this node saw) or is gone drops the lease.
+    async fn checked_lease(&self, key: &str, start: Timestamp) -> Option<Lease> {
+        let lease = self.lease(key, start)?;
+        let wall = wall_clock_ms();
+        if wall.saturating_sub(lease.seen_at) <= LEASE_CHECK_MS {
+            return Some(lease);
+        }
+        let owned_key = key.to_owned();
+        let went_back = match self.store.read(move |c| Ok(q::get_rate_window(c, &owned_key)?)).await {
+            Ok(Some((stored_start, hits))) => {
+                stored_start != lease.window_start || u64::try_from(hits).unwrap_or(0) < lease.shared_hits
+            }
+            Ok(None) => true,
+            Err(err) => {
+                tracing::warn!(error = %err, "rate limiter: shared counter unavailable; keeping the lease");
+                false
+            }
+        };
+        let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        match leases.get_mut(key) {
+            // Unless the lease was renewed meanwhile (a newer window, or a new lease).
+            Some(held) if held.window_start == lease.window_start && held.seen_at == lease.seen_at => {
+                if went_back {
+                    leases.remove(key);
+                    return None;
+                }
+                held.seen_at = wall;
+                Some(*held)
+            }
+            held => held.copied().filter(|l| l.window_start >= start),
+        }
     }
 
     fn store_lease(&self, key: &str, lease: Lease) {

@@ -46,6 +46,11 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
         include_str!("migrations/sqlite/0008_snapshots.sql"),
         include_str!("migrations/postgres/0008_snapshots.sql"),
     ),
+    (
+        "0009_snapshot_storage",
+        include_str!("migrations/sqlite/0009_snapshot_storage.sql"),
+        include_str!("migrations/postgres/0009_snapshot_storage.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded, and refuses to start when one applied

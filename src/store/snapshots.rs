@@ -53,35 +53,48 @@ pub const TENANT_TABLES: &[TenantTable] = &[
 /// (table, key column, primary key).
 pub const KEYED_TABLES: &[(&str, &str, &str)] = &[("rate_windows", "key", "key")];
 
+/// A column of a table: its name and its declared type (which a restore on PostgreSQL
+/// casts the captured JSON value to).
+#[derive(Clone)]
+struct Column {
+    name: String,
+    sql_type: String,
+}
+
 /// A table's columns, in order: read from the catalog once per backend and table (the
 /// schema changes only by migrations, which run when a store opens), then remembered,
 /// since on PostgreSQL each catalog read is a round trip.
-fn columns(c: &mut dyn Conn, table: &str) -> Result<Vec<String>> {
-    type Known = std::sync::Mutex<std::collections::HashMap<(bool, String), Vec<String>>>;
+fn columns(c: &mut dyn Conn, table: &str) -> Result<Vec<Column>> {
+    type Known = std::sync::Mutex<std::collections::HashMap<(bool, String), Vec<Column>>>;
     static KNOWN: std::sync::OnceLock<Known> = std::sync::OnceLock::new();
     let key = (c.backend() == Backend::Postgres, table.to_owned());
     let known = KNOWN.get_or_init(Known::default);
-    if let Some(names) = known.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return Ok(names.clone());
+    if let Some(columns) = known.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(columns.clone());
     }
-    let names = catalog_columns(c, table)?;
-    known.lock().unwrap_or_else(|p| p.into_inner()).insert(key, names.clone());
-    Ok(names)
+    let columns = catalog_columns(c, table)?;
+    known.lock().unwrap_or_else(|p| p.into_inner()).insert(key, columns.clone());
+    Ok(columns)
 }
 
-fn catalog_columns(c: &mut dyn Conn, table: &str) -> Result<Vec<String>> {
+fn catalog_columns(c: &mut dyn Conn, table: &str) -> Result<Vec<Column>> {
     let sql = match c.backend() {
-        Backend::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+        Backend::Sqlite => "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
         Backend::Postgres => {
-            "SELECT attname::text FROM pg_attribute
+            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
              WHERE attrelid = CAST(CAST($1 AS TEXT) AS regclass) AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
         }
     };
-    let names: Vec<String> = c.query(sql, &[table.into()])?.iter().map(|r| r.text(0)).collect();
-    if names.is_empty() {
+    let rows = c.query(sql, &[table.into()])?;
+    let columns: Vec<Column> = rows.iter().map(|r| Column { name: r.text(0), sql_type: r.text(1) }).collect();
+    if columns.is_empty() {
         return Err(StoreError::other(format!("snapshot: table {table} has no columns")));
     }
-    Ok(names)
+    Ok(columns)
+}
+
+fn column_names(c: &mut dyn Conn, table: &str) -> Result<Vec<String>> {
+    Ok(columns(c, table)?.into_iter().map(|column| column.name).collect())
 }
 
 fn to_json(value: &Value) -> Json {
@@ -106,9 +119,9 @@ fn capture_rows(c: &mut dyn Conn, table: &str, tenant_column: &str, account: &st
     capture_where(c, table, &format!("{tenant_column} = $1"), &[account.into()])
 }
 
-/// The rows of a keyed table whose key starts with the tenant's prefix (bound as `$first`).
-fn keyed_where(column: &str, first: usize) -> String {
-    format!("substr({column}, 1, length(${first})) = ${first}")
+/// The rows of a keyed table whose key starts with the tenant's prefix (bound as `prefix`).
+fn keyed_where(column: &str, prefix: &str) -> String {
+    format!("substr({column}, 1, length({prefix})) = {prefix}")
 }
 
 fn prefixes(account: &str) -> Vec<Value> {
@@ -116,7 +129,7 @@ fn prefixes(account: &str) -> Vec<Value> {
 }
 
 fn capture_where(c: &mut dyn Conn, table: &str, condition: &str, params: &[Value]) -> Result<Json> {
-    let columns = columns(c, table)?;
+    let columns = column_names(c, table)?;
     let rows = c.query(&format!("SELECT {} FROM {table} WHERE {condition}", columns.join(", ")), params)?;
     let rows: Vec<Json> = rows.iter().map(|Row(values)| Json::Array(values.iter().map(to_json).collect())).collect();
     Ok(json!({"columns": columns, "rows": rows}))
@@ -130,7 +143,7 @@ pub fn capture(c: &mut dyn Conn, account: &str, now: Timestamp, frozen: bool, lo
         tables.insert(t.name.to_owned(), capture_rows(c, t.name, t.tenant_column, account)?);
     }
     for (table, column, _) in KEYED_TABLES {
-        tables.insert((*table).to_owned(), capture_where(c, table, &keyed_where(column, 1), &prefixes(account))?);
+        tables.insert((*table).to_owned(), capture_where(c, table, &keyed_where(column, "$1"), &prefixes(account))?);
     }
     let audit_seq = c
         .query("SELECT COALESCE(MAX(seq), 0) FROM audit WHERE tenant = $1", &[account.into()])?
@@ -162,14 +175,16 @@ pub fn restore(c: &mut dyn Conn, account: &str, data: &Json) -> Result<Captured>
     if data["version"] != json!(1) {
         return Err(StoreError::other("snapshot: unknown version"));
     }
+    let mut tables = Vec::new();
     for t in TENANT_TABLES {
-        let scope = |first: usize| format!("{} = ${first}", t.tenant_column);
-        restore_table(c, t.name, t.key, &scope, &[account.into()], data["tables"].get(t.name))?;
+        let scope = Scope::Tenant(t.tenant_column, Value::from(account));
+        tables.push(TableRestore::new(c, t.name, t.key, scope, data["tables"].get(t.name))?);
     }
     for (table, column, key) in KEYED_TABLES {
-        let scope = |first: usize| keyed_where(column, first);
-        restore_table(c, table, key, &scope, &prefixes(account), data["tables"].get(*table))?;
+        let scope = Scope::Keyed(column, Value::Text(super::queries::tenant_key_prefix(account)));
+        tables.push(TableRestore::new(c, table, key, scope, data["tables"].get(*table))?);
     }
+    restore_tables(c, &tables)?;
     restore_tenant_row(c, account, &data["tenant"])?;
     let audit_seq = data["audit_seq"].as_i64().unwrap_or(0);
     c.execute("DELETE FROM audit WHERE tenant = $1 AND seq > $2", &[account.into(), audit_seq.into()])?;
@@ -179,83 +194,213 @@ pub fn restore(c: &mut dyn Conn, account: &str, data: &Json) -> Result<Captured>
 }
 
 /// The captured columns that the table still has, with their positions in a row.
-fn known_columns(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<Vec<(usize, String)>> {
+fn known_columns(c: &mut dyn Conn, table: &str, captured: &Json) -> Result<Vec<(usize, Column)>> {
     let current = columns(c, table)?;
     let captured = captured["columns"].as_array().ok_or_else(|| StoreError::other("snapshot: no columns"))?;
     Ok(captured
         .iter()
         .enumerate()
-        .filter_map(|(i, name)| name.as_str().filter(|n| current.iter().any(|c| c == n)).map(|n| (i, n.to_owned())))
+        .filter_map(|(i, name)| {
+            let column = current.iter().find(|c| name.as_str() == Some(c.name.as_str()))?;
+            Some((i, column.clone()))
+        })
         .collect())
 }
 
-/// Makes the tenant's rows of `table` (those `scope(n)` selects, its parameters bound
-/// from `$n`) the captured ones, rewriting only the rows that differ: the rows that are
-/// not exactly a captured one are deleted, then the captured rows whose key is missing
-/// inserted. The captured rows go in as one JSON parameter that the database unpacks
-/// (SQLite's `json_each`, PostgreSQL's `json_populate_recordset` with the table's own
-/// column types). A table the snapshot does not know (added since) was empty then.
-fn restore_table(
-    c: &mut dyn Conn,
-    table: &str,
-    key: &str,
-    scope: &dyn Fn(usize) -> String,
-    scope_params: &[Value],
-    captured: Option<&Json>,
-) -> Result<()> {
-    let Some(captured) = captured else {
-        c.execute(&format!("DELETE FROM {table} WHERE {}", scope(1)), scope_params)?;
-        return Ok(());
+/// The captured rows as a subquery over one JSON parameter, bound as `json`: an array of rows,
+/// each an array of the values of `columns` in that order. The database unpacks it
+/// (SQLite's `json_each`; PostgreSQL's `jsonb_array_elements`, each value cast to its
+/// column's type), so a table's rows go in with one statement.
+fn captured_rows(backend: Backend, columns: &[Column], json: &str) -> String {
+    let values: Vec<String> = match backend {
+        Backend::Sqlite => columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| format!("json_extract(value, '$[{i}]') AS {}", column.name))
+            .collect(),
+        Backend::Postgres => columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| format!("CAST(value ->> {i} AS {}) AS {}", column.sql_type, column.name))
+            .collect(),
     };
-    let columns = known_columns(c, table, captured)?;
-    let rows = captured["rows"].as_array().ok_or_else(|| StoreError::other("snapshot: no rows"))?;
-    let names = columns.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ");
-    // The captured rows as a subquery reading the JSON bound as `$JSON` (numbered below).
-    let (captured_rows, json) = match c.backend() {
+    let rows = match backend {
+        Backend::Sqlite => format!("json_each({json})"),
+        Backend::Postgres => format!("jsonb_array_elements(CAST({json} AS TEXT)::jsonb) AS captured(value)"),
+    };
+    format!("SELECT {} FROM {rows}", values.join(", "))
+}
+
+/// Which rows of a table are the tenant's, and the value that says so.
+enum Scope {
+    /// Those whose column is the account id.
+    Tenant(&'static str, Value),
+    /// Those whose key column starts with the tenant's prefix.
+    Keyed(&'static str, Value),
+}
+
+impl Scope {
+    /// The condition, with its value bound as `placeholder`.
+    fn condition(&self, placeholder: &str) -> String {
+        match self {
+            Scope::Tenant(column, _) => format!("{column} = {placeholder}"),
+            Scope::Keyed(column, _) => keyed_where(column, placeholder),
+        }
+    }
+
+    fn value(&self) -> Value {
+        match self {
+            Scope::Tenant(_, value) | Scope::Keyed(_, value) => value.clone(),
+        }
+    }
+}
+
+/// Parameters of a statement being written: each bound value gets the next `$N`.
+/// (SQLite numbers `$N` in the order they first appear in the text, so a statement for
+/// both backends binds in text order.)
+#[derive(Default)]
+struct Params(Vec<Value>);
+
+impl Params {
+    fn bind(&mut self, value: Value) -> String {
+        self.0.push(value);
+        format!("${}", self.0.len())
+    }
+
+    /// [`Self::bind`], or the `$N` of an equal value bound before (PostgreSQL only: on
+    /// SQLite that could break the text order).
+    fn bind_once(&mut self, value: Value) -> String {
+        match self.0.iter().position(|bound| *bound == value) {
+            Some(i) => format!("${}", i + 1),
+            None => self.bind(value),
+        }
+    }
+}
+
+/// One table's part of a restore: the tenant's rows are made the captured ones,
+/// rewriting only the rows that differ (the rows that are not exactly a captured one are
+/// deleted, then the captured rows whose key is missing inserted).
+struct TableRestore {
+    table: &'static str,
+    key: &'static str,
+    scope: Scope,
+    /// The captured columns the table still has, and the captured rows as one JSON
+    /// array of arrays of their values; none when the snapshot had no rows (or did not
+    /// know the table, added since: it was empty then).
+    captured: Option<(Vec<Column>, String)>,
+}
+
+impl TableRestore {
+    fn new(
+        c: &mut dyn Conn,
+        table: &'static str,
+        key: &'static str,
+        scope: Scope,
+        captured: Option<&Json>,
+    ) -> Result<TableRestore> {
+        let mut restore = TableRestore { table, key, scope, captured: None };
+        let Some(captured) = captured else { return Ok(restore) };
+        let rows = captured["rows"].as_array().ok_or_else(|| StoreError::other("snapshot: no rows"))?;
+        if rows.is_empty() {
+            return Ok(restore);
+        }
+        let known = known_columns(c, table, captured)?;
+        let values = |row: &Json| known.iter().map(|(i, _)| row.get(*i).cloned().unwrap_or(Json::Null)).collect();
+        let json = Json::Array(rows.iter().map(|row| Json::Array(values(row))).collect()).to_string();
+        restore.captured = Some((known.into_iter().map(|(_, column)| column).collect(), json));
+        Ok(restore)
+    }
+
+    /// Deletes the tenant's rows that are not captured ones (all of them, when none was).
+    fn delete(&self, backend: Backend, params: &mut Params, scope: &str) -> String {
+        let (table, key) = (self.table, self.key);
+        let scope = self.scope.condition(scope);
+        let Some((columns, json)) = &self.captured else { return format!("DELETE FROM {table} WHERE {scope}") };
+        let names = names(columns);
+        let gone = match backend {
+            // Each row as a JSON array against the captured ones (which `json_each` hands
+            // back as such): one pass over the parameter, no per-column extraction.
+            Backend::Sqlite => {
+                format!("json_array({names}) NOT IN (SELECT value FROM json_each({}))", params.bind(json.into()))
+            }
+            // EXCEPT over typed rows (NULLs compare equal there), then by key.
+            Backend::Postgres => {
+                let captured = captured_rows(backend, columns, &params.bind(json.into()));
+                format!(
+                    "({key}) IN (SELECT {key} FROM (SELECT {names} FROM {table} WHERE {scope} EXCEPT {captured}) AS gone)"
+                )
+            }
+        };
+        format!("DELETE FROM {table} WHERE {scope} AND {gone}")
+    }
+
+    /// Inserts the captured rows whose key is missing (after [`Self::delete`]).
+    fn insert(
+        &self,
+        backend: Backend,
+        params: &mut Params,
+        scope: impl FnOnce(&mut Params) -> String,
+    ) -> Option<String> {
+        let (table, key) = (self.table, self.key);
+        let (columns, json) = self.captured.as_ref()?;
+        let names = names(columns);
+        let captured = captured_rows(backend, columns, &params.bind(json.into()));
+        let scope = self.scope.condition(&scope(params));
+        Some(format!(
+            "INSERT INTO {table} ({names}) SELECT {names} FROM ({captured}) AS kept \
+             WHERE ({key}) NOT IN (SELECT {key} FROM {table} WHERE {scope})"
+        ))
+    }
+}
+
+fn names(columns: &[Column]) -> String {
+    columns.iter().map(|column| column.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Runs the tables' deletes, then their inserts. SQLite runs them one by one (it is in
+/// process); PostgreSQL runs every delete in one statement and every insert in another
+/// (data-modifying WITH queries, one per table: the tables do not refer to each other),
+/// two round trips instead of two per table.
+fn restore_tables(c: &mut dyn Conn, tables: &[TableRestore]) -> Result<()> {
+    let backend = c.backend();
+    match backend {
         Backend::Sqlite => {
-            let extracted: Vec<String> =
-                columns.iter().map(|(i, name)| format!("json_extract(value, '$[{i}]') AS {name}")).collect();
-            (format!("SELECT {} FROM json_each($JSON)", extracted.join(", ")), Json::Array(rows.clone()).to_string())
+            for t in tables {
+                let mut params = Params::default();
+                let scope = params.bind(t.scope.value());
+                c.execute(&t.delete(backend, &mut params, &scope), &params.0)?;
+                let mut params = Params::default();
+                if let Some(sql) = t.insert(backend, &mut params, |p| p.bind(t.scope.value())) {
+                    c.execute(&sql, &params.0)?;
+                }
+            }
         }
         Backend::Postgres => {
-            let objects: Vec<Json> = rows
+            let mut params = Params::default();
+            let mut deletes = Vec::new();
+            for t in tables {
+                let scope = params.bind_once(t.scope.value());
+                deletes.push(t.delete(backend, &mut params, &scope));
+            }
+            c.execute(&with_queries(&deletes), &params.0)?;
+            let mut params = Params::default();
+            let inserts: Vec<String> = tables
                 .iter()
-                .map(|row| {
-                    let fields =
-                        columns.iter().map(|(i, name)| (name.clone(), row.get(*i).cloned().unwrap_or(Json::Null)));
-                    Json::Object(fields.collect())
-                })
+                .filter_map(|t| t.insert(backend, &mut params, |p| p.bind_once(t.scope.value())))
                 .collect();
-            let sql = format!("SELECT {names} FROM json_populate_recordset(NULL::{table}, CAST($JSON AS TEXT)::json)");
-            (sql, Json::Array(objects).to_string())
+            if !inserts.is_empty() {
+                c.execute(&with_queries(&inserts), &params.0)?;
+            }
         }
-    };
-    let captured_rows = |n: usize| captured_rows.replace("$JSON", &format!("${n}"));
-    // SQLite numbers `$N` in the order they first appear: each statement binds in that order.
-    let k = scope_params.len();
-    let mut params = scope_params.to_vec();
-    params.push(Value::Text(json.clone()));
-    c.execute(
-        &format!(
-            "DELETE FROM {table} WHERE {scope} AND ({key}) IN \
-             (SELECT {key} FROM (SELECT {names} FROM {table} WHERE {scope} EXCEPT {captured}) AS gone)",
-            scope = scope(1),
-            captured = captured_rows(k + 1),
-        ),
-        &params,
-    )?;
-    let mut params = vec![Value::Text(json)];
-    params.extend_from_slice(scope_params);
-    c.execute(
-        &format!(
-            "INSERT INTO {table} ({names}) SELECT {names} FROM ({captured}) AS kept \
-             WHERE ({key}) NOT IN (SELECT {key} FROM {table} WHERE {scope})",
-            captured = captured_rows(1),
-            scope = scope(2),
-        ),
-        &params,
-    )?;
+    }
     Ok(())
+}
+
+/// Statements run as one: `WITH q0 AS (...), q1 AS (...) SELECT 1` (PostgreSQL runs each
+/// data-modifying WITH query once, to completion, whether or not it is read).
+fn with_queries(statements: &[String]) -> String {
+    let queries: Vec<String> = statements.iter().enumerate().map(|(i, sql)| format!("q{i} AS ({sql})")).collect();
+    format!("WITH {} SELECT 1", queries.join(", "))
 }
 
 /// Puts back the tenant row's settings (plan, rate limits, ...); the clock is set by
@@ -266,9 +411,9 @@ fn restore_tenant_row(c: &mut dyn Conn, account: &str, captured: &Json) -> Resul
     // SQLite numbers `$N` in the order they appear: the account goes last.
     let mut params = Vec::new();
     let mut sets = Vec::new();
-    for (i, name) in columns.iter().filter(|(_, n)| n != "account_id") {
+    for (i, column) in columns.iter().filter(|(_, column)| column.name != "account_id") {
         params.push(from_json(row.get(*i).unwrap_or(&Json::Null))?);
-        sets.push(format!("{name} = ${}", params.len()));
+        sets.push(format!("{} = ${}", column.name, params.len()));
     }
     params.push(Value::from(account));
     let sql = format!("UPDATE tenants SET {} WHERE account_id = ${}", sets.join(", "), params.len());
@@ -277,25 +422,35 @@ fn restore_tenant_row(c: &mut dyn Conn, account: &str, captured: &Json) -> Resul
 }
 
 /// Copies the forked tables' rows of `from` to `to` (whose tenant row exists), in the
-/// database, one statement per table. (SQLite numbers `$N` in the order they appear,
-/// so the new account, which comes first, is `$1`.)
+/// database, one statement per table; on PostgreSQL one statement for all of them (one
+/// round trip), as a restore does. (SQLite numbers `$N` in the order they appear, so
+/// the new account, which comes first, is `$1`.)
 pub fn copy_forked(c: &mut dyn Conn, from: &str, to: &str) -> Result<()> {
+    let mut copies = Vec::new();
     for t in TENANT_TABLES.iter().filter(|t| t.forked) {
-        let columns = columns(c, t.name)?;
+        let columns = column_names(c, t.name)?;
         let selected: Vec<String> = columns
             .iter()
             .map(|name| if name == t.tenant_column { "CAST($1 AS TEXT)".to_owned() } else { name.clone() })
             .collect();
-        c.execute(
-            &format!(
-                "INSERT INTO {table} ({columns}) SELECT {selected} FROM {table} WHERE {tenant} = $2",
-                table = t.name,
-                columns = columns.join(", "),
-                selected = selected.join(", "),
-                tenant = t.tenant_column,
-            ),
-            &[to.into(), from.into()],
-        )?;
+        copies.push(format!(
+            "INSERT INTO {table} ({columns}) SELECT {selected} FROM {table} WHERE {tenant} = $2",
+            table = t.name,
+            columns = columns.join(", "),
+            selected = selected.join(", "),
+            tenant = t.tenant_column,
+        ));
+    }
+    let params = [Value::from(to), Value::from(from)];
+    match c.backend() {
+        Backend::Sqlite => {
+            for copy in &copies {
+                c.execute(copy, &params)?;
+            }
+        }
+        Backend::Postgres => {
+            c.execute(&with_queries(&copies), &params)?;
+        }
     }
     Ok(())
 }

@@ -70,6 +70,7 @@ async fn nodes_starting_together_migrate_once_and_load_the_demo_once() {
             "0006_named_revocation_scopes",
             "0007_faults_and_requests",
             "0008_snapshots",
+            "0009_snapshot_storage",
         ]
     );
     // The demo world is a Zoom and a Cloudflare account.

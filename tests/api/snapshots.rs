@@ -424,3 +424,68 @@ async fn a_restore_puts_the_rate_limit_windows_back() {
     restore(app, account, "two-spent").await;
     assert_eq!([light().await, light().await, light().await], [200, 200, 429], "two of four were left at the snapshot");
 }
+
+#[tokio::test]
+async fn a_restore_on_one_node_reopens_a_window_another_node_saw_full() {
+    let Some(db) = FreshPostgres::create("a_restore_on_one_node_reopens_a_window_another_node_saw_full").await else {
+        return;
+    };
+    let nodes = futures::future::join_all((0..2).map(|_| TestApp::spawn_on(&db.url))).await;
+    // Free: Light is 4 requests per second. A frozen clock holds the second still.
+    let account = unique("zm");
+    nodes[0].create_tenant(zoom_world(&account, "free", "on")).await;
+    let token = oauth_token(&nodes[0], &account, &format!("{account}-admin"), "admin-secret").await;
+    let (status, _) =
+        admin_json(&nodes[0], Method::POST, &format!("/tenants/{account}/clock"), Some(json!({"freeze": true}))).await;
+    assert_eq!(status, 200);
+    let light = |node: usize| {
+        let (app, token) = (&nodes[node], token.clone());
+        async move { zoom_as(app, &token, Method::GET, "/users/ben@example.com", None).await.0 }
+    };
+    assert_eq!([light(1).await, light(1).await], [200, 200]);
+    snapshot(&nodes[0], &account, "two-spent").await;
+    assert_eq!([light(1).await, light(1).await, light(1).await], [200, 200, 429], "node 1 now holds the window full");
+    restore(&nodes[0], &account, "two-spent").await;
+    // Node 1 checks what it holds against the restored window within a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(
+        [light(1).await, light(1).await, light(1).await],
+        [200, 200, 429],
+        "two of four were left at the snapshot"
+    );
+}
+
+#[tokio::test]
+async fn an_older_snapshot_restores_the_columns_it_knows() {
+    let zoom = Zoom::start().await;
+    let (app, account) = (&zoom.app, zoom.account.as_str());
+    snapshot(app, account, "older").await;
+    // As if taken before `last_login_at` was added, and holding a column dropped since.
+    let store = userplane::store::Store::open(&app.database_url).await.expect("the test's database");
+    let owned = account.to_owned();
+    store
+        .write(move |c| {
+            let key = [userplane::store::Value::from(owned.as_str()), "older".into()];
+            let rows = c.query("SELECT data FROM snapshots WHERE tenant = $1 AND name = $2", &key)?;
+            let mut data: Value = serde_json::from_str(&rows[0].text(0)).expect("a snapshot document");
+            let principals = &mut data["tables"]["principals"];
+            let columns = principals["columns"].as_array_mut().expect("columns");
+            let at = columns.iter().position(|c| c == "last_login_at").expect("last_login_at");
+            columns[at] = json!("dropped_since");
+            for row in principals["rows"].as_array_mut().expect("rows") {
+                row[at] = json!("then");
+            }
+            let params = [data.to_string().into(), key[0].clone(), key[1].clone()];
+            c.execute("UPDATE snapshots SET data = $1 WHERE tenant = $2 AND name = $3", &params)?;
+            Ok(())
+        })
+        .await
+        .expect("rewrite the snapshot");
+    let deactivate = json!({"action": "deactivate"});
+    assert_eq!(zoom.call(Method::PUT, "/users/ben@example.com/status", Some(deactivate)).await.0, 204);
+    let before = state_rows(app, account).await["principals"].len();
+
+    restore(app, account, "older").await;
+    assert_eq!(zoom.call(Method::GET, "/users/ben@example.com", None).await.1["status"], "active");
+    assert_eq!(state_rows(app, account).await["principals"].len(), before, "no user lost or doubled");
+}

@@ -1,0 +1,2 @@
+-- Nothing to do on SQLite: the PostgreSQL migration of this name stores snapshot
+-- documents without compression (SQLite never compresses).
