@@ -115,69 +115,57 @@ fn group_ids(principal: &Principal) -> Field<'_> {
     attr(principal, "group_ids").map_or(Field::Empty, Field::Json)
 }
 
-/// An item of `GET /users`. Pending users are listed without an id.
-pub fn list_item(principal: &Principal, now: Timestamp) -> Object<'_> {
+/// The fields a list item and a full user share.
+fn common<'a>(principal: &'a Principal, now: Timestamp) -> Object<'a> {
     let (role_id, _) = role(principal);
-    let mut item = Object::default();
-    if principal.status != Status::Pending {
-        item.set("id", Field::Str(&principal.id));
-    }
-    item.set("first_name", Field::Str(&principal.first_name));
-    item.set("last_name", Field::Str(&principal.last_name));
-    item.set("display_name", Field::Text(principal.display_name()));
-    item.set("email", Field::Str(&principal.email));
-    item.set("type", Field::Int(principal.license));
-    item.set("pmi", Field::Int(pmi(principal)));
-    item.set("timezone", attr_field(principal, "timezone", ""));
-    item.set("verified", Field::Int(if principal.status == Status::Pending { 0 } else { 1 }));
-    item.set("dept", attr_field(principal, "dept", ""));
-    item.set("user_created_at", Field::Text(created_at(principal, now)));
-    item.set("created_at", Field::Text(created_at(principal, now)));
-    if let Some(at) = principal.last_login_at {
-        item.set("last_login_time", Field::Text(rfc3339(at)));
-    }
-    item.set("language", attr_field(principal, "language", "en-US"));
-    item.set("status", Field::Str(principal.status.as_str()));
-    item.set("role_id", Field::Str(role_id));
-    item.set("group_ids", group_ids(principal));
-    item
-}
-
-/// `GET /users/{userId}`.
-pub fn user<'a>(principal: &'a Principal, tenant: &'a Tenant, now: Timestamp) -> Object<'a> {
-    let (role_id, role_name) = role(principal);
-    let pmi = pmi(principal);
     let mut body = Object::default();
-    body.set("id", Field::Str(&principal.id));
     body.set("first_name", Field::Str(&principal.first_name));
     body.set("last_name", Field::Str(&principal.last_name));
     body.set("display_name", Field::Text(principal.display_name()));
     body.set("email", Field::Str(&principal.email));
     body.set("type", Field::Int(principal.license));
-    body.set("role_name", Field::Str(role_name));
-    body.set("pmi", Field::Int(pmi));
-    body.set("use_pmi", Field::Bool(attr(principal, "use_pmi").and_then(Value::as_bool).unwrap_or(false)));
-    body.set("personal_meeting_url", Field::Text(format!("https://zoom.us/j/{pmi}")));
+    body.set("pmi", Field::Int(pmi(principal)));
     body.set("timezone", attr_field(principal, "timezone", ""));
     body.set("verified", Field::Int(if principal.status == Status::Pending { 0 } else { 1 }));
     body.set("dept", attr_field(principal, "dept", ""));
     body.set("created_at", Field::Text(created_at(principal, now)));
     body.set("user_created_at", Field::Text(created_at(principal, now)));
+    if let Some(at) = principal.last_login_at {
+        body.set("last_login_time", Field::Text(rfc3339(at)));
+    }
     body.set("language", attr_field(principal, "language", "en-US"));
-    body.set("phone_number", Field::Str(""));
     body.set("status", Field::Str(principal.status.as_str()));
     body.set("role_id", Field::Str(role_id));
+    body.set("group_ids", group_ids(principal));
+    body
+}
+
+/// An item of `GET /users`. Pending users are listed without an id.
+pub fn list_item(principal: &Principal, now: Timestamp) -> Object<'_> {
+    let mut item = common(principal, now);
+    if principal.status != Status::Pending {
+        item.set("id", Field::Str(&principal.id));
+    }
+    item
+}
+
+/// `GET /users/{userId}`.
+pub fn user<'a>(principal: &'a Principal, tenant: &'a Tenant, now: Timestamp) -> Object<'a> {
+    let (_, role_name) = role(principal);
+    let pmi = pmi(principal);
+    let mut body = common(principal, now);
+    body.set("id", Field::Str(&principal.id));
+    body.set("role_name", Field::Str(role_name));
+    body.set("use_pmi", Field::Bool(attr(principal, "use_pmi").and_then(Value::as_bool).unwrap_or(false)));
+    body.set("personal_meeting_url", Field::Text(format!("https://zoom.us/j/{pmi}")));
+    body.set("phone_number", Field::Str(""));
     body.set("account_id", Field::Str(&tenant.account_id));
     body.set("account_number", Field::UInt(account_number(&tenant.account_id)));
     body.set("cluster", Field::Str("us01"));
-    body.set("group_ids", group_ids(principal));
     body.set("im_group_ids", Field::Empty);
     body.set("jid", Field::Text(format!("{}@xmpp.zoom.us", principal.id.to_ascii_lowercase())));
     body.set("login_types", Field::Json(if principal.flag("sso") { &SSO_LOGIN } else { &PASSWORD_LOGIN }));
     body.set("pic_url", Field::Str(""));
-    if let Some(at) = principal.last_login_at {
-        body.set("last_login_time", Field::Text(rfc3339(at)));
-    }
     for field in PROFILE_FIELDS {
         if let Some(value) = attr(principal, field) {
             body.set(field, Field::Json(value));

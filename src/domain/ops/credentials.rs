@@ -13,27 +13,35 @@ pub async fn find_credential(
     kind: CredentialKind,
     lookup: &str,
 ) -> Result<Option<(Credential, Tenant)>> {
+    let Some(cache) = store.cache() else { return read_credential(store, kind, lookup).await };
     let key = Key::Credential(kind.clone(), lookup.to_owned());
-    let cache = store.cache();
-    if let Some(Value::Credential(found)) = cache.and_then(|cache| cache.get(&key)) {
+    if let Some(Value::Credential(found)) = cache.get(&key) {
         return Ok(Some(*found));
     }
-    let fill = cache.map(|cache| cache.begin());
+    let fill = cache.begin();
+    let found = read_credential(store, kind, lookup).await?;
+    // A credential row never changes; its tenant's clock or state may (a tenant write).
+    if let Some(found) = &found {
+        let tenant = found.1.account_id.clone();
+        cache.fill(fill, key, Value::Credential(Box::new(found.clone())), &tenant, None);
+    }
+    Ok(found)
+}
+
+async fn read_credential(
+    store: &dyn Storage,
+    kind: CredentialKind,
+    lookup: &str,
+) -> Result<Option<(Credential, Tenant)>> {
     let lookup = lookup.to_owned();
-    let found = store
+    store
         .read(move |c| {
             let Some(cred) = c.find_credential(&kind, &lookup)? else { return Ok(None) };
             let tenant =
                 c.get_tenant(&cred.tenant)?.ok_or_else(|| Error::Internal("credential without tenant".into()))?;
             Ok(Some((cred, tenant)))
         })
-        .await?;
-    // A credential row never changes; its tenant's clock or state may (a tenant write).
-    if let (Some(cache), Some(fill), Some(found)) = (cache, fill, &found) {
-        let tenant = found.1.account_id.clone();
-        cache.fill(fill, key, Value::Credential(Box::new(found.clone())), &tenant, None);
-    }
-    Ok(found)
+        .await
 }
 
 /// Issues a new bearer token of a kind its dialect declares; returns it in clear (the
