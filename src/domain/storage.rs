@@ -93,6 +93,11 @@ pub struct Setting {
 }
 
 /// The reads and writes operations compose inside one [`Storage`] call, by concept.
+///
+/// An implementation notes, for the read cache ([`super::cache::Touched`]), every tenant
+/// and principal whose state a write method changes: a new method that changes what a
+/// cached lookup returns (a token's state, a credential, a user) must note it too, or the
+/// cache would answer with what was there before.
 pub trait Tx {
     // ---- tenants
     /// A tenant's (redacted) document: what it was created from, and what a reset restores.

@@ -36,7 +36,10 @@ impl Storage for Store {
 
 /// A connection seen through the core's [`Tx`] (also for the harness, which works on
 /// connections and calls a domain step inside its own transaction). It notes which
-/// tenants and principals its writes touch, for the read cache.
+/// tenants and principals its writes touch, for the read cache: each method that changes
+/// a tenant, its credentials or its clock notes the tenant; each that changes a
+/// principal's row, epochs or devices notes the principal. Inserts of new rows, the
+/// journal, delegations, settings and apps are read by no cached lookup.
 pub struct SqlTx<'a> {
     conn: &'a mut dyn Conn,
     touched: Touched,
