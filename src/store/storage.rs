@@ -38,8 +38,9 @@ impl Storage for Store {
 /// connections and calls a domain step inside its own transaction). It notes which
 /// tenants and principals its writes touch, for the read cache: each method that changes
 /// a tenant, its credentials or its clock notes the tenant; each that changes a
-/// principal's row, epochs or devices notes the principal. Inserts of new rows, the
-/// journal, delegations, settings and apps are read by no cached lookup.
+/// principal's row, epochs or devices notes the principal. The journal, delegations,
+/// settings and apps are read by no cached lookup, and a new principal, token or device
+/// changes nothing that is cached (only what was found is remembered).
 pub struct SqlTx<'a> {
     conn: &'a mut dyn Conn,
     touched: Touched,
