@@ -46,8 +46,8 @@ pub struct Decision {
 const LEASE_CHECK_MS: i64 = 1_000;
 /// How often a node sweeps ended windows out of the shared table.
 const SWEEP_EVERY_MS: i64 = 10 * 60_000;
-/// Windows are swept only this long after they ended (tenant clocks never run behind
-/// the wall clock, so an ended window stays ended).
+/// Windows are swept only this long after they ended, by their tenant's clock (a frozen
+/// clock keeps its window open however long the wall clock runs on).
 const SWEEP_GRACE_MS: i64 = 3_600_000;
 
 /// Rate-limit counters: in this process, or shared by every node through the database.
@@ -365,7 +365,7 @@ impl Shared {
         }
         let store = self.store.clone();
         tokio::spawn(async move {
-            let swept = store.read(move |c| Ok(q::delete_rate_windows_ended_before(c, wall - SWEEP_GRACE_MS)?)).await;
+            let swept = store.read(move |c| Ok(q::delete_rate_windows_ended(c, wall, SWEEP_GRACE_MS)?)).await;
             if let Err(err) = swept {
                 tracing::warn!(error = %err, "rate limiter: sweeping ended windows failed");
             }
@@ -413,7 +413,48 @@ mod tests {
         assert_eq!(lease(4_000, 1).await, None);
         assert_eq!(lease(6_000, 3).await, Some((3, 6_000, 3)));
         assert_eq!(lease(5_000, 1).await, Some((4, 6_000, 1)));
-        let swept = store.read(|c| Ok(q::delete_rate_windows_ended_before(c, 7_001)?)).await.unwrap();
+        // No tenant owns "k": the wall clock decides.
+        let swept = store.read(|c| Ok(q::delete_rate_windows_ended(c, 7_101, 100)?)).await.unwrap();
         assert_eq!(swept, 1);
+    }
+
+    /// A window of a frozen tenant stays however long the wall clock runs on; one of a
+    /// running tenant goes once it ended by that tenant's clock.
+    #[tokio::test]
+    async fn windows_are_swept_by_their_tenants_clock() {
+        use crate::domain::{Provider, Tenant};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("t.db").to_str().unwrap()).await.unwrap();
+        let tenant = |id: &str, frozen: Option<i64>, offset: i64| Tenant {
+            account_id: id.into(),
+            provider: Provider::new("zoom"),
+            plan: "pro".into(),
+            rate_limits: true,
+            clock_offset_ms: offset,
+            clock_frozen_at: frozen,
+            created_at: 0,
+        };
+        let (frozen, behind) = (tenant("frozen", Some(5_000), 0), tenant("behind", None, -3_590_000));
+        let running = tenant("running", None, 0);
+        store
+            .write(move |c| {
+                for t in [&frozen, &behind, &running] {
+                    q::insert_tenant(c, t, &serde_json::json!({}))?;
+                    q::set_clock(c, &t.account_id, t.clock_offset_ms, t.clock_frozen_at)?;
+                    q::lease_rate_window(c, &q::window_key(&t.account_id, "x"), 5_000, 1000, 5, 1)?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        // An hour of wall clock later: by its own clock the frozen tenant is still at 5 s,
+        // the one behind at 10 s (unfrozen after a freeze); only the running one's window
+        // ended more than a minute ago.
+        let swept = store.read(|c| Ok(q::delete_rate_windows_ended(c, 3_600_000, 60_000)?)).await.unwrap();
+        assert_eq!(swept, 1);
+        for (key, kept) in [("frozen:x", true), ("behind:x", true), ("running:x", false)] {
+            let found = store.read(move |c| Ok(q::get_rate_window(c, key)?)).await.unwrap();
+            assert_eq!(found.is_some(), kept, "{key}");
+        }
     }
 }

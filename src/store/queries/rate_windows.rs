@@ -62,7 +62,14 @@ pub fn get_rate_window(c: &mut dyn Conn, key: &str) -> Result<Option<(Timestamp,
     Ok(rows.first().map(|r| (r.int(0), r.int(1))))
 }
 
-/// Forgets windows that ended before `before`; returns how many.
-pub fn delete_rate_windows_ended_before(c: &mut dyn Conn, before: Timestamp) -> Result<u64> {
-    c.execute("DELETE FROM rate_windows WHERE window_start + window_ms < $1", &[before.into()])
+/// Forgets windows that ended more than `grace_ms` ago by their tenant's clock (frozen,
+/// or running behind the wall clock after an unfreeze, it is not the wall's); the windows
+/// of a tenant that is gone, by the wall clock `wall`. Returns how many went.
+pub fn delete_rate_windows_ended(c: &mut dyn Conn, wall: Timestamp, grace_ms: i64) -> Result<u64> {
+    c.execute(
+        "DELETE FROM rate_windows WHERE window_start + window_ms < (
+             SELECT COALESCE(MIN(COALESCE(t.clock_frozen_at, $1 + t.clock_offset_ms)), $1) FROM tenants t
+              WHERE substr(rate_windows.key, 1, length(t.account_id) + 1) = t.account_id || ':') - $2",
+        &[wall.into(), grace_ms.into()],
+    )
 }
