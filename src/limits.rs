@@ -433,6 +433,7 @@ mod tests {
             clock_offset_ms: offset,
             clock_frozen_at: frozen,
             created_at: 0,
+            fault_rules: false,
         };
         let (frozen, behind) = (tenant("frozen", Some(5_000), 0), tenant("behind", None, -3_590_000));
         let running = tenant("running", None, 0);

@@ -144,9 +144,9 @@ where
     {
         users.extend(resolve(given).await);
     }
-    let facts = RequestFacts { operation, method, path, users, credential };
+    let facts = RequestFacts { operation, method, path, users, credential, request_id };
     let now = tenant.now(&state.clock);
-    let Some(fired) = state.faults.consult(&state.store, tenant, now, &facts, actor, &request_id).await? else {
+    let Some(fired) = state.faults.consult(&state.store, &rules, tenant, now, &facts, actor).await? else {
         return Ok(None);
     };
     let effect = fired.effect;

@@ -47,7 +47,7 @@ impl Server {
         let state = AppState {
             limits: Arc::new(RateLimiter::for_store(&store)),
             auth_throttle: Arc::new(crate::throttle::AuthThrottle::new(config.auth_throttle_limits())),
-            faults: Arc::new(crate::harness::faults::FaultBook::for_store(&store)),
+            faults: Arc::new(crate::harness::faults::FaultBook),
             journal: Arc::new(crate::harness::requests::RequestJournal::start(store.clone(), config.journal_size)),
             admin_token_hash: Arc::new(store.secrets().hash(&admin_token)),
             store,

@@ -20,6 +20,9 @@ pub struct Tenant {
     /// The instant this tenant's clock stands still at, when frozen.
     pub clock_frozen_at: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// Whether the harness held fault rules for the tenant when this was read: a request
+    /// of a tenant without any reads none (see `harness::faults`).
+    pub fault_rules: bool,
 }
 
 impl Tenant {

@@ -5,16 +5,13 @@
 //! request number `n` fires. The seeded draw of request `n` is a function of the seed and
 //! `n` only, so a run is reproducible without keeping a generator's state anywhere.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::domain::clock::rfc3339;
 use crate::domain::{Actor, Clock, Error, Provider, Result, Tenant, Timestamp};
-use crate::store::{Backend, Store, faults as sq, queries as q};
+use crate::store::{Store, faults as sq, queries as q};
 
 /// The longest added latency or hang, in milliseconds (5 minutes).
 pub const MAX_DELAY_MS: u64 = 300_000;
@@ -150,6 +147,8 @@ pub struct RequestFacts {
     /// The forms the target user goes by (id, email, the path's own spelling).
     pub users: Vec<String>,
     pub credential: Option<String>,
+    /// For the audit record of a firing.
+    pub request_id: String,
 }
 
 /// Whether matching request number `n` fires, and the latency drawn for it.
@@ -445,17 +444,14 @@ async fn stored_rules(store: &Store, account: String, provider: Provider) -> Res
 
 /// Every tenant's rules, as requests consult them.
 ///
-/// On SQLite this process is the only writer, so a tenant's rules (and, above all, the
-/// answer "none") are kept in memory and dropped on every change made through here, a
-/// reset and a delete: a request of a tenant without rules reads nothing. Whatever else
-/// changes `fault_rules` (a snapshot restore) must call [`FaultBook::forget`] after its
-/// commit. On PostgreSQL
-/// another node may change the rules at any moment, so each authenticated request reads
-/// them (one indexed read that finds no row for a tenant without rules): a rule posted
-/// to one node applies on every node from its next request.
-pub struct FaultBook {
-    cache: Option<Mutex<HashMap<String, Arc<[Rule]>>>>,
-}
+/// Nothing is kept in memory: whether a tenant has rules comes with the tenant itself
+/// ([`Tenant::fault_rules`], read with its token or credential), so a request of a tenant
+/// without rules reads nothing more, and one of a tenant with rules reads them, on every
+/// node: a rule posted to one node applies everywhere from the next request. Rules are
+/// added and deleted with [`Store::write`], after which this node's read cache, which
+/// holds tenants, forgets what it holds.
+#[derive(Default)]
+pub struct FaultBook;
 
 /// A rule that fired for a request.
 #[derive(Debug, Clone, PartialEq)]
@@ -465,42 +461,12 @@ pub struct Fired {
 }
 
 impl FaultBook {
-    pub fn for_store(store: &Store) -> FaultBook {
-        let cache = (store.backend() == Backend::Sqlite).then(|| Mutex::new(HashMap::new()));
-        FaultBook { cache }
-    }
-
-    fn cached(&self, tenant: &str) -> Option<Arc<[Rule]>> {
-        let cache = self.cache.as_ref()?.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(tenant).cloned()
-    }
-
-    /// Drops what is known of a tenant's rules (after any change to them).
-    pub fn forget(&self, tenant: &str) {
-        if let Some(cache) = &self.cache {
-            cache.lock().unwrap_or_else(|p| p.into_inner()).remove(tenant);
-        }
-    }
-
-    /// Drops what is known of every tenant's rules (after a change to many tenants, such
-    /// as a reset of all or a restore).
-    pub fn forget_all(&self) {
-        if let Some(cache) = &self.cache {
-            cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        }
-    }
-
     /// The tenant's rules, in the order they are tried.
-    pub async fn rules(&self, store: &Store, tenant: &Tenant) -> Result<Arc<[Rule]>> {
-        if let Some(rules) = self.cached(&tenant.account_id) {
-            return Ok(rules);
+    pub async fn rules(&self, store: &Store, tenant: &Tenant) -> Result<Vec<Rule>> {
+        if !tenant.fault_rules {
+            return Ok(Vec::new());
         }
-        let (account, provider) = (tenant.account_id.clone(), tenant.provider.clone());
-        let rules: Arc<[Rule]> = stored_rules(store, account, provider).await?.into();
-        if let Some(cache) = &self.cache {
-            cache.lock().unwrap_or_else(|p| p.into_inner()).insert(tenant.account_id.clone(), rules.clone());
-        }
-        Ok(rules)
+        stored_rules(store, tenant.account_id.clone(), tenant.provider.clone()).await
     }
 
     /// The rules with fresh counters, for the control plane.
@@ -515,7 +481,7 @@ impl FaultBook {
         let id = format!("flt_{:016x}", rand::random::<u64>());
         let rule = Rule { id: id.clone(), spec: spec.clone(), seen: 0, fired: 0, created_at: now };
         store
-            .write_beside_state(move |c| {
+            .write_touching_tenant(&tenant.account_id, move |c| {
                 if sq::count(c, &account)? >= MAX_RULES as u64 {
                     return Err(Error::Invalid {
                         field: None,
@@ -528,7 +494,6 @@ impl FaultBook {
                 Ok(())
             })
             .await?;
-        self.forget(&tenant.account_id);
         Ok(rule)
     }
 
@@ -537,7 +502,7 @@ impl FaultBook {
         let account = tenant.account_id.clone();
         let now = clock.now(tenant.clock_offset_ms);
         let deleted = store
-            .write_beside_state(move |c| {
+            .write_touching_tenant(&tenant.account_id, move |c| {
                 let deleted = match &id {
                     Some(id) if sq::delete(c, &account, id)? => 1,
                     Some(id) => return Err(Error::not_found("fault rule", id)),
@@ -556,29 +521,27 @@ impl FaultBook {
                 Ok(deleted)
             })
             .await?;
-        self.forget(&tenant.account_id);
         Ok(deleted)
     }
 
     /// Counts the request against each rule that matches it, in order, until one fires:
     /// that one's effect (its firing is in the audit journal, in the same transaction).
-    /// A tenant without rules costs nothing (SQLite) or one read (PostgreSQL).
+    /// A tenant without rules costs nothing.
     pub async fn consult(
         &self,
         store: &Store,
+        rules: &[Rule],
         tenant: &Tenant,
         now: Timestamp,
         facts: &RequestFacts,
         actor: &Actor,
-        request_id: &str,
     ) -> Result<Option<Fired>> {
-        let rules = self.rules(store, tenant).await?;
         let candidates: Vec<Rule> = rules.iter().filter(|r| r.matches(facts, now)).cloned().collect();
         if candidates.is_empty() {
             return Ok(None);
         }
         let account = tenant.account_id.clone();
-        let (actor, request_id, operation) = (actor.0.clone(), request_id.to_owned(), facts.operation);
+        let (actor, request_id, operation) = (actor.0.clone(), facts.request_id.clone(), facts.operation);
         let fired = store
             .write_beside_state(move |c| {
                 for rule in &candidates {

@@ -138,6 +138,7 @@ pub async fn fork(store: &Store, clock: &Clock, source: &str, spec: TenantSpec) 
                 clock_offset_ms: from.clock_offset_ms,
                 clock_frozen_at: from.clock_frozen_at,
                 created_at,
+                fault_rules: from.fault_rules,
             };
             q::insert_tenant(c, &forked, &spec.document)?;
             q::set_clock(c, &forked.account_id, forked.clock_offset_ms, forked.clock_frozen_at)?;

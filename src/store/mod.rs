@@ -270,13 +270,25 @@ impl Store {
     }
 
     /// [`Store::write`] for rows that no cached lookup reads (the request journal, fault
-    /// rules, rate windows): the read cache keeps what it holds.
+    /// rules' counters, rate windows): the read cache keeps what it holds.
     pub async fn write_beside_state<T, F>(&self, f: F) -> Result<T, Error>
     where
         F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
         self.write_touching(move |c| Ok((f(c)?, Touched::default()))).await
+    }
+
+    /// [`Store::write`] of rows read together with the tenant's own (its fault rules): the
+    /// read cache forgets what it holds of that tenant.
+    pub async fn write_touching_tenant<T, F>(&self, tenant: &str, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut touched = Touched::default();
+        touched.tenant(tenant);
+        self.write_touching(move |c| Ok((f(c)?, touched))).await
     }
 
     /// [`Store::write`] of a unit of work that says what it touched: on SQLite the writer

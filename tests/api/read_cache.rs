@@ -117,6 +117,38 @@ async fn a_restored_snapshot_is_what_the_next_request_sees() {
     assert_eq!(zoom.call(Method::GET, "/users/alex@example.com", None).await.1["status"], "active");
 }
 
+/// Whether a tenant has fault rules is read with its token: a token used a moment ago
+/// meets a rule posted since on its very next request, and nothing once it is deleted;
+/// on Cloudflare, with a credential (a global API key) too.
+#[tokio::test]
+async fn a_fault_rule_applies_to_the_next_request_of_a_token_used_a_moment_ago() {
+    let zoom = Zoom::start().await;
+    let token = user_oauth(&zoom, "ben@example.com").await;
+    used_twice(&zoom, &token).await;
+    let path = format!("/tenants/{}/faults", zoom.account);
+    let rule = json!({"match": {"operation": "zoom.users.get"}, "effect": {"status": 503}});
+    let added = zoom.app.admin(Method::POST, &path, Some(rule)).await;
+    assert_eq!(added.status(), 201);
+    let id = added.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(zoom.call_as(&token, Method::GET, "/users/me", None).await.0, 503);
+    assert_eq!(zoom.app.admin(Method::DELETE, &format!("{path}/{id}"), None).await.status(), 204);
+    used_twice(&zoom, &token).await;
+
+    let cf = Cf::start().await;
+    let key = cf.key();
+    let revoke = || cf.revoke(&key, "", json!({"email": "jdoe@example.com"}));
+    for _ in 0..2 {
+        revoke().await.ok();
+    }
+    let path = format!("/tenants/{}/faults", cf.account);
+    let added = cf.app.admin(Method::POST, &path, Some(json!({"effect": {"status": 500}}))).await;
+    assert_eq!(added.status(), 201);
+    let failed = revoke().await;
+    assert_eq!(failed.status, 500, "{:?}", failed.body);
+    assert_eq!(cf.app.admin(Method::DELETE, &path, None).await.status(), 200);
+    revoke().await.ok();
+}
+
 #[tokio::test]
 async fn a_cloudflare_token_used_a_moment_ago_dies_with_its_tenant() {
     let cf = Cf::start().await;

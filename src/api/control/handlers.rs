@@ -129,7 +129,6 @@ pub async fn get_tenant(State(state): State<AppState>, Path(tenant): Path<String
 pub async fn delete_tenant(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<StatusCode> {
     state.journal.flush().await;
     ops::delete_tenant(&state.store, &tenant).await?;
-    state.faults.forget(&tenant);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -177,14 +176,12 @@ async fn reset_one(state: &AppState, tenant: &str, rotate_secrets: bool) -> Resu
         let (spec, secrets) = crate::api::tenants::with_new_secrets(&provider, &document, None, state.store.secrets())?;
         let document = spec.document.clone();
         let reset = crate::harness::snapshots::reset_rotating(&state.store, &state.clock, spec).await?;
-        state.faults.forget(tenant);
         let mut view = tenant_view(&reset, &document);
         view["secrets"] = secrets;
         return Ok(view);
     }
     let seed = crate::api::tenants::seed_of(&provider, &document, state.store.secrets())?;
     let reset = ops::reset_tenant(&state.store, &state.clock, tenant, seed).await?;
-    state.faults.forget(tenant);
     Ok(tenant_view(&reset, &document))
 }
 

@@ -74,7 +74,6 @@ pub async fn restore(
     Path((tenant, name)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
     let (tenant, windows) = snapshots::restore(&state.store, &state.clock, &tenant, &name).await?;
-    state.faults.forget(&tenant.account_id);
     state.limits.replace_windows(&tenant.account_id, windows);
     let now = tenant.now(&state.clock);
     Ok(Json(json!({"restored": name, "now": rfc3339(now), "frozen": tenant.clock_frozen_at.is_some()})))

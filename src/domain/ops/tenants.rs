@@ -52,6 +52,7 @@ fn create_in(c: &mut dyn Tx, spec: &TenantSpec, now: Timestamp) -> Result<Tenant
         clock_offset_ms: 0,
         clock_frozen_at: None,
         created_at: now,
+        fault_rules: false,
     };
     if c.get_tenant(&tenant.account_id)?.is_some() {
         return Err(Error::Conflict(format!("tenant {} already exists", tenant.account_id)));

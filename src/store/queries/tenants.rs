@@ -6,7 +6,10 @@ use crate::domain::{Provider, Tenant, Timestamp};
 
 // The document lives in its own table (`tenant_documents`): requests read the tenant
 // row all the time and need none of it; only create, reset and the control plane do.
-const TENANT_COLUMNS: &str = "account_id, provider, plan, rate_limits, clock_offset_ms, created_at, clock_frozen_at";
+// Whether it has fault rules comes with it (one probe of their index), so that a request
+// of a tenant without any reads none.
+const TENANT_COLUMNS: &str = "account_id, provider, plan, rate_limits, clock_offset_ms, created_at, clock_frozen_at,
+     EXISTS (SELECT 1 FROM fault_rules f WHERE f.tenant = account_id)";
 
 fn tenant_from(row: &Row) -> Result<Tenant> {
     tenant_at(row, 0)
@@ -23,6 +26,7 @@ pub(super) fn tenant_at(row: &Row, at: usize) -> Result<Tenant> {
         clock_offset_ms: row.int(at + 4),
         created_at: row.int(at + 5),
         clock_frozen_at: row.opt_int(at + 6),
+        fault_rules: row.bool(at + 7),
     })
 }
 

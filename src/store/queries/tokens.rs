@@ -54,6 +54,7 @@ pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<(Iss
         "SELECT t.hash, t.tenant, t.kind, t.principal, t.credential, t.grants, t.epoch, t.issued_at, t.expires_at,
                 t.subject, t.nonce, t.device_generation, t.scope,
                 n.account_id, n.provider, n.plan, n.rate_limits, n.clock_offset_ms, n.created_at, n.clock_frozen_at,
+                EXISTS (SELECT 1 FROM fault_rules f WHERE f.tenant = n.account_id),
                 CASE WHEN t.credential IS NULL THEN NULL WHEN c.status = 'active' THEN 1 ELSE 0 END
          FROM tokens t
          JOIN tenants n ON n.account_id = t.tenant
@@ -62,7 +63,7 @@ pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<(Iss
         &[hash.into()],
     )?;
     let Some(row) = rows.first() else { return Ok(None) };
-    let credential_alive = row.opt_int(20).map(|alive| alive != 0);
+    let credential_alive = row.opt_int(21).map(|alive| alive != 0);
     Ok(Some((token_from(row)?, tenant_at(row, 13)?, credential_alive)))
 }
 
