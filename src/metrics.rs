@@ -8,7 +8,9 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 /// How many dead credentials are remembered as "already refused once" (then the oldest go).
 const REMEMBERED_REFUSALS: usize = 10_000;
@@ -24,6 +26,7 @@ struct Metrics {
     writer_queue: IntGauge,
     commit_batch: Histogram,
     wal_bytes: IntGauge,
+    journal_batches: IntCounter,
     pool_in_use: IntGauge,
     pool_size: IntGauge,
     /// Credentials already refused once since they died (their first refusal was observed).
@@ -114,6 +117,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         wal_bytes: registered(
             r,
             IntGauge::new("sqlite_wal_bytes", "Size of the SQLite WAL file after the last commit")
+                .expect("valid metric"),
+        ),
+        journal_batches: registered(
+            r,
+            IntCounter::new("journal_batches_total", "Batches of the request journal written, one transaction each")
                 .expect("valid metric"),
         ),
         pool_in_use: registered(
@@ -211,6 +219,11 @@ pub fn wal_size(bytes: u64) {
 }
 
 /// PostgreSQL: how many connections the pool may hold.
+/// The request journal wrote a batch (one transaction, off every request's path).
+pub fn journal_batch() {
+    METRICS.journal_batches.inc();
+}
+
 pub fn pool_size(size: usize) {
     METRICS.pool_size.set(i64::try_from(size).unwrap_or(i64::MAX));
 }

@@ -136,8 +136,8 @@ struct Row {
     kind: Kind,
     null_rps: f64,
     measured: Measured,
-    /// PostgreSQL commits and rollbacks per request.
-    commits: Option<Result<(f64, f64), String>>,
+    /// What each request cost PostgreSQL.
+    commits: Option<Result<node::PerRequest, String>>,
 }
 
 impl Row {

@@ -133,11 +133,56 @@ impl Drop for Sampler {
     }
 }
 
-/// PostgreSQL's commit counters for the benchmark's database, read through a connection
-/// to the `postgres` database so that reading them commits nothing in the one measured.
+/// PostgreSQL's transaction counters for the benchmark's database, read through a
+/// connection to the `postgres` database so that reading them counts nothing in the one
+/// measured, and the nodes' request-journal batches.
 pub struct CommitCounter {
     client: tokio_postgres::Client,
     database: String,
+    http: reqwest::Client,
+}
+
+/// Counters at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Counts {
+    /// Transactions ended (`pg_stat_database`): every statement run outside `BEGIN` is
+    /// one, a read-only one included, though it writes no commit record.
+    pub commits: i64,
+    pub rollbacks: i64,
+    /// Transaction ids handed out (the next one's number): one per transaction that
+    /// wrote, the only kind that commits anything (a commit record, a WAL flush).
+    pub writing: i64,
+    /// WAL flushes to disk (`pg_stat_wal.wal_sync`; group commit shares one).
+    pub wal_syncs: i64,
+    /// Batches the request journal wrote, one writing transaction each, off the
+    /// requests' path (the nodes' `/metrics`).
+    pub journal_batches: i64,
+}
+
+/// What a run's requests cost PostgreSQL, per request.
+#[derive(Debug, Clone, Copy)]
+pub struct PerRequest {
+    pub transactions: f64,
+    pub rollbacks: f64,
+    /// Writing transactions on the requests' own path (the journal's batches taken out).
+    pub writing: f64,
+    pub journal: f64,
+    pub wal_syncs: f64,
+}
+
+impl Counts {
+    pub fn per_request(&self, before: &Counts, requests: u64) -> PerRequest {
+        let n = requests.max(1) as f64;
+        let per = |after: i64, before: i64| (after - before) as f64 / n;
+        let journal = per(self.journal_batches, before.journal_batches);
+        PerRequest {
+            transactions: per(self.commits, before.commits),
+            rollbacks: per(self.rollbacks, before.rollbacks),
+            writing: per(self.writing, before.writing) - journal,
+            journal,
+            wal_syncs: per(self.wal_syncs, before.wal_syncs),
+        }
+    }
 }
 
 impl CommitCounter {
@@ -152,18 +197,42 @@ impl CommitCounter {
             .await
             .map_err(|e| format!("connect to the postgres database: {e}"))?;
         tokio::spawn(connection);
-        Ok(CommitCounter { client, database })
+        Ok(CommitCounter { client, database, http: reqwest::Client::new() })
     }
 
-    /// (commits, rollbacks) so far. PostgreSQL publishes a backend's counts up to 10 s
-    /// after it goes idle: call [`CommitCounter::settle`] after a run before reading.
-    pub async fn read(&self) -> Result<(i64, i64), String> {
+    /// The counters now. PostgreSQL publishes a backend's counts up to 10 s after it goes
+    /// idle: call [`CommitCounter::settle`] after a run before reading. Reading them
+    /// takes no transaction id.
+    pub async fn read(&self, nodes: &[String]) -> Result<Counts, String> {
         let row = self
             .client
-            .query_one("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = $1", &[&self.database])
+            .query_one(
+                "SELECT d.xact_commit, d.xact_rollback,
+                        pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+                        (SELECT wal_sync FROM pg_stat_wal)
+                 FROM pg_stat_database d WHERE d.datname = $1",
+                &[&self.database],
+            )
             .await
             .map_err(|e| format!("read pg_stat_database: {e}"))?;
-        Ok((row.get(0), row.get(1)))
+        let mut journal_batches = 0;
+        for base in nodes {
+            let page = self.http.get(format!("{base}/metrics")).send().await.map_err(|e| e.to_string())?;
+            let page = page.text().await.map_err(|e| e.to_string())?;
+            journal_batches += page
+                .lines()
+                .find_map(|line| line.strip_prefix("userplane_journal_batches_total "))
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .ok_or_else(|| format!("{base}/metrics has no userplane_journal_batches_total"))?
+                as i64;
+        }
+        Ok(Counts {
+            commits: row.get(0),
+            rollbacks: row.get(1),
+            writing: row.get(2),
+            wal_syncs: row.get(3),
+            journal_batches,
+        })
     }
 
     /// Waits out PostgreSQL's idle-backend statistics interval (PGSTAT_IDLE_INTERVAL, 10 s).

@@ -233,8 +233,9 @@ async fn write_batches(store: Store, size: u64, mut commands: mpsc::Receiver<Com
                     Ok(())
                 })
                 .await;
-            if let Err(err) = written {
-                tracing::warn!(%err, entries = count, "request journal: a batch could not be written");
+            match written {
+                Ok(()) => crate::metrics::journal_batch(),
+                Err(err) => tracing::warn!(%err, entries = count, "request journal: a batch could not be written"),
             }
         }
         let drops = dropped.load(Ordering::Relaxed);

@@ -175,6 +175,9 @@ async fn metrics_count_requests_revocations_and_refusals() {
         .await
         .unwrap();
     assert_eq!(status.status(), 503);
+    // Reading the request journal writes what this node has queued: a batch.
+    let journal = http.get(server.url(&format!("/_userplane/tenants/{account}/requests"))).bearer_auth(ADMIN);
+    assert_eq!(journal.send().await.unwrap().status(), 200);
 
     let response = http.get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -201,6 +204,7 @@ async fn metrics_count_requests_revocations_and_refusals() {
     // The revocation and the login were committed by the writer: batches were observed.
     assert!(sample(&page, "userplane_sqlite_commit_batch_size_count") >= 2.0, "{page}");
     assert!(page.contains("userplane_sqlite_wal_bytes "), "{page}");
+    assert!(sample(&page, "userplane_journal_batches_total") >= 1.0, "{page}");
     // A revocation a moment ago, refused within seconds.
     assert!(sample(&page, "userplane_revocation_to_first_refusal_seconds_sum") < 60.0, "{page}");
     server.stop().await;
