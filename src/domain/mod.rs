@@ -18,4 +18,4 @@ pub mod tenant;
 pub use clock::{Clock, Timestamp};
 pub use error::{Error, Result};
 pub use model::*;
-pub use storage::{PrincipalFilter, Setting, StatusScope, Storage, Tx};
+pub use storage::{PrincipalFilter, Setting, StatusScope, Storage, TokenInContext, Tx};

@@ -92,6 +92,10 @@ pub struct Setting {
     pub updated_at: Timestamp,
 }
 
+/// A token, its tenant, and (if a credential issued it) whether that credential is still
+/// active.
+pub type TokenInContext = (IssuedToken, Tenant, Option<bool>);
+
 /// The reads and writes operations compose inside one [`Storage`] call, by concept.
 ///
 /// An implementation notes, for the read cache ([`super::cache::Touched`]), every tenant
@@ -176,7 +180,14 @@ pub trait Tx {
     // ---- tokens
     fn insert_token(&mut self, token: &IssuedToken) -> Result<()>;
     /// A token with its tenant and, if a credential issued it, whether that credential is still active.
-    fn find_token_in_context(&mut self, hash: &str) -> Result<Option<(IssuedToken, Tenant, Option<bool>)>>;
+    fn find_token_in_context(&mut self, hash: &str) -> Result<Option<TokenInContext>>;
+    /// [`Tx::find_token_in_context`], and the principal `key` (an id, or an email if it has
+    /// an `@`) of the token's tenant, in one query.
+    fn find_token_in_context_and_principal(
+        &mut self,
+        hash: &str,
+        key: &str,
+    ) -> Result<Option<(TokenInContext, Option<Principal>)>>;
     /// A principal's tokens of one kind issued under `epoch` that have not expired.
     fn live_tokens(
         &mut self,

@@ -9,7 +9,7 @@ use crate::domain::ids::SecretHasher;
 use crate::domain::storage::{TxFn, TxFuture};
 use crate::domain::{
     App, AuditRecord, Credential, CredentialKind, Delegation, Device, IssuedToken, NewPrincipal, Principal,
-    PrincipalFilter, Result, Setting, StatusScope, Storage, Tenant, Timestamp, TokenKind, Tx,
+    PrincipalFilter, Result, Setting, StatusScope, Storage, Tenant, Timestamp, TokenInContext, TokenKind, Tx,
 };
 
 impl Storage for Store {
@@ -201,8 +201,16 @@ impl Tx for SqlTx<'_> {
         Ok(queries::insert_token(self.conn, token)?)
     }
 
-    fn find_token_in_context(&mut self, hash: &str) -> Result<Option<(IssuedToken, Tenant, Option<bool>)>> {
+    fn find_token_in_context(&mut self, hash: &str) -> Result<Option<TokenInContext>> {
         Ok(queries::find_token_in_context(self.conn, hash)?)
+    }
+
+    fn find_token_in_context_and_principal(
+        &mut self,
+        hash: &str,
+        key: &str,
+    ) -> Result<Option<(TokenInContext, Option<Principal>)>> {
+        Ok(queries::find_token_in_context_and_principal(self.conn, hash, key)?)
     }
 
     fn live_tokens(

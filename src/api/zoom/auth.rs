@@ -11,6 +11,7 @@ use super::provider;
 use crate::api::bearer;
 use crate::api::faults::Note;
 use crate::domain::clock::{rfc3339, start_of_day};
+use crate::domain::ops::Prefetched;
 use crate::domain::{Actor, Error, InactiveReason, Principal, Tenant, TokenState, ops};
 use crate::harness::faults::Failure;
 use crate::state::AppState;
@@ -25,6 +26,8 @@ pub struct Caller {
     pub actor: Actor,
     /// The request's note: its journal entry and its fault (see `api::faults`).
     pub note: Note,
+    /// The path's user, read with the token where that saves a round trip.
+    prefetched: Option<Prefetched>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -33,7 +36,14 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ZoomError> {
         let token = bearer(&parts.headers).ok_or_else(|| ZoomError::invalid_token(false))?;
         let note = parts.extensions.get::<Note>().cloned().unwrap_or_default();
-        let found = ops::introspect(&state.store, &state.clock, token).await?;
+        // A path about one user (not `me`, whom only the token names): read it with the token.
+        let (found, prefetched) = match note.path_user().filter(|user| !user.eq_ignore_ascii_case("me")) {
+            Some(user) => match ops::introspect_with_target(&state.store, &state.clock, token, &user).await? {
+                Some((found, prefetched)) => (Some(found), prefetched),
+                None => (None, None),
+            },
+            None => (ops::introspect(&state.store, &state.clock, token).await?, None),
+        };
         crate::metrics::introspected(found.as_ref(), &state.clock);
         let Some(found) = found else {
             // A token userplane never issued: a guess, counted against the address.
@@ -58,7 +68,14 @@ impl FromRequestParts<AppState> for Caller {
             (None, Some(user)) => Actor(format!("zoom_user:{user}")),
             (None, None) => Actor("zoom".into()),
         };
-        Ok(Caller { tenant: found.tenant, scopes: found.token.grants, me: found.token.principal, actor, note })
+        Ok(Caller {
+            tenant: found.tenant,
+            scopes: found.token.grants,
+            me: found.token.principal,
+            actor,
+            note,
+            prefetched,
+        })
     }
 }
 
@@ -101,18 +118,19 @@ impl Caller {
 
     async fn find_target(&self, state: &AppState, op: &Operation, user_id: &str) -> Result<Principal, ZoomError> {
         self.check_rate(state, op.label).await?;
-        let account = &self.tenant.account_id;
         if user_id.eq_ignore_ascii_case("me") {
             if !op.allows(&self.scopes, true) {
                 return Err(missing_scope(op, true));
             }
             let me = self.me.as_deref().ok_or_else(|| ZoomError::user_not_found(user_id))?;
-            return ops::resolve_principal(&state.store, account, me)
+            return self
+                .resolve(state, me)
                 .await
                 .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::user_not_found(user_id)));
         }
         if op.allows(&self.scopes, false) {
-            return ops::resolve_principal(&state.store, account, user_id)
+            return self
+                .resolve(state, user_id)
                 .await
                 .map_err(|e| ZoomError::unless_not_found(e, || ZoomError::user_not_found(user_id)));
         }
@@ -120,7 +138,7 @@ impl Caller {
         if op.allows(&self.scopes, true)
             && let Some(me) = &self.me
         {
-            match ops::resolve_principal(&state.store, account, me).await {
+            match self.resolve(state, me).await {
                 Ok(principal) if principal.id == user_id || principal.email.eq_ignore_ascii_case(user_id) => {
                     return Ok(principal);
                 }
@@ -129,6 +147,17 @@ impl Caller {
             }
         }
         Err(missing_scope(op, false))
+    }
+
+    /// The user `key` (an id or an email) of the caller's account: the one read with the
+    /// token, if that is the one.
+    async fn resolve(&self, state: &AppState, key: &str) -> Result<Principal, Error> {
+        match &self.prefetched {
+            Some(prefetched) if prefetched.key == key => {
+                prefetched.principal.clone().ok_or_else(|| Error::not_found("user", key))
+            }
+            _ => ops::resolve_principal(&state.store, &self.tenant.account_id, key).await,
+        }
     }
 
     /// Counts the request against the account's per-second (and, on Free, daily) limit

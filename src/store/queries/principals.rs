@@ -6,23 +6,33 @@ const PRINCIPAL_COLUMNS: &str = "tenant, id, email, first_name, last_name, licen
      created_at, updated_at, session_epoch, sessions_revoked_at, sessions_revoked_reason, \
      last_login_at";
 
+/// [`PRINCIPAL_COLUMNS`] of the table named `alias` (for joins).
+pub(super) fn principal_columns(alias: &str) -> String {
+    PRINCIPAL_COLUMNS.split(',').map(|column| format!("{alias}.{}", column.trim())).collect::<Vec<_>>().join(", ")
+}
+
 fn principal_from(row: &Row) -> Principal {
+    principal_at(row, 0)
+}
+
+/// A principal from [`PRINCIPAL_COLUMNS`] starting at column `at` (for joins).
+pub(super) fn principal_at(row: &Row, at: usize) -> Principal {
     Principal {
-        tenant: row.text(0),
-        id: row.text(1),
-        email: row.text(2),
-        first_name: row.text(3),
-        last_name: row.text(4),
-        license: row.int(5),
-        role: row.text(6),
-        status: Status::parse(&row.text(7)).unwrap_or(Status::Inactive),
-        attributes: json_map(&row.text(8)),
-        created_at: row.int(9),
-        updated_at: row.int(10),
-        session_epoch: row.int(11),
-        sessions_revoked_at: row.opt_int(12),
-        sessions_revoked_reason: row.opt_text(13),
-        last_login_at: row.opt_int(14),
+        tenant: row.text(at),
+        id: row.text(at + 1),
+        email: row.text(at + 2),
+        first_name: row.text(at + 3),
+        last_name: row.text(at + 4),
+        license: row.int(at + 5),
+        role: row.text(at + 6),
+        status: Status::parse(&row.text(at + 7)).unwrap_or(Status::Inactive),
+        attributes: json_map(&row.text(at + 8)),
+        created_at: row.int(at + 9),
+        updated_at: row.int(at + 10),
+        session_epoch: row.int(at + 11),
+        sessions_revoked_at: row.opt_int(at + 12),
+        sessions_revoked_reason: row.opt_text(at + 13),
+        last_login_at: row.opt_int(at + 14),
     }
 }
 

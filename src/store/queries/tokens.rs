@@ -1,7 +1,10 @@
+use std::sync::LazyLock;
+
 use super::super::{Conn, Row};
+use super::principals::{principal_at, principal_columns};
 use super::tenants::tenant_at;
 use super::{Result, json_list, json_text};
-use crate::domain::{IssuedToken, Tenant, Timestamp, TokenKind};
+use crate::domain::{IssuedToken, Principal, Timestamp, TokenInContext, TokenKind};
 
 const TOKEN_COLUMNS: &str = "hash, tenant, kind, principal, credential, grants, epoch, issued_at, expires_at, subject, nonce, device_generation, scope";
 
@@ -47,24 +50,54 @@ pub fn insert_token(c: &mut dyn Conn, token: &IssuedToken) -> Result<()> {
     Ok(())
 }
 
+// A token with its tenant and whether the credential that issued it is still active.
+const TOKEN_IN_CONTEXT: &str = "t.hash, t.tenant, t.kind, t.principal, t.credential, t.grants, t.epoch, t.issued_at,
+        t.expires_at, t.subject, t.nonce, t.device_generation, t.scope,
+        n.account_id, n.provider, n.plan, n.rate_limits, n.clock_offset_ms, n.created_at, n.clock_frozen_at,
+        EXISTS (SELECT 1 FROM fault_rules f WHERE f.tenant = n.account_id),
+        CASE WHEN t.credential IS NULL THEN NULL WHEN c.status = 'active' THEN 1 ELSE 0 END";
+const TOKEN_IN_CONTEXT_FROM: &str = "FROM tokens t
+     JOIN tenants n ON n.account_id = t.tenant
+     LEFT JOIN credentials c ON c.tenant = t.tenant AND c.id = t.credential";
+/// The columns of [`TOKEN_IN_CONTEXT`].
+const TOKEN_IN_CONTEXT_LEN: usize = 22;
+
+fn token_in_context(row: &Row) -> Result<TokenInContext> {
+    let credential_alive = row.opt_int(TOKEN_IN_CONTEXT_LEN - 1).map(|alive| alive != 0);
+    Ok((token_from(row)?, tenant_at(row, 13)?, credential_alive))
+}
+
 /// A token with its tenant and, if a credential issued it, whether that credential is
 /// still active: what every authenticated request needs, in one query.
-pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<(IssuedToken, Tenant, Option<bool>)>> {
-    let rows = c.query(
-        "SELECT t.hash, t.tenant, t.kind, t.principal, t.credential, t.grants, t.epoch, t.issued_at, t.expires_at,
-                t.subject, t.nonce, t.device_generation, t.scope,
-                n.account_id, n.provider, n.plan, n.rate_limits, n.clock_offset_ms, n.created_at, n.clock_frozen_at,
-                EXISTS (SELECT 1 FROM fault_rules f WHERE f.tenant = n.account_id),
-                CASE WHEN t.credential IS NULL THEN NULL WHEN c.status = 'active' THEN 1 ELSE 0 END
-         FROM tokens t
-         JOIN tenants n ON n.account_id = t.tenant
-         LEFT JOIN credentials c ON c.tenant = t.tenant AND c.id = t.credential
-         WHERE t.hash = $1",
-        &[hash.into()],
-    )?;
+pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<TokenInContext>> {
+    let rows =
+        c.query(&format!("SELECT {TOKEN_IN_CONTEXT} {TOKEN_IN_CONTEXT_FROM} WHERE t.hash = $1"), &[hash.into()])?;
+    rows.first().map(token_in_context).transpose()
+}
+
+/// [`find_token_in_context`], and the principal `key` of the token's tenant (an id, or an
+/// email if it has an `@`), in the same query.
+pub fn find_token_in_context_and_principal(
+    c: &mut dyn Conn,
+    hash: &str,
+    key: &str,
+) -> Result<Option<(TokenInContext, Option<Principal>)>> {
+    static BY_ID: LazyLock<String> = LazyLock::new(|| with_principal("p.id = $2"));
+    static BY_EMAIL: LazyLock<String> = LazyLock::new(|| with_principal("p.email = $2"));
+    fn with_principal(condition: &str) -> String {
+        format!(
+            "SELECT {TOKEN_IN_CONTEXT}, {} {TOKEN_IN_CONTEXT_FROM}
+             LEFT JOIN principals p ON p.tenant = t.tenant AND {condition}
+             WHERE t.hash = $1",
+            principal_columns("p")
+        )
+    }
+    let (sql, key) = if key.contains('@') { (&*BY_EMAIL, key.to_ascii_lowercase()) } else { (&*BY_ID, key.to_owned()) };
+    let rows = c.query(sql, &[hash.into(), key.into()])?;
     let Some(row) = rows.first() else { return Ok(None) };
-    let credential_alive = row.opt_int(21).map(|alive| alive != 0);
-    Ok(Some((token_from(row)?, tenant_at(row, 13)?, credential_alive)))
+    // The principal's id (its second column) is NULL when the join found none.
+    let principal = row.opt_text(TOKEN_IN_CONTEXT_LEN + 1).map(|_| principal_at(row, TOKEN_IN_CONTEXT_LEN));
+    Ok(Some((token_in_context(row)?, principal)))
 }
 
 /// A principal's tokens of one kind issued under `epoch` that have not expired.
