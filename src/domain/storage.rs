@@ -175,7 +175,11 @@ pub trait Tx {
     // ---- credentials
     fn insert_credential(&mut self, cred: &Credential) -> Result<()>;
     /// Finds a credential by kind and lookup key (client id, token hash, key email).
-    fn find_credential(&mut self, kind: &CredentialKind, lookup: &str) -> Result<Option<Credential>>;
+    fn find_credential_in_context(
+        &mut self,
+        kind: &CredentialKind,
+        lookup: &str,
+    ) -> Result<Option<(Credential, Tenant)>>;
 
     // ---- tokens
     fn insert_token(&mut self, token: &IssuedToken) -> Result<()>;

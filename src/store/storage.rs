@@ -193,8 +193,12 @@ impl Tx for SqlTx<'_> {
         Ok(queries::insert_credential(self.conn, cred)?)
     }
 
-    fn find_credential(&mut self, kind: &CredentialKind, lookup: &str) -> Result<Option<Credential>> {
-        Ok(queries::find_credential(self.conn, kind, lookup)?)
+    fn find_credential_in_context(
+        &mut self,
+        kind: &CredentialKind,
+        lookup: &str,
+    ) -> Result<Option<(Credential, Tenant)>> {
+        Ok(queries::find_credential_in_context(self.conn, kind, lookup)?)
     }
 
     fn insert_token(&mut self, token: &IssuedToken) -> Result<()> {

@@ -34,14 +34,7 @@ async fn read_credential(
     lookup: &str,
 ) -> Result<Option<(Credential, Tenant)>> {
     let lookup = lookup.to_owned();
-    store
-        .read(move |c| {
-            let Some(cred) = c.find_credential(&kind, &lookup)? else { return Ok(None) };
-            let tenant =
-                c.get_tenant(&cred.tenant)?.ok_or_else(|| Error::Internal("credential without tenant".into()))?;
-            Ok(Some((cred, tenant)))
-        })
-        .await
+    store.read(move |c| c.find_credential_in_context(&kind, &lookup)).await
 }
 
 /// Issues a new bearer token of a kind its dialect declares; returns it in clear (the

@@ -46,22 +46,26 @@ pub async fn revoke_user_access(
 ) -> Result<(Principal, u64)> {
     let Ctx { store, clock, tenant, actor } = ctx;
     let (account, now, actor) = (tenant.account_id.clone(), tenant.now(clock), actor.clone());
-    // Found outside the write transaction, which then stays short: an email always names
-    // the same user here, and revoke_sessions below fails if that user is gone.
-    let principal = {
-        let (account, email) = (account.clone(), email.to_owned());
-        store
-            .read(move |c| c.find_principal_by_email(&account, &email)?.ok_or_else(|| Error::not_found("user", &email)))
-            .await?
+    // With a read cache the user is usually remembered, and the write (on SQLite's one
+    // writer) stays short; without one, it is read inside the write: one round trip fewer.
+    // Either way revoke_sessions fails if that user is gone by then.
+    let known = match store.cache() {
+        Some(_) => Some(super::resolve_principal(store, &account, email).await?),
+        None => None,
     };
-    if let Some(uid) = &user_id {
-        let plain = |s: &str| s.replace('-', "").to_ascii_lowercase();
-        if plain(uid) != plain(&principal.id) {
-            return Err(Error::invalid("user_uid", "user_uid does not match the user with this email"));
-        }
-    }
+    let email = email.to_owned();
     store
         .write(move |c| {
+            let principal = match known {
+                Some(principal) => principal,
+                None => c.find_principal_by_email(&account, &email)?.ok_or_else(|| Error::not_found("user", &email))?,
+            };
+            if let Some(uid) = &user_id {
+                let plain = |s: &str| s.replace('-', "").to_ascii_lowercase();
+                if plain(uid) != plain(&principal.id) {
+                    return Err(Error::invalid("user_uid", "user_uid does not match the user with this email"));
+                }
+            }
             if !c.revoke_sessions(&account, &principal.id, now, InactiveReason::AccessRevoked.as_str())? {
                 return Err(Error::not_found("user", &principal.email));
             }

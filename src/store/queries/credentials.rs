@@ -1,6 +1,9 @@
+use std::sync::LazyLock;
+
 use super::super::{Conn, Row};
-use super::{Result, json_list, json_text};
-use crate::domain::{Credential, CredentialKind};
+use super::tenants::{tenant_at, tenant_columns};
+use super::{Result, json_list, json_text, qualified};
+use crate::domain::{Credential, CredentialKind, Tenant};
 
 const CREDENTIAL_COLUMNS: &str = "tenant, id, kind, lookup, secret_hash, grants, owner, status, created_at, expires_at";
 
@@ -40,10 +43,21 @@ pub fn insert_credential(c: &mut dyn Conn, cred: &Credential) -> Result<()> {
 }
 
 /// Finds a credential by kind and lookup key (client id, token hash, key email).
-pub fn find_credential(c: &mut dyn Conn, kind: &CredentialKind, lookup: &str) -> Result<Option<Credential>> {
-    let rows = c.query(
-        &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE kind = $1 AND lookup = $2"),
-        &[kind.as_str().into(), lookup.into()],
-    )?;
-    rows.first().map(credential_from).transpose()
+/// A credential by kind and lookup key, with its tenant, in one query.
+pub fn find_credential_in_context(
+    c: &mut dyn Conn,
+    kind: &CredentialKind,
+    lookup: &str,
+) -> Result<Option<(Credential, Tenant)>> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {}, {} FROM credentials c JOIN tenants n ON n.account_id = c.tenant
+             WHERE c.kind = $1 AND c.lookup = $2",
+            qualified("c", CREDENTIAL_COLUMNS),
+            tenant_columns("n")
+        )
+    });
+    let rows = c.query(&SQL, &[kind.as_str().into(), lookup.into()])?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    Ok(Some((credential_from(row)?, tenant_at(row, CREDENTIAL_COLUMNS.split(',').count())?)))
 }

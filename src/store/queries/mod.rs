@@ -31,6 +31,11 @@ pub use settings::*;
 pub use tenants::*;
 pub use tokens::*;
 
+/// A list of columns (`"a, b"`), each of the table named `alias` (`"t.a, t.b"`), for joins.
+pub(super) fn qualified(alias: &str, columns: &str) -> String {
+    columns.split(',').map(|column| format!("{alias}.{}", column.trim())).collect::<Vec<_>>().join(", ")
+}
+
 pub(super) fn json_text(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }

@@ -8,7 +8,7 @@ const PRINCIPAL_COLUMNS: &str = "tenant, id, email, first_name, last_name, licen
 
 /// [`PRINCIPAL_COLUMNS`] of the table named `alias` (for joins).
 pub(super) fn principal_columns(alias: &str) -> String {
-    PRINCIPAL_COLUMNS.split(',').map(|column| format!("{alias}.{}", column.trim())).collect::<Vec<_>>().join(", ")
+    super::qualified(alias, PRINCIPAL_COLUMNS)
 }
 
 fn principal_from(row: &Row) -> Principal {

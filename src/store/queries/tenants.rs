@@ -1,3 +1,5 @@
+use std::sync::LazyLock;
+
 use serde_json::Value as Json;
 
 use super::super::{Conn, Row, StoreError};
@@ -8,14 +10,22 @@ use crate::domain::{Provider, Tenant, Timestamp};
 // row all the time and need none of it; only create, reset and the control plane do.
 // Whether it has fault rules comes with it (one probe of their index), so that a request
 // of a tenant without any reads none.
-const TENANT_COLUMNS: &str = "account_id, provider, plan, rate_limits, clock_offset_ms, created_at, clock_frozen_at,
-     EXISTS (SELECT 1 FROM fault_rules f WHERE f.tenant = account_id)";
+static TENANT_COLUMNS: LazyLock<String> = LazyLock::new(|| tenant_columns("tenants"));
+
+/// The columns [`tenant_at`] reads, of the table named `alias` (for joins).
+pub(super) fn tenant_columns(alias: &str) -> String {
+    format!(
+        "{alias}.account_id, {alias}.provider, {alias}.plan, {alias}.rate_limits, {alias}.clock_offset_ms,
+         {alias}.created_at, {alias}.clock_frozen_at,
+         EXISTS (SELECT 1 FROM fault_rules f WHERE f.tenant = {alias}.account_id)"
+    )
+}
 
 fn tenant_from(row: &Row) -> Result<Tenant> {
     tenant_at(row, 0)
 }
 
-/// A tenant from [`TENANT_COLUMNS`] starting at column `at` (for joins).
+/// A tenant from [`tenant_columns`] starting at column `at`.
 pub(super) fn tenant_at(row: &Row, at: usize) -> Result<Tenant> {
     let provider = Provider::parse(&row.text(at + 1));
     Ok(Tenant {
@@ -59,7 +69,8 @@ pub fn insert_tenant(c: &mut dyn Conn, tenant: &Tenant, document: &Json) -> Resu
 }
 
 pub fn get_tenant(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> {
-    let rows = c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE account_id = $1"), &[account_id.into()])?;
+    let rows =
+        c.query(&format!("SELECT {} FROM tenants WHERE account_id = $1", *TENANT_COLUMNS), &[account_id.into()])?;
     rows.first().map(tenant_from).transpose()
 }
 
@@ -69,12 +80,12 @@ pub fn get_tenant(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> 
 pub fn get_tenant_for_update(c: &mut dyn Conn, account_id: &str) -> Result<Option<Tenant>> {
     let lock = for_update(c);
     let rows =
-        c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE account_id = $1{lock}"), &[account_id.into()])?;
+        c.query(&format!("SELECT {} FROM tenants WHERE account_id = $1{lock}", *TENANT_COLUMNS), &[account_id.into()])?;
     rows.first().map(tenant_from).transpose()
 }
 
 pub fn list_tenants(c: &mut dyn Conn) -> Result<Vec<Tenant>> {
-    let rows = c.query(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_at, account_id"), &[])?;
+    let rows = c.query(&format!("SELECT {} FROM tenants ORDER BY created_at, account_id", *TENANT_COLUMNS), &[])?;
     rows.iter().map(tenant_from).collect()
 }
 

@@ -2,7 +2,7 @@ use std::sync::LazyLock;
 
 use super::super::{Conn, Row};
 use super::principals::{principal_at, principal_columns};
-use super::tenants::tenant_at;
+use super::tenants::{tenant_at, tenant_columns};
 use super::{Result, json_list, json_text};
 use crate::domain::{IssuedToken, Principal, Timestamp, TokenInContext, TokenKind};
 
@@ -51,11 +51,14 @@ pub fn insert_token(c: &mut dyn Conn, token: &IssuedToken) -> Result<()> {
 }
 
 // A token with its tenant and whether the credential that issued it is still active.
-const TOKEN_IN_CONTEXT: &str = "t.hash, t.tenant, t.kind, t.principal, t.credential, t.grants, t.epoch, t.issued_at,
-        t.expires_at, t.subject, t.nonce, t.device_generation, t.scope,
-        n.account_id, n.provider, n.plan, n.rate_limits, n.clock_offset_ms, n.created_at, n.clock_frozen_at,
-        EXISTS (SELECT 1 FROM fault_rules f WHERE f.tenant = n.account_id),
-        CASE WHEN t.credential IS NULL THEN NULL WHEN c.status = 'active' THEN 1 ELSE 0 END";
+static TOKEN_IN_CONTEXT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "t.hash, t.tenant, t.kind, t.principal, t.credential, t.grants, t.epoch, t.issued_at,
+         t.expires_at, t.subject, t.nonce, t.device_generation, t.scope, {},
+         CASE WHEN t.credential IS NULL THEN NULL WHEN c.status = 'active' THEN 1 ELSE 0 END",
+        tenant_columns("n")
+    )
+});
 const TOKEN_IN_CONTEXT_FROM: &str = "FROM tokens t
      JOIN tenants n ON n.account_id = t.tenant
      LEFT JOIN credentials c ON c.tenant = t.tenant AND c.id = t.credential";
@@ -70,8 +73,9 @@ fn token_in_context(row: &Row) -> Result<TokenInContext> {
 /// A token with its tenant and, if a credential issued it, whether that credential is
 /// still active: what every authenticated request needs, in one query.
 pub fn find_token_in_context(c: &mut dyn Conn, hash: &str) -> Result<Option<TokenInContext>> {
-    let rows =
-        c.query(&format!("SELECT {TOKEN_IN_CONTEXT} {TOKEN_IN_CONTEXT_FROM} WHERE t.hash = $1"), &[hash.into()])?;
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {} {TOKEN_IN_CONTEXT_FROM} WHERE t.hash = $1", *TOKEN_IN_CONTEXT));
+    let rows = c.query(&SQL, &[hash.into()])?;
     rows.first().map(token_in_context).transpose()
 }
 
@@ -86,9 +90,10 @@ pub fn find_token_in_context_and_principal(
     static BY_EMAIL: LazyLock<String> = LazyLock::new(|| with_principal("p.email = $2"));
     fn with_principal(condition: &str) -> String {
         format!(
-            "SELECT {TOKEN_IN_CONTEXT}, {} {TOKEN_IN_CONTEXT_FROM}
+            "SELECT {}, {} {TOKEN_IN_CONTEXT_FROM}
              LEFT JOIN principals p ON p.tenant = t.tenant AND {condition}
              WHERE t.hash = $1",
+            *TOKEN_IN_CONTEXT,
             principal_columns("p")
         )
     }
