@@ -155,8 +155,8 @@ pub struct Counts {
     /// WAL flushes to disk (`pg_stat_wal.wal_sync`; group commit shares one).
     pub wal_syncs: i64,
     /// Batches the request journal wrote, one writing transaction each, off the
-    /// requests' path (the nodes' `/metrics`).
-    pub journal_batches: i64,
+    /// requests' path (the nodes' `/metrics`; `None` from a build that does not count them).
+    pub journal_batches: Option<i64>,
 }
 
 /// What a run's requests cost PostgreSQL, per request.
@@ -164,9 +164,10 @@ pub struct Counts {
 pub struct PerRequest {
     pub transactions: f64,
     pub rollbacks: f64,
-    /// Writing transactions on the requests' own path (the journal's batches taken out).
+    /// Writing transactions on the requests' own path (the journal's batches taken out,
+    /// when the build counts them).
     pub writing: f64,
-    pub journal: f64,
+    pub journal: Option<f64>,
     pub wal_syncs: f64,
 }
 
@@ -174,11 +175,11 @@ impl Counts {
     pub fn per_request(&self, before: &Counts, requests: u64) -> PerRequest {
         let n = requests.max(1) as f64;
         let per = |after: i64, before: i64| (after - before) as f64 / n;
-        let journal = per(self.journal_batches, before.journal_batches);
+        let journal = self.journal_batches.zip(before.journal_batches).map(|(after, before)| per(after, before));
         PerRequest {
             transactions: per(self.commits, before.commits),
             rollbacks: per(self.rollbacks, before.rollbacks),
-            writing: per(self.writing, before.writing) - journal,
+            writing: per(self.writing, before.writing) - journal.unwrap_or(0.0),
             journal,
             wal_syncs: per(self.wal_syncs, before.wal_syncs),
         }
@@ -215,16 +216,15 @@ impl CommitCounter {
             )
             .await
             .map_err(|e| format!("read pg_stat_database: {e}"))?;
-        let mut journal_batches = 0;
+        let mut journal_batches = Some(0);
         for base in nodes {
             let page = self.http.get(format!("{base}/metrics")).send().await.map_err(|e| e.to_string())?;
             let page = page.text().await.map_err(|e| e.to_string())?;
-            journal_batches += page
+            let batches = page
                 .lines()
                 .find_map(|line| line.strip_prefix("userplane_journal_batches_total "))
-                .and_then(|n| n.trim().parse::<f64>().ok())
-                .ok_or_else(|| format!("{base}/metrics has no userplane_journal_batches_total"))?
-                as i64;
+                .and_then(|n| n.trim().parse::<f64>().ok());
+            journal_batches = journal_batches.zip(batches).map(|(sum, n)| sum + n as i64);
         }
         Ok(Counts {
             commits: row.get(0),
