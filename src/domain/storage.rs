@@ -174,7 +174,7 @@ pub trait Tx {
 
     // ---- credentials
     fn insert_credential(&mut self, cred: &Credential) -> Result<()>;
-    /// Finds a credential by kind and lookup key (client id, token hash, key email).
+    /// Finds a credential by kind and lookup key (client id, token hash, key email), with its tenant.
     fn find_credential_in_context(
         &mut self,
         kind: &CredentialKind,

@@ -447,9 +447,9 @@ async fn stored_rules(store: &Store, account: String, provider: Provider) -> Res
 /// Nothing is kept in memory: whether a tenant has rules comes with the tenant itself
 /// ([`Tenant::fault_rules`], read with its token or credential), so a request of a tenant
 /// without rules reads nothing more, and one of a tenant with rules reads them, on every
-/// node: a rule posted to one node applies everywhere from the next request. Rules are
-/// added and deleted with [`Store::write`], after which this node's read cache, which
-/// holds tenants, forgets what it holds.
+/// node: a rule posted to one node applies everywhere from the next request. Adding or
+/// deleting a rule touches its tenant ([`Store::write_touching_tenant`]), so this node's
+/// read cache, which holds tenants, forgets the one it held.
 #[derive(Default)]
 pub struct FaultBook;
 

@@ -42,8 +42,8 @@ pub fn insert_credential(c: &mut dyn Conn, cred: &Credential) -> Result<()> {
     Ok(())
 }
 
-/// Finds a credential by kind and lookup key (client id, token hash, key email).
-/// A credential by kind and lookup key, with its tenant, in one query.
+/// A credential by kind and lookup key (client id, token hash, key email), with its
+/// tenant, in one query.
 pub fn find_credential_in_context(
     c: &mut dyn Conn,
     kind: &CredentialKind,
