@@ -14,10 +14,10 @@ static TENANT_COLUMNS: LazyLock<String> = LazyLock::new(|| tenant_columns("tenan
 
 /// The columns [`tenant_at`] reads, of the table named `alias` (for joins).
 pub(super) fn tenant_columns(alias: &str) -> String {
+    let columns = "account_id, provider, plan, rate_limits, clock_offset_ms, created_at, clock_frozen_at";
     format!(
-        "{alias}.account_id, {alias}.provider, {alias}.plan, {alias}.rate_limits, {alias}.clock_offset_ms,
-         {alias}.created_at, {alias}.clock_frozen_at,
-         EXISTS (SELECT 1 FROM fault_rules f WHERE f.tenant = {alias}.account_id)"
+        "{}, EXISTS (SELECT 1 FROM fault_rules f WHERE f.tenant = {alias}.account_id)",
+        super::qualified(alias, columns)
     )
 }
 
