@@ -171,7 +171,9 @@ pub async fn layer(dialect: &'static DialectSpec, mut request: Request, next: Ne
     let uri = request.extensions().get::<OriginalUri>().map_or_else(|| request.uri().clone(), |u| u.0.clone());
     let path_user = request.extensions().get::<MatchedPath>().and_then(|route| {
         let index = route.as_str().split('/').position(|segment| segment == "{user_id}")?;
-        uri.path().split('/').nth(index).map(str::to_owned)
+        // As the handler's `Path` sees it: `jdoe%40example.com` is jdoe@example.com.
+        let raw = uri.path().split('/').nth(index)?;
+        Some(percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned())
     });
     let note = Note(Arc::new(Mutex::new(NoteData {
         operation: request.extensions().get::<OperationName>().map(|n| n.0),

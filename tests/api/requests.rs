@@ -97,6 +97,20 @@ async fn filters_select_and_count_and_pages_follow_after() {
 }
 
 #[tokio::test]
+async fn a_percent_encoded_user_is_journaled_as_the_handler_reads_it() {
+    let zoom = Zoom::start().await;
+    let (status, body) = zoom.call(Method::GET, "/users/ben%40example.com", None).await;
+    assert_eq!((status, &body["email"]), (StatusCode::OK, &json!("ben@example.com")), "{body}");
+    let (status, body) = zoom.call(Method::GET, "/users/nobody%40example.com", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["message"], "User does not exist: nobody@example.com.");
+    let body = journal(&zoom.app, &zoom.account, "").await;
+    let users: Vec<&Value> = body["requests"].as_array().unwrap().iter().map(|e| &e["user"]).collect();
+    assert_eq!(users, [&json!("ben@example.com"), &json!("nobody@example.com")], "{body}");
+    assert_eq!(count(&zoom.app, &zoom.account, "user=nobody@example.com").await, 1);
+}
+
+#[tokio::test]
 async fn cloudflare_requests_name_the_credential_and_cloudflares_code() {
     let cf = Cf::start().await;
     cf.get(&cf.acct("/access/users"), &cf.admin()).await.ok();
