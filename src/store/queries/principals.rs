@@ -182,29 +182,41 @@ pub fn all_principals(c: &mut dyn Conn, tenant: &str) -> Result<Vec<Principal>> 
 pub fn update_principal(c: &mut dyn Conn, p: &Principal) -> Result<bool> {
     let lock = for_update(c);
     let before = c.query(
-        &format!("SELECT status, role FROM principals WHERE tenant = $1 AND id = $2{lock}"),
+        &format!("SELECT status, role, email FROM principals WHERE tenant = $1 AND id = $2{lock}"),
         &[p.tenant.as_str().into(), p.id.as_str().into()],
     )?;
     let Some(before) = before.first() else { return Ok(false) };
-    let (old_status, old_role) = (before.text(0), before.text(1));
-    let changed = c.execute(
-        "UPDATE principals SET email = $1, first_name = $2, last_name = $3, license = $4, role = $5, status = $6,
-                attributes = $7, updated_at = $8, last_login_at = $9
-         WHERE tenant = $10 AND id = $11",
-        &[
-            p.email.as_str().into(),
-            p.first_name.as_str().into(),
-            p.last_name.as_str().into(),
-            p.license.into(),
-            p.role.as_str().into(),
-            p.status.as_str().into(),
-            json_text(&p.attributes).into(),
-            p.updated_at.into(),
-            p.last_login_at.into(),
-            p.tenant.as_str().into(),
-            p.id.as_str().into(),
-        ],
-    )?;
+    let (old_status, old_role, old_email) = (before.text(0), before.text(1), before.text(2));
+    let mut params: Vec<Value> = vec![
+        p.first_name.as_str().into(),
+        p.last_name.as_str().into(),
+        p.license.into(),
+        json_text(&p.attributes).into(),
+        p.updated_at.into(),
+        p.last_login_at.into(),
+    ];
+    // The indexed columns are set only when they change: SQLite rewrites the entries of
+    // every index holding a column the SET names, equal or not (email is in three
+    // indexes, status in two, role in one). SQLite numbers `$n` in the order they first
+    // appear, so they are written in ascending order.
+    let mut sql = String::from(
+        "UPDATE principals SET first_name = $1, last_name = $2, license = $3, attributes = $4, updated_at = $5,
+                last_login_at = $6",
+    );
+    let indexed = [
+        ("email", old_email.as_str(), p.email.as_str()),
+        ("role", &old_role, &p.role),
+        ("status", &old_status, p.status.as_str()),
+    ];
+    for (column, old, new) in indexed {
+        if old != new {
+            params.push(new.into());
+            sql.push_str(&format!(", {column} = ${}", params.len()));
+        }
+    }
+    params.extend([p.tenant.as_str().into(), p.id.as_str().into()]);
+    sql.push_str(&format!(" WHERE tenant = ${} AND id = ${}", params.len() - 1, params.len()));
+    let changed = c.execute(&sql, &params)?;
     if changed > 0 && (old_status != p.status.as_str() || old_role != p.role) {
         // Counter rows are always locked in key order: two nodes moving users in
         // opposite directions (activate, deactivate) then queue instead of deadlocking.
@@ -306,4 +318,72 @@ pub fn count_filtered_principals(c: &mut dyn Conn, tenant: &str, filter: &Princi
         c.query(&format!("SELECT count(*) FROM principals WHERE {condition}"), &params)?
     };
     Ok(rows.first().map_or(0, |r| r.int(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// The UPDATE names an indexed column only when it changes: each change must still
+    /// reach every index that holds it, and the counters.
+    #[tokio::test]
+    async fn an_update_moves_the_user_in_every_index_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite").to_string_lossy()).await.unwrap();
+        let found = store
+            .write(|c| {
+                c.execute(
+                    "INSERT INTO tenants (account_id, provider, plan, rate_limits, clock_offset_ms, created_at)
+                     VALUES ('t', 'zoom', 'pro', 0, 0, 0)",
+                    &[],
+                )?;
+                let new = NewPrincipal {
+                    id: "u1".into(),
+                    email: "old@example.com".into(),
+                    first_name: "Old".into(),
+                    last_name: "Name".into(),
+                    license: 1,
+                    role: "member".into(),
+                    status: Status::Active,
+                    attributes: Default::default(),
+                };
+                insert_principal(c, "t", &new, 0)?;
+                let mut p = get_principal(c, "t", "u1")?.unwrap();
+                // Only unindexed columns: the row changes, the indexes keep it where it was.
+                p.first_name = "New".into();
+                assert!(update_principal(c, &p)?);
+                // Each indexed column in turn, then all three at once.
+                p.email = "new@example.com".into();
+                assert!(update_principal(c, &p)?);
+                p.role = "admin".into();
+                assert!(update_principal(c, &p)?);
+                p.status = Status::Inactive;
+                assert!(update_principal(c, &p)?);
+                (p.email, p.role, p.status) = ("last@example.com".into(), "member".into(), Status::Active);
+                assert!(update_principal(c, &p)?);
+                let by_email = |c: &mut dyn Conn, email: &str| -> Result<Option<String>> {
+                    Ok(find_principal_by_email(c, "t", email)?.map(|p| p.id))
+                };
+                let scope = |status, role| StatusScope { status, role };
+                Ok((
+                    by_email(c, "old@example.com")?,
+                    by_email(c, "new@example.com")?,
+                    by_email(c, "last@example.com")?,
+                    get_principal(c, "t", "u1")?.map(|p| (p.first_name, p.role, p.status)),
+                    list_principals(c, "t", scope(Status::Active, Some("member")), "", 10)?.len(),
+                    list_principals(c, "t", scope(Status::Active, None), "", 10)?.len(),
+                    list_principals(c, "t", scope(Status::Inactive, None), "", 10)?.len(),
+                    count_principals(c, "t", scope(Status::Active, Some("member")))?,
+                    count_principals(c, "t", scope(Status::Inactive, None))?,
+                    count_principals(c, "t", scope(Status::Active, Some("admin")))?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            (None, None, Some("u1".into()), Some(("New".into(), "member".into(), Status::Active)), 1, 1, 0, 1, 0, 0)
+        );
+    }
 }
