@@ -207,7 +207,9 @@ fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<Checkpointed> {
 
 /// Copies the WAL into the database after writes (PASSIVE: writers and readers go on),
 /// at most every `checkpoint_interval`, until the writer stops. Once the WAL has grown
-/// to `rewind_frames`, asks the writer to finish the job and rewind it.
+/// to `rewind_frames`, asks the writer to finish the job and rewind it. (Never inlined:
+/// `benches/callgrind.sh` finds the background work by this name.)
+#[inline(never)]
 fn run_checkpointer(conn: Connection, policy: WalPolicy, nudged: mpsc::Receiver<()>, rewind: Arc<AtomicBool>) {
     while nudged.recv().is_ok() {
         // While the writer has yet to act on a request, a pass would only compete with it.
