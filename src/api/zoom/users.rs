@@ -329,7 +329,7 @@ pub async fn create_user(
 pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>) -> Result<Response> {
     let user = caller.target(&state, &op::GET_USER, &user_id).await?;
     let now = caller.tenant.now(&state.clock);
-    Ok(Json(views::user(&user, &caller.tenant, now)).into_response())
+    Ok(views::user(&user, &caller.tenant, now).into_response())
 }
 
 /// The profile's free-text fields and their longest values, in Zoom's order.

@@ -2,9 +2,13 @@
 
 use std::sync::LazyLock;
 
+use axum::http::HeaderValue;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Value, json};
 
+use super::ZoomError;
 use crate::domain::clock::rfc3339;
 use crate::domain::{Principal, Status, Tenant, Timestamp};
 
@@ -72,12 +76,9 @@ pub enum Field<'a> {
 }
 
 impl<'a> Object<'a> {
-    /// Sets `key` (a later set of the same key wins, as with a map).
+    /// Sets `key` (a later set of the same key wins, as with a map: see `serialize`).
     fn set(&mut self, key: &'a str, field: Field<'a>) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = field,
-            None => self.0.push((key, field)),
-        }
+        self.0.push((key, field));
     }
 }
 
@@ -97,13 +98,29 @@ impl Serialize for Field<'_> {
 
 impl Serialize for Object<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // A stable sort keeps the sets of one key in their order; the last one is written.
         let mut fields: Vec<&(&str, Field)> = self.0.iter().collect();
-        fields.sort_unstable_by_key(|(key, _)| *key);
-        let mut map = serializer.serialize_map(Some(fields.len()))?;
-        for (key, field) in fields {
-            map.serialize_entry(key, field)?;
+        fields.sort_by_key(|(key, _)| *key);
+        let written = |i: usize| fields.get(i + 1).is_none_or(|(next, _)| *next != fields[i].0);
+        let mut map = serializer.serialize_map(Some((0..fields.len()).filter(|&i| written(i)).count()))?;
+        for (i, (key, field)) in fields.iter().enumerate() {
+            if written(i) {
+                map.serialize_entry(key, field)?;
+            }
         }
         map.end()
+    }
+}
+
+/// An object as a JSON answer, written into a buffer that fits a user at once (axum's
+/// `Json` starts at 128 bytes and grows it as the fragments come).
+impl IntoResponse for Object<'_> {
+    fn into_response(self) -> Response {
+        let mut body = Vec::with_capacity(2048);
+        match serde_json::to_writer(&mut body, &self) {
+            Ok(()) => ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
+            Err(err) => ZoomError::internal(format!("a user's JSON: {err}")).into_response(),
+        }
     }
 }
 
