@@ -199,3 +199,21 @@ static PASSWORD_LOGIN: LazyLock<Value> = LazyLock::new(|| json!([100]));
 fn account_number(account_id: &str) -> u64 {
     account_id.bytes().fold(17u64, |acc, b| (acc.wrapping_mul(31) + b as u64) % 9_000_000_000) + 1_000_000_000
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_object_is_written_in_key_order_and_a_later_set_wins() {
+        let mut object = Object::default();
+        object.set("type", Field::Int(1));
+        object.set("email", Field::Str("a@example.com"));
+        object.set("type", Field::Int(2));
+        object.set("group_ids", Field::Empty);
+        let written = serde_json::to_string(&object).unwrap();
+        assert_eq!(written, r#"{"email":"a@example.com","group_ids":[],"type":2}"#);
+        // The same bytes a `Value` of those fields gives.
+        assert_eq!(written, json!({"type": 2, "email": "a@example.com", "group_ids": []}).to_string());
+    }
+}
