@@ -127,14 +127,15 @@ impl SqliteStore {
         let (nudge, nudged) = mpsc::sync_channel::<()>(1);
         let checkpoints = connect(path)?;
         let asked = rewind.clone();
+        // Names within Linux's 15 characters, so that `top -H` and `perf` tell them apart.
         std::thread::Builder::new()
-            .name("userplane-sqlite-checkpoint".into())
+            .name("sqlite-ckpt".into())
             .spawn(move || run_checkpointer(checkpoints, policy, nudged, asked))
             .map_err(|e| StoreError::other(format!("cannot start the checkpoint thread: {e}")))?;
         let wal = WalFile::new(path, &writer, policy)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
-            .name("userplane-sqlite-writer".into())
+            .name("sqlite-writer".into())
             .spawn(move || run_writer(Writer { conn: writer, cache }, policy, wal, queue, nudge, rewind))
             .map_err(|e| StoreError::other(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore { path: path.to_owned(), writer: Mutex::new(jobs), readers: Mutex::new(Vec::new()) })
