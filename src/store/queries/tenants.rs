@@ -2,7 +2,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value as Json;
 
-use super::super::{Conn, Row, StoreError};
+use super::super::{Backend, Conn, Row, StoreError};
 use super::{Result, for_update, json_text};
 use crate::domain::{Provider, Tenant, Timestamp};
 
@@ -89,26 +89,46 @@ pub fn list_tenants(c: &mut dyn Conn) -> Result<Vec<Tenant>> {
     rows.iter().map(tenant_from).collect()
 }
 
+/// The tables of a tenant's state: everything it holds except its row, its document and
+/// its audit journal. None refers to another (each refers to `tenants` only), so they can
+/// be emptied in any order, or all at once.
+const TENANT_STATE_TABLES: [&str; 12] = [
+    "tokens",
+    "revocations",
+    "scope_epochs",
+    "delegations",
+    "devices",
+    "apps",
+    "settings",
+    "credentials",
+    "principals",
+    "principal_counts",
+    "fault_rules",
+    "requests",
+];
+
 /// Deletes everything a tenant holds except the tenant row itself (for reset and delete).
+/// On PostgreSQL in one statement (data-modifying `WITH`s): one round trip, not twelve.
 pub fn clear_tenant_state(c: &mut dyn Conn, account_id: &str) -> Result<()> {
-    for table in [
-        "tokens",
-        "revocations",
-        "scope_epochs",
-        "delegations",
-        "devices",
-        "apps",
-        "settings",
-        "credentials",
-        "principals",
-        "principal_counts",
-        "fault_rules",
-        "requests",
-    ] {
-        c.execute(&format!("DELETE FROM {table} WHERE tenant = $1"), &[account_id.into()])?;
+    match c.backend() {
+        Backend::Postgres => {
+            c.execute(&CLEAR_TENANT_STATE_IN_ONE, &[account_id.into()])?;
+        }
+        Backend::Sqlite => {
+            for table in TENANT_STATE_TABLES {
+                c.execute(&format!("DELETE FROM {table} WHERE tenant = $1"), &[account_id.into()])?;
+            }
+        }
     }
     Ok(())
 }
+
+static CLEAR_TENANT_STATE_IN_ONE: LazyLock<String> = LazyLock::new(|| {
+    let (last, rest) = TENANT_STATE_TABLES.split_last().expect("tables");
+    let withs: Vec<String> =
+        rest.iter().map(|table| format!("cleared_{table} AS (DELETE FROM {table} WHERE tenant = $1)")).collect();
+    format!("WITH {} DELETE FROM {last} WHERE tenant = $1", withs.join(", "))
+});
 
 pub fn delete_tenant(c: &mut dyn Conn, account_id: &str) -> Result<bool> {
     clear_tenant_state(c, account_id)?;
